@@ -1,0 +1,62 @@
+# Two commands for everyone:  make lab   (set up and open JupyterLab)
+#                             make test  (set up and run every test)
+# Instructor commands:        make release, make execute, make grade (see README).
+
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+# Extra arguments for `jupyter lab`, e.g. make lab LAB_ARGS="--no-browser --port=8899"
+LAB_ARGS ?=
+# Extra arguments for pytest, e.g. make test PYTEST_ARGS="-k welcome"
+PYTEST_ARGS ?=
+# Parallel pytest workers; each notebook kernel then runs single-threaded (benchmarks/threads.py).
+JOBS ?= 2
+
+ASSIGNMENTS := $(notdir $(patsubst %/,%,$(wildcard solutions/*/)))
+
+.PHONY: help setup lab test test-fast release execute lock benchmark clean
+
+help:
+	@echo "make lab      set up .venv (first time) and open JupyterLab on notebooks/"
+	@echo "make test     set up .venv (first time) and run every test"
+	@echo "make release  regenerate notebooks/ (student versions) from solutions/ with nbgrader"
+	@echo "make execute  re-run every solutions/ notebook in place to refresh its saved outputs"
+	@echo "make lock     rewrite constraints.txt from the current .venv"
+
+setup: $(STAMP)
+
+# Creates the virtual environment and installs the pinned dependencies and the course package.
+$(STAMP): pyproject.toml constraints.txt
+	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 10), "Python >= 3.10 is required, found " + sys.version.split()[0]'
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -qq --upgrade pip
+	$(BIN)/python -m pip install -qq -c constraints.txt -e ".[lab,test]"
+	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (course)" >/dev/null
+	touch $(STAMP)
+
+lab: $(STAMP)
+	$(BIN)/jupyter lab --ServerApp.root_dir=notebooks $(LAB_ARGS)
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -n $(JOBS) --dist loadgroup $(PYTEST_ARGS)
+
+# Only the quick unit tests (no notebook execution, no nbgrader round trip).
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
+
+release: $(STAMP)
+	$(BIN)/python -m course_utils.release $(ASSIGNMENTS)
+
+execute: $(STAMP)
+	$(BIN)/python -m course_utils.release --execute $(ASSIGNMENTS)
+
+lock: $(STAMP)
+	$(BIN)/python -m pip freeze --exclude-editable | sed 's/^torch==\([0-9.]*\)+cpu/torch==\1/' > constraints.tmp
+	{ sed -n '/^#/p' constraints.txt; cat constraints.tmp; } > constraints.txt && rm constraints.tmp
+
+benchmark: $(STAMP)
+	$(BIN)/python benchmarks/threads.py
+
+clean:
+	rm -rf .pytest_cache gradebook.db autograded feedback submitted .nbgrader.log

@@ -1,0 +1,130 @@
+"""Instructor tooling: turn ``solutions/`` (nbgrader source) into ``notebooks/`` (student release).
+
+The release itself is nbgrader's ``generate_assignment`` (configured in ``nbgrader_config.py``);
+this module only runs it for several assignments and re-executes the instructor notebooks.
+
+Command line (what ``make release`` and ``make execute`` run)::
+
+    python -m course_utils.release 00_welcome 01_activations     # regenerate notebooks/
+    python -m course_utils.release --execute 00_welcome          # refresh solutions' outputs
+
+The one piece of configuration nbgrader lacks is :class:`KeepDemoOutputs`: nbgrader's
+``ClearOutput`` wipes every output of the release, so the student notebooks would render on
+GitHub or Colab without a single figure. We clear the outputs of nbgrader's own cells (answers,
+tests, tasks -- they would show the reference solution's results) and keep the lesson's
+figures and tables.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from nbgrader.preprocessors import ClearOutput
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+SOURCE_DIR = "solutions"
+RELEASE_DIR = "notebooks"
+
+
+def _is_nbgrader_cell(cell) -> bool:
+    meta = cell.get("metadata", {}).get("nbgrader", {})
+    return bool(meta.get("solution") or meta.get("grade") or meta.get("task"))
+
+
+class KeepDemoOutputs(ClearOutput):
+    """nbgrader's ClearOutput, restricted to nbgrader cells (solutions, tests, tasks).
+
+    Outputs of ordinary cells -- the lesson's figures, tables and widgets' static pictures --
+    stay in the student release. Execution counts are cleared everywhere.
+    """
+
+    def preprocess_cell(self, cell, resources, cell_index):
+        if cell.cell_type == "code" and not _is_nbgrader_cell(cell):
+            cell.execution_count = None
+            for output in cell.get("outputs", []):
+                if "execution_count" in output:
+                    output["execution_count"] = None
+            return cell, resources
+        return super().preprocess_cell(cell, resources, cell_index)
+
+
+def assignments(root: Path = REPO_ROOT) -> list[str]:
+    """Names of the assignments in ``solutions/`` (one folder each), sorted."""
+    source = root / SOURCE_DIR
+    return sorted(p.name for p in source.iterdir() if p.is_dir() and not p.name.startswith("."))
+
+
+def _check_names(names: list[str], root: Path) -> None:
+    known = assignments(root)
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        raise SystemExit(f"error: unknown assignment(s) {unknown}; solutions/ has {known}")
+
+
+def generate(names: list[str], root: Path = REPO_ROOT, release_dir: str | os.PathLike = RELEASE_DIR, db_url: str | None = None) -> None:
+    """Run ``nbgrader generate_assignment --force`` for each assignment.
+
+    Args:
+        names: assignment folder names under ``<root>/solutions``.
+        root: the nbgrader course root (``nbgrader_config.py`` is read from the repository).
+        release_dir: where the student versions go, relative to ``root`` or absolute.
+        db_url: the gradebook to record the release in (default: ``<root>/gradebook.db``).
+    Raises:
+        subprocess.CalledProcessError if nbgrader fails; its log is on stderr.
+    """
+    root = Path(root).resolve()
+    for name in names:
+        cmd = [
+            sys.executable, "-m", "nbgrader", "generate_assignment", name, "--force",
+            f"--CourseDirectory.root={root}",
+            f"--CourseDirectory.release_directory={release_dir}",
+        ]
+        if db_url:
+            cmd.append(f"--CourseDirectory.db_url={db_url}")
+        # nbgrader reads nbgrader_config.py from the working directory: always the repository's.
+        subprocess.run(cmd, cwd=REPO_ROOT, check=True)
+
+
+def execute(names: list[str], root: Path = REPO_ROOT, timeout: int = 900) -> None:
+    """Re-run each instructor notebook top to bottom in full mode and save its outputs in place."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    env_backup = os.environ.get("COURSE_FAST")
+    os.environ["COURSE_FAST"] = "0"  # the saved outputs are the full lesson's
+    try:
+        for name in names:
+            for path in sorted((Path(root) / SOURCE_DIR / name).glob("*.ipynb")):
+                start = time.perf_counter()
+                nb = nbformat.read(path, as_version=4)
+                client = NotebookClient(nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}})
+                client.execute()
+                nbformat.write(nb, path)
+                print(f"executed {path.relative_to(root)} in {time.perf_counter() - start:.1f} s")
+    finally:
+        if env_backup is None:
+            os.environ.pop("COURSE_FAST", None)
+        else:
+            os.environ["COURSE_FAST"] = env_backup
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m course_utils.release", description="Release student notebooks from solutions/ with nbgrader.")
+    parser.add_argument("assignments", nargs="*", help="assignment names (default: all in solutions/)")
+    parser.add_argument("--execute", action="store_true", help="re-execute the solutions notebooks in place instead of releasing")
+    args = parser.parse_args(argv)
+    names = args.assignments or assignments()
+    _check_names(names, REPO_ROOT)
+    if args.execute:
+        execute(names)
+    else:
+        generate(names)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

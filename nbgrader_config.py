@@ -1,0 +1,51 @@
+"""nbgrader configuration for the course (read from the repository root).
+
+solutions/<assignment>/<notebook>.ipynb   instructor version (nbgrader "source")
+notebooks/<assignment>/<notebook>.ipynb   student version (nbgrader "release"), made by
+                                          `make release`; never edited by hand
+"""
+import os
+
+from nbgrader.preprocessors import (
+    CheckCellMetadata,
+    ClearHiddenTests,
+    ClearMarkScheme,
+    ClearSolutions,
+    ComputeChecksums,
+    IncludeHeaderFooter,
+    InstantiateTests,
+    LockCells,
+    SaveCells,
+)
+
+from course_utils.release import KeepDemoOutputs
+
+c = get_config()  # noqa: F821 -- provided by traitlets when this file is loaded
+
+c.CourseDirectory.root = os.path.dirname(os.path.abspath(__file__))
+c.CourseDirectory.source_directory = "solutions"
+c.CourseDirectory.release_directory = "notebooks"
+c.CourseDirectory.course_id = "deep-learning-course"
+
+# nbgrader's default pipeline with ClearOutput replaced by KeepDemoOutputs, so the student
+# release keeps the lesson's figures (see course_utils/release.py).
+c.GenerateAssignment.preprocessors = [
+    IncludeHeaderFooter,
+    InstantiateTests,
+    LockCells,
+    ClearSolutions,
+    KeepDemoOutputs,
+    CheckCellMetadata,
+    ComputeChecksums,
+    SaveCells,
+    ClearHiddenTests,
+    ClearMarkScheme,
+    ComputeChecksums,
+    CheckCellMetadata,
+]
+
+c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
+c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
+
+# Per-cell limit while validating/autograding (heavy demos shrink under NBGRADER_EXECUTION).
+c.Execute.timeout = 120

@@ -1,0 +1,59 @@
+"""Shared test configuration.
+
+- Notebook tests (nbval on solutions/) run the *full* lessons (COURSE_FAST=0), so the numbers
+  saved in the instructor notebooks are the ones checked; nbgrader sets NBGRADER_EXECUTION,
+  which keeps grading in fast mode regardless.
+- At the end of a run, a table gives each notebook's execution time against its budget
+  (``metadata.course.budget_s`` in the notebook). Budgets are reported, not enforced: timing
+  targets belong in benchmarks, and a loaded CI machine must not turn them into flaky tests.
+"""
+from __future__ import annotations
+
+import json
+import os
+from collections import defaultdict
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+os.environ["COURSE_FAST"] = "0"
+os.environ.setdefault("MPLBACKEND", "Agg")  # plain pytest processes; kernels use inline
+
+_notebook_seconds: dict[str, float] = defaultdict(float)
+_notebook_failed: set[str] = set()
+
+
+def pytest_runtest_logreport(report):
+    path = report.nodeid.split("::", 1)[0]
+    if path.endswith(".ipynb"):
+        _notebook_seconds[path] += report.duration
+        if report.failed:
+            _notebook_failed.add(path)
+
+
+def _budget(path: str):
+    try:
+        meta = json.loads((REPO / path).read_text())["metadata"]
+        return meta.get("course", {}).get("budget_s")
+    except (OSError, ValueError, KeyError):
+        return None
+
+
+def pytest_terminal_summary(terminalreporter):
+    if not _notebook_seconds:
+        return
+    tr = terminalreporter
+    tr.write_sep("=", "notebook run times (full mode, this machine)")
+    for path in sorted(_notebook_seconds):
+        secs = _notebook_seconds[path]
+        budget = _budget(path)
+        verdict = "" if budget is None else ("within budget" if secs <= budget else "OVER BUDGET")
+        budget_txt = "no budget" if budget is None else f"budget {budget:>4} s"
+        status = " (failed)" if path in _notebook_failed else ""
+        tr.write_line(f"{path:60s} {secs:7.1f} s   {budget_txt}  {verdict}{status}")
+
+
+@pytest.fixture(scope="session")
+def repo() -> Path:
+    return REPO

@@ -1,0 +1,85 @@
+"""notebooks/ is exactly what nbgrader makes from solutions/, and leaks nothing.
+
+Regenerates every assignment into a temporary folder with the repository's nbgrader
+configuration and compares it with the committed notebooks/; then scans notebooks/ for any
+solution region, hidden test or mark scheme text from solutions/.
+"""
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from course_utils.release import assignments, generate
+from roundtrip_helpers import REPO, grade_id, meta
+
+pytestmark = pytest.mark.slow
+
+ASSIGNMENTS = assignments(REPO)
+
+
+def _comparable(path: Path) -> dict:
+    nb = json.loads(path.read_text())
+    return nb
+
+
+@pytest.fixture(scope="module")
+def regenerated(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("release")
+    generate(ASSIGNMENTS, root=REPO, release_dir=out / "notebooks", db_url=f"sqlite:///{out / 'gradebook.db'}")
+    return out / "notebooks"
+
+
+def test_every_assignment_is_released():
+    released = sorted(p.name for p in (REPO / "notebooks").iterdir() if p.is_dir())
+    assert released == ASSIGNMENTS, "notebooks/ and solutions/ list different assignments: run `make release`"
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_notebooks_in_sync(regenerated, assignment):
+    fresh = sorted(p.name for p in (regenerated / assignment).glob("*.ipynb"))
+    committed = sorted(p.name for p in (REPO / "notebooks" / assignment).glob("*.ipynb"))
+    assert fresh == committed, "run `make release`"
+    for name in fresh:
+        a = _comparable(regenerated / assignment / name)
+        b = _comparable(REPO / "notebooks" / assignment / name)
+        assert a == b, f"notebooks/{assignment}/{name} is out of date with solutions/: run `make release`"
+
+
+_REGION = re.compile(r"### BEGIN (SOLUTION|HIDDEN TESTS|MARK SCHEME)(.*?)### END \1", re.S)
+
+
+def _secret_lines(source_nb) -> set[str]:
+    """Lines that must never reach students: solution regions, hidden tests, mark schemes,
+    and the whole text of manually graded answers (their model answers)."""
+    secrets = set()
+    for cell in source_nb.cells:
+        for match in _REGION.finditer(cell.source):
+            secrets.update(line.strip() for line in match.group(2).splitlines())
+        m = meta(cell)
+        if cell.cell_type == "markdown" and m.get("solution"):
+            secrets.update(line.strip() for line in cell.source.splitlines())
+    # Lines too generic to be a leak on their own (blank, brackets, `return x`-sized lines).
+    return {s for s in secrets if len(s) >= 12}
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_no_solution_or_hidden_test_in_release(assignment):
+    for src_path in sorted((REPO / "solutions" / assignment).glob("*.ipynb")):
+        source = nbformat.read(src_path, as_version=4)
+        secrets = _secret_lines(source)
+        assert secrets, f"{src_path.name} has no solution, hidden test or model answer at all"
+        released_text = (REPO / "notebooks" / assignment / src_path.name).read_text()
+        released = nbformat.reads(released_text, as_version=4)
+        text = "\n".join(c.source for c in released.cells)
+        outputs = json.dumps([c.get("outputs", []) for c in released.cells])
+        for marker in ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "BEGIN MARK SCHEME"):
+            assert marker not in released_text, f"{marker!r} found in the release of {src_path.name}"
+        leaked = sorted(s for s in secrets if s in text or json.dumps(s)[1:-1] in outputs)
+        assert not leaked, f"release of {src_path.name} contains instructor-only lines: {leaked[:5]}"
+        for cell in released.cells:
+            if meta(cell).get("grade") or meta(cell).get("solution"):
+                assert not cell.get("outputs"), f"graded cell {grade_id(cell)} kept its outputs in the release"
