@@ -13,6 +13,9 @@ PYTEST_ARGS ?=
 # Parallel pytest workers; each notebook kernel then runs single-threaded (benchmarks/threads.py).
 JOBS ?= 2
 
+# Tools the venv provides (nbgrader runs `alembic`) are found on PATH.
+export PATH := $(abspath $(BIN)):$(PATH)
+
 ASSIGNMENTS := $(notdir $(patsubst %/,%,$(wildcard solutions/*/)))
 
 .PHONY: help setup lab test test-fast release execute lock benchmark clean
@@ -35,11 +38,14 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (course)" >/dev/null
 	touch $(STAMP)
 
+# Jupyter refuses to run as root (containers, CI) unless told it may.
+ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
+
 lab: $(STAMP)
-	$(BIN)/jupyter lab --ServerApp.root_dir=notebooks $(LAB_ARGS)
+	$(BIN)/jupyter lab --ServerApp.root_dir=notebooks $(ROOT_FLAG) $(LAB_ARGS)
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -n $(JOBS) --dist loadgroup $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(JOBS) --dist loadfile $(PYTEST_ARGS)
 
 # Only the quick unit tests (no notebook execution, no nbgrader round trip).
 test-fast: $(STAMP)

@@ -18,8 +18,10 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -65,8 +67,21 @@ def _check_names(names: list[str], root: Path) -> None:
         raise SystemExit(f"error: unknown assignment(s) {unknown}; solutions/ has {known}")
 
 
+def nbgrader_env() -> dict:
+    """The environment for an nbgrader subprocess: this interpreter's ``bin/`` first on PATH.
+
+    nbgrader runs the ``alembic`` command to create a gradebook, and finds it only on PATH.
+    """
+    env = dict(os.environ)
+    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
+    return env
+
+
 def generate(names: list[str], root: Path = REPO_ROOT, release_dir: str | os.PathLike = RELEASE_DIR, db_url: str | None = None) -> None:
-    """Run ``nbgrader generate_assignment --force`` for each assignment.
+    """Run ``nbgrader generate_assignment`` for each assignment.
+
+    Each assignment is generated into a temporary folder first and moved into place only when
+    nbgrader succeeds, so a failed release never leaves ``notebooks/`` half-deleted.
 
     Args:
         names: assignment folder names under ``<root>/solutions``.
@@ -77,16 +92,23 @@ def generate(names: list[str], root: Path = REPO_ROOT, release_dir: str | os.Pat
         subprocess.CalledProcessError if nbgrader fails; its log is on stderr.
     """
     root = Path(root).resolve()
+    target = Path(release_dir) if Path(release_dir).is_absolute() else root / release_dir
+    target.mkdir(parents=True, exist_ok=True)
     for name in names:
-        cmd = [
-            sys.executable, "-m", "nbgrader", "generate_assignment", name, "--force",
-            f"--CourseDirectory.root={root}",
-            f"--CourseDirectory.release_directory={release_dir}",
-        ]
-        if db_url:
-            cmd.append(f"--CourseDirectory.db_url={db_url}")
-        # nbgrader reads nbgrader_config.py from the working directory: always the repository's.
-        subprocess.run(cmd, cwd=REPO_ROOT, check=True)
+        with tempfile.TemporaryDirectory(dir=target, prefix=f".{name}-") as tmp:
+            cmd = [
+                sys.executable, "-m", "nbgrader", "generate_assignment", name, "--force",
+                f"--CourseDirectory.root={root}",
+                f"--CourseDirectory.release_directory={tmp}",
+            ]
+            if db_url:
+                cmd.append(f"--CourseDirectory.db_url={db_url}")
+            # nbgrader reads nbgrader_config.py from the working directory: always the repository's.
+            subprocess.run(cmd, cwd=REPO_ROOT, check=True, env=nbgrader_env())
+            final = target / name
+            if final.exists():
+                shutil.rmtree(final)
+            shutil.move(str(Path(tmp) / name), final)
 
 
 def execute(names: list[str], root: Path = REPO_ROOT, timeout: int = 900) -> None:

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import nbformat
 
+from course_utils.release import nbgrader_env
+
 REPO = Path(__file__).resolve().parent.parent
 STUB = "# YOUR CODE HERE\nraise NotImplementedError()"
 TEXT_STUB = "YOUR ANSWER HERE"
@@ -57,7 +59,7 @@ def exercises(nb) -> dict[str, list[tuple[str, float]]]:
     return result
 
 
-def test_points(nb) -> dict[str, float]:
+def points_of(nb) -> dict[str, float]:
     """Autograded test cells: grade_id -> points."""
     return {grade_id(c): float(meta(c)["points"]) for c in nb.cells if is_test(c)}
 
@@ -91,7 +93,7 @@ def with_answer(nb, answer_id: str, source: str):
 def nbgrader(*args: str, root: Path, check: bool = True) -> subprocess.CompletedProcess:
     """Run an nbgrader command for the course rooted at ``root`` with the repository's config."""
     cmd = [sys.executable, "-m", "nbgrader", *args, f"--CourseDirectory.root={root}"]
-    proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True)
+    proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, env=nbgrader_env())
     if check and proc.returncode != 0:
         raise AssertionError(f"{' '.join(args)} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
     return proc
@@ -99,7 +101,7 @@ def nbgrader(*args: str, root: Path, check: bool = True) -> subprocess.Completed
 
 def validate(path: Path, invert: bool = False) -> subprocess.CompletedProcess:
     cmd = [sys.executable, "-m", "nbgrader", "validate", str(path)] + (["--invert"] if invert else [])
-    return subprocess.run(cmd, cwd=REPO, capture_output=True, text=True)
+    return subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, env=nbgrader_env())
 
 
 def make_course(tmp: Path, assignment: str) -> Path:

@@ -46,8 +46,10 @@ def test_make_lab_serves_the_student_notebooks():
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/contents/00_welcome/00_welcome.ipynb?token={token}", timeout=10) as r:
             assert json.load(r)["type"] == "notebook"
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
         try:
+            os.killpg(proc.pid, signal.SIGTERM)
             proc.wait(timeout=20)
+        except ProcessLookupError:
+            pass  # already exited
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)

@@ -22,7 +22,7 @@ from roundtrip_helpers import (
     nbgrader,
     reference_submission,
     scores,
-    test_points,
+    points_of,
     validate,
     with_answer,
     write_submission,
@@ -42,7 +42,7 @@ def graded(request, tmp_path_factory):
     for name in notebooks:
         source = nbformat.read(root / "solutions" / assignment / name, as_version=4)
         release = nbformat.read(root / "notebooks" / assignment / name, as_version=4)
-        points = test_points(source)
+        points = points_of(source)
         full = dict(points)
         reference = reference_submission(release, source)
         write_submission(root, "reference", assignment, name, reference)

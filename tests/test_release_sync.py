@@ -55,15 +55,18 @@ _REGION = re.compile(r"### BEGIN (SOLUTION|HIDDEN TESTS|MARK SCHEME)(.*?)### END
 def _secret_lines(source_nb) -> set[str]:
     """Lines that must never reach students: solution regions, hidden tests, mark schemes,
     and the whole text of manually graded answers (their model answers)."""
-    secrets = set()
+    secrets, public = set(), set()
     for cell in source_nb.cells:
         for match in _REGION.finditer(cell.source):
             secrets.update(line.strip() for line in match.group(2).splitlines())
         m = meta(cell)
         if cell.cell_type == "markdown" and m.get("solution"):
             secrets.update(line.strip() for line in cell.source.splitlines())
-    # Lines too generic to be a leak on their own (blank, brackets, `return x`-sized lines).
-    return {s for s in secrets if len(s) >= 12}
+        else:
+            public.update(line.strip() for line in _REGION.sub("", cell.source).splitlines())
+    # Lines the students see anyway (a hidden test may repeat a visible line), and lines too
+    # generic to be a leak on their own (blank, brackets, `return x`-sized lines).
+    return {s for s in secrets - public if len(s) >= 12}
 
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
@@ -74,11 +77,11 @@ def test_no_solution_or_hidden_test_in_release(assignment):
         assert secrets, f"{src_path.name} has no solution, hidden test or model answer at all"
         released_text = (REPO / "notebooks" / assignment / src_path.name).read_text()
         released = nbformat.reads(released_text, as_version=4)
-        text = "\n".join(c.source for c in released.cells)
+        lines = {line.strip() for c in released.cells for line in c.source.splitlines()}
         outputs = json.dumps([c.get("outputs", []) for c in released.cells])
         for marker in ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "BEGIN MARK SCHEME"):
             assert marker not in released_text, f"{marker!r} found in the release of {src_path.name}"
-        leaked = sorted(s for s in secrets if s in text or json.dumps(s)[1:-1] in outputs)
+        leaked = sorted(s for s in secrets if s in lines or json.dumps(s)[1:-1] in outputs)
         assert not leaked, f"release of {src_path.name} contains instructor-only lines: {leaked[:5]}"
         for cell in released.cells:
             if meta(cell).get("grade") or meta(cell).get("solution"):

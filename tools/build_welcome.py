@@ -262,8 +262,8 @@ from the origin: that is the *saturation* the lecture warns about.
 z_check = torch.tensor([-2.0, -0.5, 0.0, 0.5, 2.0])
 for name, fn in ACTIVATIONS.items():
     f, d = value_and_derivative(fn, z_check)
-    print(f"{name:20s} g  = {np.round(f.numpy(), 3).tolist()}")
-    print(f"{'':20s} g' = {np.round(d.numpy(), 3).tolist()}")
+    print(f"{name:20s} g  = " + "  ".join(f"{v + 0.0:+.3f}" for v in f.tolist()))
+    print(f"{'':20s} g' = " + "  ".join(f"{v + 0.0:+.3f}" for v in d.tolist()))
 """),
     md(r"""
 ## An interactive widget
@@ -289,8 +289,8 @@ def activation_data(activation, slope, z_max):
     }
     z = torch.linspace(-z_max, z_max, 501)
     f, d = value_and_derivative(fns[activation], z)
-    saturated = d.abs() < 0.01
-    return {"z": z, "f": f, "d": d, "max_grad": float(d.max()), "saturated_fraction": float(saturated.float().mean())}
+    small = d.abs() < 0.01  # where almost no gradient gets through
+    return {"z": z, "f": f, "d": d, "max_grad": float(d.max()), "small_fraction": float(small.float().mean())}
 
 
 def draw_activation(data, values):
@@ -299,10 +299,9 @@ def draw_activation(data, values):
     ax_f.set(title=f"{values['activation']}", xlabel="z", ylabel="g(z)")
     ax_d.plot(data["z"], data["d"], color="C1")
     ax_d.fill_between(data["z"], 0, 1, where=(data["d"].abs() < 0.01).numpy(), color="C3", alpha=0.15,
-                      transform=ax_d.get_xaxis_transform(), label="|g'(z)| < 0.01 (saturated)")
-    ax_d.set(title=f"derivative: max {data['max_grad']:.3g}, {data['saturated_fraction']:.0%} saturated",
+                      transform=ax_d.get_xaxis_transform())
+    ax_d.set(title=f"derivative (max {data['max_grad']:.3g}); shaded: |g'(z)| < 0.01 on {data['small_fraction']:.0%}",
              xlabel="z", ylabel="g'(z)")
-    ax_d.legend(loc="upper left")
     return fig
 
 
@@ -319,13 +318,20 @@ app = App(
 app
 """.replace('\\"', '"')),
     md(r"""
-The app keeps its last result in `app.state`, so you -- and the tests -- can read the numbers behind the picture:
+The app keeps its last result in `app.state`, so you -- and the tests -- can read the numbers behind the picture.
+Notice the difference between the two ways of passing (almost) no gradient: the sigmoid and tanh *saturate* on both
+sides, where their derivative is tiny but never zero; ReLU's derivative is exactly zero on the whole negative side
+and exactly one on the positive side.
+"""),
+    code(r"""
+state = app.update(activation="tanh", z_max=4.0)  # drive the app from code, as the tests do
+print(f"tanh on [-4, 4]: max derivative {state.data['max_grad']:.3f}, below 0.01 on {state.data['small_fraction']:.0%}")
 """),
     code(r"""
 # NBVAL_CHECK_OUTPUT
 for name in ["sigmoid", "tanh", "ReLU"]:
-    state = app.update(activation=name, z_max=8.0)
-    print(f"{name:8s} max derivative {state.data['max_grad']:.3f}, saturated on {state.data['saturated_fraction']:.0%} of [-8, 8]")
+    data = activation_data(name, slope=0.1, z_max=8.0)
+    print(f"{name:8s} max derivative {data['max_grad']:.3f}, below 0.01 on {data['small_fraction']:.0%} of [-8, 8]")
 """),
     md(r"""
 ## Plot your losses, watch your gradients

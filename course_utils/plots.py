@@ -1,0 +1,420 @@
+"""The course's plotting style and the figures that many notebooks share.
+
+Every notebook calls ``use_style()`` once, near the top. After that, plain matplotlib code
+and the helpers below all use the same colour-blind-safe colours (the Okabe-Ito palette),
+font sizes and layout::
+
+    from course_utils.plots import use_style, plot_curves
+    use_style()
+    plot_curves({"train": train_losses, "validation": val_losses})
+
+The helpers draw and return the axes (or figure) without calling ``plt.show()``, so you can
+keep adjusting the picture: ``ax = plot_curves(...); ax.set_ylim(0, 1)``. Pass ``ax=`` to draw
+into a panel of your own figure. Inputs may be lists, NumPy arrays or torch tensors.
+"""
+from __future__ import annotations
+
+import io
+import math
+from collections.abc import Callable, Mapping
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
+
+__all__ = [
+    "STYLE_PATH",
+    "COLOR",
+    "COLORS",
+    "use_style",
+    "style_context",
+    "new_figure",
+    "plot_curves",
+    "plot_layer_norms",
+    "show_images",
+    "plot_decision_boundary",
+    "figure_to_png",
+]
+
+#: The style file that ships with the package.
+STYLE_PATH = Path(__file__).with_name("course.mplstyle")
+
+#: The Okabe-Ito colours by name (hex strings). Use them to colour things consistently,
+#: e.g. ``ax.axhline(0, color=COLOR["vermillion"])``.
+COLOR = {
+    "blue": "#0072B2",
+    "orange": "#E69F00",
+    "green": "#009E73",
+    "vermillion": "#D55E00",
+    "purple": "#CC79A7",
+    "sky_blue": "#56B4E9",
+    "yellow": "#F0E442",
+    "black": "#000000",
+}
+
+#: The same colours in the order of the style's colour cycle: line k gets ``COLORS[k % 8]``.
+COLORS = list(COLOR.values())
+
+
+def use_style() -> None:
+    """Apply the course style to every figure made from now on. Calling it again is harmless."""
+    plt.style.use(STYLE_PATH)
+
+
+def style_context():
+    """A context manager that applies the course style only inside a ``with`` block.
+
+    Example::
+
+        with style_context():
+            fig, ax = new_figure()
+    """
+    return plt.style.context(STYLE_PATH)
+
+
+# --------------------------------------------------------------------------------------------
+# Input helpers
+# --------------------------------------------------------------------------------------------
+def _to_numpy(values, name: str) -> np.ndarray:
+    """A NumPy float array from a list, array or torch tensor (also a list of 0-d tensors)."""
+    if hasattr(values, "detach"):  # a torch tensor
+        values = values.detach().cpu().numpy()
+    elif isinstance(values, (list, tuple)):
+        values = [float(v) if hasattr(v, "detach") else v for v in values]
+    try:
+        return np.asarray(values, dtype=float)
+    except (TypeError, ValueError) as err:
+        raise TypeError(
+            f"{name} must be a list, NumPy array or tensor of numbers, got {type(values).__name__}"
+        ) from err
+
+
+def _to_1d(values, name: str) -> np.ndarray:
+    array = _to_numpy(values, name)
+    if array.ndim != 1 or array.size == 0:
+        raise ValueError(f"{name} must be a non-empty 1-D sequence of numbers, got shape {array.shape}")
+    return array
+
+
+def _check_positive_int(name: str, value) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    return int(value)
+
+
+def _check_ax(ax) -> Axes:
+    if ax is None:
+        return new_figure()[1]
+    if not isinstance(ax, Axes):
+        raise TypeError(f"ax must be a matplotlib Axes or None, got {type(ax).__name__}")
+    return ax
+
+
+# --------------------------------------------------------------------------------------------
+# Figures
+# --------------------------------------------------------------------------------------------
+def new_figure(nrows: int = 1, ncols: int = 1, width: float | None = None, height: float | None = None, **kw):
+    """Make a figure with a grid of axes, sized for the course.
+
+    Args:
+        nrows, ncols: number of rows and columns of panels, positive integers.
+        width, height: figure size in inches; by default 4.5 inches per column (6.4 for a
+            single panel) and 3.5 inches per row (4.0 for a single row).
+        **kw: passed on to ``plt.subplots`` (e.g. ``sharex=True``, ``squeeze=False``). The
+            layout is ``"constrained"`` unless ``layout=`` says otherwise.
+    Returns:
+        ``(fig, axes)`` as from ``plt.subplots``: a single ``Axes`` for one panel, otherwise
+        a NumPy array of them.
+    """
+    nrows = _check_positive_int("nrows", nrows)
+    ncols = _check_positive_int("ncols", ncols)
+    if width is None:
+        width = 6.4 if ncols == 1 else 4.5 * ncols
+    if height is None:
+        height = 4.0 if nrows == 1 else 3.5 * nrows
+    for name, value in (("width", width), ("height", height)):
+        if isinstance(value, bool) or not isinstance(value, (int, float, np.number)) or not 0 < value < 1000:
+            raise ValueError(f"{name} must be a positive number of inches, got {value!r}")
+    kw.setdefault("layout", "constrained")
+    return plt.subplots(nrows, ncols, figsize=(width, height), **kw)
+
+
+def figure_to_png(fig, dpi: float | None = None) -> bytes:
+    """Render a figure to PNG bytes (e.g. to show a static picture in a widget).
+
+    Args:
+        fig: a matplotlib ``Figure`` (an ``Axes`` is also accepted: its figure is used).
+        dpi: dots per inch; ``None`` uses the figure's own dpi.
+    Returns:
+        The PNG file's content as ``bytes``. The figure is neither shown nor closed.
+    """
+    if isinstance(fig, Axes):
+        fig = fig.figure
+    if not isinstance(fig, Figure):
+        raise TypeError(f"fig must be a matplotlib Figure, got {type(fig).__name__}")
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi="figure" if dpi is None else dpi)
+    return buffer.getvalue()
+
+
+# --------------------------------------------------------------------------------------------
+# Curves
+# --------------------------------------------------------------------------------------------
+def _is_xy_pair(value) -> bool:
+    """True for an ``(x, y)`` tuple of two sequences, False for a plain sequence of numbers."""
+    return isinstance(value, tuple) and len(value) == 2 and all(np.ndim(part) == 1 for part in value)
+
+
+def plot_curves(curves, ax=None, xlabel: str = "epoch", ylabel: str = "loss", title: str | None = None,
+                logy: bool = False, markers: bool = False):
+    """Draw one line per named curve, e.g. training and validation losses.
+
+    Args:
+        curves: a dict ``label -> values``; ``values`` is a 1-D sequence (list, array or
+            tensor) drawn against 0, 1, 2, ..., or an ``(x, y)`` tuple of two equally long
+            1-D sequences. A single sequence without a label is also accepted.
+        ax: the axes to draw into; ``None`` makes a new figure.
+        xlabel, ylabel, title: axis labels and an optional title.
+        logy: use a logarithmic y axis (zero or negative values are then not drawn).
+        markers: also draw a dot at every point.
+    Returns:
+        The ``Axes``, with a legend when curves have labels.
+    """
+    if not isinstance(curves, Mapping):
+        if isinstance(curves, (str, bytes)) or not hasattr(curves, "__len__"):
+            raise TypeError(
+                f"curves must be a dict label -> values or a sequence of numbers, got {type(curves).__name__}"
+            )
+        curves = {None: curves}
+    if len(curves) == 0:
+        raise ValueError("curves is empty: pass at least one curve, e.g. {'train': losses}")
+    ax = _check_ax(ax)
+    for label, values in curves.items():
+        name = "curve" if label is None else f"curve {label!r}"
+        if _is_xy_pair(values):
+            x = _to_1d(values[0], f"the x values of {name}")
+            y = _to_1d(values[1], f"the y values of {name}")
+            if len(x) != len(y):
+                raise ValueError(f"{name} has {len(x)} x values but {len(y)} y values")
+        else:
+            y = _to_1d(values, name)
+            x = np.arange(len(y))
+        ax.plot(x, y, label=None if label is None else str(label), marker="o" if markers else None)
+    if logy:
+        ax.set_yscale("log")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    if title is not None:
+        ax.set_title(title)
+    if any(label is not None for label in curves):
+        ax.legend()
+    return ax
+
+
+def plot_layer_norms(norms, ax=None, title: str | None = "Gradient norm per layer", logy: bool = True,
+                     xlabel: str = "layer", ylabel: str = "gradient norm"):
+    """Draw a value per layer (e.g. a gradient norm) for one or several networks.
+
+    Args:
+        norms: a dict ``label -> per-layer values`` (e.g. one entry per activation function),
+            or a single sequence. Values are in layer order; layer 1 is the layer nearest
+            the input.
+        ax: the axes to draw into; ``None`` makes a new figure.
+        title, xlabel, ylabel: title and axis labels.
+        logy: use a logarithmic y axis (the default: norms often span many orders of magnitude).
+    Returns:
+        The ``Axes``: layer number (1, 2, ...) on x, one line with dots per entry, and a legend
+        when entries have labels.
+    """
+    if not isinstance(norms, Mapping):
+        norms = {None: norms}
+    if len(norms) == 0:
+        raise ValueError("norms is empty: pass at least one sequence of per-layer values")
+    curves = {}
+    for label, values in norms.items():
+        y = _to_1d(values, "norms" if label is None else f"norms[{label!r}]")
+        curves[label] = (np.arange(1, len(y) + 1), y)
+    ax = plot_curves(curves, ax=ax, xlabel=xlabel, ylabel=ylabel, title=title, logy=logy, markers=True)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    return ax
+
+
+# --------------------------------------------------------------------------------------------
+# Images
+# --------------------------------------------------------------------------------------------
+def _images_to_numpy(images) -> np.ndarray:
+    """(N, H, W), (N, 1, H, W) or (N, 3, H, W) -> (N, H, W) or (N, H, W, 3) float array."""
+    array = _to_numpy(images, "images")
+    if array.ndim == 4 and array.shape[1] == 1:
+        array = array[:, 0]
+    elif array.ndim == 4 and array.shape[1] == 3:
+        array = array.transpose(0, 2, 3, 1)
+    elif array.ndim != 3:
+        raise ValueError(
+            f"images must have shape (N, H, W), (N, 1, H, W) or (N, 3, H, W), got {array.shape}"
+        )
+    if len(array) == 0:
+        raise ValueError("images is empty: pass at least one image")
+    return array
+
+
+def _labels_list(values, n: int, name: str) -> list:
+    if hasattr(values, "detach"):
+        values = values.detach().cpu().tolist()
+    elif isinstance(values, np.ndarray):
+        values = values.tolist()
+    values = list(values)
+    if len(values) != n:
+        raise ValueError(f"{name} must have one entry per image ({n}), got {len(values)}")
+    return values
+
+
+def show_images(images, labels=None, predictions=None, ncols: int = 10, cmap: str = "gray",
+                title: str | None = None, max_images: int = 50):
+    """Show a grid of images with their labels; wrong predictions stand out.
+
+    Args:
+        images: a tensor or array of shape ``(N, H, W)``, ``(N, 1, H, W)`` (grey) or
+            ``(N, 3, H, W)`` (RGB). Values in ``[0, 1]`` are shown as they are; other ranges
+            are rescaled to the smallest and largest value shown.
+        labels: optional true label of each image (``N`` numbers or strings), shown above it.
+        predictions: optional predicted label of each image. With ``labels``, a wrong
+            prediction is titled ``"pred (true label)"`` in bold vermillion with a vermillion
+            frame; a right one shows just the label.
+        ncols: images per row, a positive integer.
+        cmap: colour map for grey images.
+        title: optional title above the grid.
+        max_images: show at most the first this many images.
+    Returns:
+        The ``Figure``.
+    """
+    array = _images_to_numpy(images)
+    ncols = _check_positive_int("ncols", ncols)
+    max_images = _check_positive_int("max_images", max_images)
+    n_total = len(array)
+    if labels is not None:
+        labels = _labels_list(labels, n_total, "labels")
+    if predictions is not None:
+        predictions = _labels_list(predictions, n_total, "predictions")
+
+    n = min(n_total, max_images)
+    shown = array[:n]
+    low, high = float(shown.min()), float(shown.max())
+    if low < 0.0 or high > 1.0:  # not in [0, 1]: use the common range of the shown images
+        shown = (shown - low) / max(high - low, 1e-12)
+
+    cols = min(ncols, n)
+    rows = math.ceil(n / cols)
+    fig, axes = new_figure(rows, cols, width=1.3 * cols, height=1.4 * rows + (0.4 if title else 0.0), squeeze=False)
+    for i, ax in enumerate(axes.flat):
+        ax.set_xticks([])
+        ax.set_yticks([])
+        ax.grid(False)
+        for spine in ax.spines.values():
+            spine.set_visible(False)
+        if i >= n:
+            ax.set_axis_off()
+            continue
+        ax.imshow(shown[i], cmap=cmap, vmin=0.0, vmax=1.0, interpolation="nearest")
+        wrong = labels is not None and predictions is not None and predictions[i] != labels[i]
+        if wrong:
+            ax.set_title(f"{predictions[i]} (true {labels[i]})", fontsize=8,
+                         color=COLOR["vermillion"], fontweight="bold")
+            for spine in ax.spines.values():
+                spine.set_visible(True)
+                spine.set_color(COLOR["vermillion"])
+                spine.set_linewidth(2.5)
+        elif labels is not None:
+            ax.set_title(str(labels[i]), fontsize=9)
+        elif predictions is not None:
+            ax.set_title(f"pred {predictions[i]}", fontsize=9)
+    if title is not None:
+        fig.suptitle(title)
+    return fig
+
+
+# --------------------------------------------------------------------------------------------
+# Decision boundaries
+# --------------------------------------------------------------------------------------------
+def _predicted_classes(output, m: int) -> np.ndarray:
+    """Class indices (M,) from a predict_fn output: indices (M,), P(class 1) (M,) or (M, 1), or scores (M, K)."""
+    if hasattr(output, "detach"):
+        output = output.detach().cpu().numpy()
+    output = np.asarray(output)
+    if output.ndim == 2 and output.shape[1] == 1:
+        output = output[:, 0]
+    if output.shape[0:1] != (m,) or output.ndim not in (1, 2):
+        raise ValueError(
+            f"predict_fn must return class indices (M,), probabilities of class 1 (M,) or class "
+            f"scores (M, K) for M={m} input points, got shape {output.shape}"
+        )
+    if output.ndim == 2:
+        return output.argmax(axis=1)
+    if np.issubdtype(output.dtype, np.integer) or output.dtype == bool:
+        return output.astype(np.int64)
+    if output.min() < 0.0 or output.max() > 1.0:
+        raise ValueError(
+            "predict_fn returned one float per point outside [0, 1]; return class indices "
+            "(e.g. logits.argmax(dim=1)) or probabilities (e.g. torch.sigmoid(logit))"
+        )
+    return (output > 0.5).astype(np.int64)
+
+
+def plot_decision_boundary(predict_fn: Callable, X, y, ax=None, resolution: int = 200, padding: float = 0.5):
+    """Colour the plane by a classifier's prediction and draw the data on top.
+
+    Args:
+        predict_fn: a function from a float32 tensor of points ``(M, 2)`` to predictions:
+            class indices ``(M,)``, probabilities of class 1 ``(M,)`` or ``(M, 1)``, or class
+            scores / probabilities ``(M, K)`` (the largest wins). It is called once, under
+            ``torch.no_grad()``, with a CPU tensor.
+        X: the data points, shape ``(n, 2)``.
+        y: their integer classes, shape ``(n,)``.
+        ax: the axes to draw into; ``None`` makes a new figure.
+        resolution: grid points per axis (the function sees ``resolution ** 2`` points).
+        padding: margin around the data, in data units.
+    Returns:
+        The ``Axes``: background regions in the class colours, points coloured by true class,
+        a legend naming the classes.
+    """
+    import torch
+
+    points = _to_numpy(X, "X")
+    if points.ndim != 2 or points.shape[1] != 2 or len(points) == 0:
+        raise ValueError(f"X must have shape (n, 2), got {points.shape}")
+    classes = _to_numpy(y, "y")
+    if classes.shape != (len(points),):
+        raise ValueError(f"y must have shape ({len(points)},) to match X, got {classes.shape}")
+    if np.any(classes != np.round(classes)) or classes.min() < 0:
+        raise ValueError("y must hold non-negative integer class labels")
+    classes = classes.astype(np.int64)
+    resolution = _check_positive_int("resolution", resolution)
+    if resolution < 2:
+        raise ValueError(f"resolution must be at least 2, got {resolution}")
+    if not callable(predict_fn):
+        raise TypeError(f"predict_fn must be callable, got {type(predict_fn).__name__}")
+    ax = _check_ax(ax)
+
+    (x_min, y_min), (x_max, y_max) = points.min(axis=0) - padding, points.max(axis=0) + padding
+    grid_x, grid_y = np.meshgrid(np.linspace(x_min, x_max, resolution), np.linspace(y_min, y_max, resolution))
+    grid = torch.tensor(np.stack([grid_x.ravel(), grid_y.ravel()], axis=1), dtype=torch.float32)
+    with torch.no_grad():
+        predicted = _predicted_classes(predict_fn(grid), len(grid)).reshape(grid_x.shape)
+
+    num_classes = int(max(classes.max(), predicted.max())) + 1
+    colors = [COLORS[k % len(COLORS)] for k in range(num_classes)]
+    ax.contourf(grid_x, grid_y, predicted, levels=np.arange(num_classes + 1) - 0.5, colors=colors, alpha=0.25)
+    for k in range(num_classes):
+        mask = classes == k
+        if mask.any():
+            ax.scatter(points[mask, 0], points[mask, 1], s=18, color=colors[k], edgecolor="white",
+                       linewidth=0.5, label=f"class {k}")
+    ax.set_xlim(x_min, x_max)
+    ax.set_ylim(y_min, y_max)
+    ax.set_xlabel("$x_1$")
+    ax.set_ylabel("$x_2$")
+    ax.legend(loc="best")
+    return ax

@@ -1,0 +1,269 @@
+"""Tests for course_utils.plots: the style, what each helper draws, and its error messages."""
+import matplotlib
+
+matplotlib.use("Agg")
+
+import struct
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+import torch
+from matplotlib.colors import to_hex
+from matplotlib.figure import Figure
+
+from course_utils import plots
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+OKABE_ITO = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000"]
+
+
+@pytest.fixture(autouse=True)
+def clean_matplotlib(monkeypatch):
+    """Restore rcParams and close figures after each test; fail if a helper calls plt.show()."""
+
+    def no_show(*args, **kwargs):
+        raise AssertionError("library helpers must not call plt.show()")
+
+    monkeypatch.setattr(plt, "show", no_show)
+    with matplotlib.rc_context():
+        yield
+    plt.close("all")
+
+
+def _cycle():
+    return [to_hex(c).upper() for c in plt.rcParams["axes.prop_cycle"].by_key()["color"]]
+
+
+# --------------------------------------------------------------------------------------------
+# style and colours
+# --------------------------------------------------------------------------------------------
+def test_colors_are_okabe_ito():
+    assert plots.COLORS == OKABE_ITO
+    assert list(plots.COLOR.values()) == plots.COLORS
+    assert plots.COLOR["vermillion"] == "#D55E00"
+
+
+def test_use_style_sets_cycle_and_is_idempotent():
+    assert plots.STYLE_PATH.is_file()
+    plots.use_style()
+    assert _cycle() == OKABE_ITO
+    assert plt.rcParams["image.cmap"] == "viridis"
+    assert plt.rcParams["axes.spines.top"] is False and plt.rcParams["axes.spines.right"] is False
+    assert plt.rcParams["figure.constrained_layout.use"] is True
+    assert plt.rcParams["axes.grid"] is True
+    once = dict(plt.rcParams)
+    plots.use_style()
+    assert dict(plt.rcParams) == once
+
+
+def test_style_context_is_temporary():
+    plt.style.use("default")
+    with plots.style_context():
+        assert _cycle() == OKABE_ITO
+        fig, ax = plots.new_figure()
+        (line,) = ax.plot([0, 1], [0, 1])
+        assert to_hex(line.get_color()).upper() == OKABE_ITO[0]
+    assert _cycle() != OKABE_ITO
+
+
+# --------------------------------------------------------------------------------------------
+# new_figure and figure_to_png
+# --------------------------------------------------------------------------------------------
+def test_new_figure_shapes_and_sizes():
+    fig, ax = plots.new_figure()
+    assert isinstance(fig, Figure) and isinstance(ax, matplotlib.axes.Axes)
+    fig2, axes = plots.new_figure(2, 3)
+    assert axes.shape == (2, 3)
+    assert fig2.get_figwidth() > fig.get_figwidth() and fig2.get_figheight() > fig.get_figheight()
+    fig3, _ = plots.new_figure(width=3, height=2)
+    assert tuple(fig3.get_size_inches()) == (3, 2)
+    with pytest.raises(ValueError, match="nrows must be a positive integer"):
+        plots.new_figure(0)
+    with pytest.raises(ValueError, match="width"):
+        plots.new_figure(width=-1)
+
+
+def _png_size(png):
+    return struct.unpack(">II", png[16:24])  # width, height from the IHDR chunk
+
+
+def test_figure_to_png():
+    fig, ax = plots.new_figure(width=4, height=3)
+    ax.plot([1, 2, 3])
+    png = plots.figure_to_png(fig, dpi=50)
+    assert isinstance(png, bytes) and png.startswith(PNG_SIGNATURE)
+    assert _png_size(png) == (200, 150)
+    assert _png_size(plots.figure_to_png(ax, dpi=100)) == (400, 300)  # an Axes works too
+    with pytest.raises(TypeError, match="Figure"):
+        plots.figure_to_png("not a figure")
+
+
+# --------------------------------------------------------------------------------------------
+# curves
+# --------------------------------------------------------------------------------------------
+def test_plot_curves_draws_every_kind_of_input():
+    plots.use_style()
+    losses = torch.tensor([1.0, 0.5, 0.25], requires_grad=True) * 1  # still attached to a graph
+    curves = {
+        "list": [3.0, 2.0, 1.0],
+        "numpy": np.array([2.0, 1.5, 1.0, 0.5]),
+        "tensor": losses,
+        "xy": ([0, 5, 10], [4.0, 3.0, 2.0]),
+        "list of tensors": [torch.tensor(1.0), torch.tensor(0.5)],
+    }
+    ax = plots.plot_curves(curves, title="Loss", logy=True)
+    lines = ax.get_lines()
+    assert len(lines) == 5
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == list(curves)
+    assert ax.get_xlabel() == "epoch" and ax.get_ylabel() == "loss" and ax.get_title() == "Loss"
+    assert ax.get_yscale() == "log"
+    assert list(lines[0].get_xdata()) == [0, 1, 2]
+    assert list(lines[3].get_xdata()) == [0, 5, 10]
+    assert np.allclose(lines[2].get_ydata(), [1.0, 0.5, 0.25])
+    assert [to_hex(line.get_color()).upper() for line in lines] == OKABE_ITO[:5]
+
+
+def test_plot_curves_into_given_axes_and_single_sequence():
+    fig, axes = plots.new_figure(1, 2)
+    ax = plots.plot_curves([0.9, 0.8], ax=axes[1], xlabel="step", ylabel="accuracy", markers=True)
+    assert ax is axes[1]
+    assert len(axes[0].get_lines()) == 0 and len(ax.get_lines()) == 1
+    assert ax.get_legend() is None  # nothing to name
+    assert ax.get_lines()[0].get_marker() == "o"
+    assert ax.get_xlabel() == "step" and ax.get_ylabel() == "accuracy"
+
+
+@pytest.mark.parametrize(
+    "curves,error,message",
+    [
+        ({}, ValueError, "empty"),
+        ({"a": [[1, 2], [3, 4]]}, ValueError, "1-D"),
+        ({"a": []}, ValueError, "non-empty"),
+        ({"a": ([1, 2, 3], [1, 2])}, ValueError, "3 x values but 2 y values"),
+        (5, TypeError, "dict"),
+        ({"a": ["x", "y"]}, TypeError, "numbers"),
+    ],
+)
+def test_plot_curves_rejects_bad_input(curves, error, message):
+    with pytest.raises(error, match=message):
+        plots.plot_curves(curves)
+
+
+def test_plot_layer_norms():
+    norms = {"sigmoid": [1e-6, 1e-4, 1e-2, 1.0], "relu": np.ones(4), "tanh": torch.tensor([0.1, 0.2, 0.3, 0.4])}
+    ax = plots.plot_layer_norms(norms)
+    lines = ax.get_lines()
+    assert len(lines) == 3
+    assert list(lines[0].get_xdata()) == [1, 2, 3, 4]  # layers are numbered from 1
+    assert ax.get_yscale() == "log"
+    assert ax.get_xlabel() == "layer" and ax.get_ylabel()
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["sigmoid", "relu", "tanh"]
+
+    single = plots.plot_layer_norms([3.0, 2.0, 1.0], logy=False)
+    assert len(single.get_lines()) == 1 and single.get_yscale() == "linear"
+    with pytest.raises(ValueError, match="empty"):
+        plots.plot_layer_norms({})
+    with pytest.raises(ValueError, match="1-D"):
+        plots.plot_layer_norms({"a": np.ones((2, 2))})
+
+
+# --------------------------------------------------------------------------------------------
+# images
+# --------------------------------------------------------------------------------------------
+def _images(fig):
+    return [im for ax in fig.axes for im in ax.get_images()]
+
+
+def test_show_images_grid_and_titles():
+    images = torch.rand(12, 1, 8, 8)
+    fig = plots.show_images(images, labels=torch.arange(12) % 10, ncols=5, title="Digits")
+    assert isinstance(fig, Figure)
+    assert len(fig.axes) == 15  # 3 rows of 5; the last 3 panels stay empty
+    assert len(_images(fig)) == 12
+    assert _images(fig)[0].get_array().shape == (8, 8)
+    assert [ax.get_title() for ax in fig.axes[:3]] == ["0", "1", "2"]
+    assert fig._suptitle.get_text() == "Digits"
+
+
+def test_show_images_highlights_wrong_predictions():
+    labels = [0, 1, 2, 3, 4, 5]
+    predictions = [0, 1, 7, 3, 9, 5]  # two mistakes
+    fig = plots.show_images(np.random.rand(6, 8, 8), labels=labels, predictions=predictions)
+    vermillion = [ax for ax in fig.axes if to_hex(ax.title.get_color()).upper() == plots.COLOR["vermillion"]]
+    assert [ax.get_title() for ax in vermillion] == ["7 (true 2)", "9 (true 4)"]
+    assert fig.axes[0].get_title() == "0"
+
+
+def test_show_images_rgb_range_and_cap():
+    images = torch.randn(60, 3, 5, 6) * 3  # not in [0, 1]: rescaled for display
+    fig = plots.show_images(images, max_images=20)
+    shown = _images(fig)
+    assert len(shown) == 20
+    pixels = shown[0].get_array()
+    assert pixels.shape == (5, 6, 3)
+    assert pixels.min() >= 0 and pixels.max() <= 1
+
+
+@pytest.mark.parametrize(
+    "images,kwargs,message",
+    [
+        (np.zeros((4, 2, 8, 8)), {}, r"\(N, H, W\), \(N, 1, H, W\) or \(N, 3, H, W\)"),
+        (np.zeros((8, 8)), {}, "images must have shape"),
+        (np.zeros((0, 8, 8)), {}, "empty"),
+        (np.zeros((4, 8, 8)), {"labels": [1, 2]}, "one entry per image"),
+        (np.zeros((4, 8, 8)), {"ncols": 0}, "ncols"),
+    ],
+)
+def test_show_images_rejects_bad_input(images, kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        plots.show_images(images, **kwargs)
+
+
+# --------------------------------------------------------------------------------------------
+# decision boundaries
+# --------------------------------------------------------------------------------------------
+def _two_blobs():
+    X = torch.tensor([[-1.0, 0.0], [-1.5, 0.5], [1.0, 0.0], [1.5, -0.5]])
+    y = torch.tensor([0, 0, 1, 1])
+    return X, y
+
+
+def test_decision_boundary_with_class_indices():
+    X, y = _two_blobs()
+    seen = {}
+
+    def predict(points):
+        seen["points"] = points
+        return (points[:, 0] > 0).long()
+
+    ax = plots.plot_decision_boundary(predict, X, y, resolution=50)
+    assert seen["points"].shape == (2500, 2) and seen["points"].dtype == torch.float32
+    assert ax.get_xlabel() and ax.get_ylabel()
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["class 0", "class 1"]
+    assert len(ax.collections) >= 3  # the filled regions + one scatter per class
+    left, right = ax.get_xlim()
+    assert left == pytest.approx(-2.0) and right == pytest.approx(2.0)  # data range + padding 0.5
+
+
+def test_decision_boundary_with_probabilities_and_scores():
+    X, y = _two_blobs()
+    ax = plots.plot_decision_boundary(lambda p: torch.sigmoid(p[:, :1] * 5), X, y, resolution=20)
+    assert len(ax.get_legend().get_texts()) == 2
+    X3 = torch.cat([X, torch.tensor([[0.0, 2.0]])])
+    y3 = torch.cat([y, torch.tensor([2])])
+    scores = lambda p: torch.stack([-p[:, 0], p[:, 0], p[:, 1] - 1], dim=1)  # noqa: E731
+    ax = plots.plot_decision_boundary(scores, X3, y3, resolution=20)
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["class 0", "class 1", "class 2"]
+
+
+def test_decision_boundary_rejects_bad_input():
+    X, y = _two_blobs()
+    with pytest.raises(ValueError, match=r"X must have shape \(n, 2\)"):
+        plots.plot_decision_boundary(lambda p: p[:, 0] > 0, torch.zeros(4, 3), y)
+    with pytest.raises(ValueError, match="y must have shape"):
+        plots.plot_decision_boundary(lambda p: p[:, 0] > 0, X, y[:3])
+    with pytest.raises(ValueError, match="predict_fn must return"):
+        plots.plot_decision_boundary(lambda p: p[:10, 0] > 0, X, y, resolution=10)
+    with pytest.raises(ValueError, match="outside \\[0, 1\\]"):
+        plots.plot_decision_boundary(lambda p: p[:, 0] * 10, X, y, resolution=10)
