@@ -42,7 +42,6 @@ from __future__ import annotations
 
 import base64
 import html
-import io
 import keyword
 import math
 import numbers
@@ -56,6 +55,8 @@ import ipywidgets as widgets
 import matplotlib.pyplot as plt
 from IPython.display import Image, display
 from matplotlib.figure import Figure
+
+from course_utils.plots import figure_to_png
 
 __all__ = [
     "IPYWIDGETS_MAJOR",
@@ -89,17 +90,6 @@ def _tooltip_kwargs(text: str | None) -> dict:
     if not text:
         return {}
     return {"tooltip": text} if IPYWIDGETS_MAJOR >= 8 else {"description_tooltip": text}
-
-
-def _figure_to_png(fig: Figure) -> bytes:
-    """PNG bytes of ``fig`` via :func:`course_utils.plots.figure_to_png` (imported lazily)."""
-    try:
-        from course_utils.plots import figure_to_png
-    except ImportError:  # plots.py is missing or broken: keep apps working anyway
-        buffer = io.BytesIO()
-        fig.savefig(buffer, format="png")
-        return buffer.getvalue()
-    return figure_to_png(fig)
 
 
 # --------------------------------------------------------------------------------------------
@@ -520,7 +510,7 @@ class App:
             fig = self._draw(data, values)
             if not isinstance(fig, Figure):
                 raise TypeError(f"draw() must return a matplotlib Figure, got {type(fig).__name__}")
-            return _figure_to_png(fig)
+            return figure_to_png(fig)
         finally:
             for number in set(plt.get_fignums()) - before:
                 plt.close(number)

@@ -198,7 +198,6 @@ def test_history_final_and_plot():
         history.final("train_loss")
     with pytest.raises(ValueError, match="choose one of"):
         history.final("loss")
-    pytest.importorskip("course_utils.plots")
     import matplotlib.pyplot as plt
 
     train, val = split(*blobs())

@@ -254,8 +254,8 @@ def test_app_in_an_executed_notebook_saves_widget_and_png(tmp_path, monkeypatch,
     figure and compute's prints land inside the Output widget (not as stray outputs), widget
     state is saved, and
     nbconvert falls back to the PNG when there is no widget state."""
-    nbformat = pytest.importorskip("nbformat")
-    nbclient = pytest.importorskip("nbclient")
+    import nbformat
+    import nbclient
     monkeypatch.delenv("MPLBACKEND", raising=False)  # conftest sets Agg for this process only
     monkeypatch.setenv("PYTHONPATH", str(repo) + os.pathsep + os.environ.get("PYTHONPATH", ""))
     cells = [
@@ -297,7 +297,7 @@ def test_app_in_an_executed_notebook_saves_widget_and_png(tmp_path, monkeypatch,
     assert nb.cells[2].outputs[0]["text"].split()[:2] == ["2", "0"]  # updated, no figure left open
     assert "inline" in nb.cells[2].outputs[0]["text"]
 
-    nbconvert = pytest.importorskip("nbconvert")
+    import nbconvert
     del nb.metadata["widgets"]
     html, _ = nbconvert.HTMLExporter().from_notebook_node(nb)
     assert f'src="data:image/png;base64,{out["data"]["image/png"][:40]}' in html
