@@ -45,7 +45,7 @@ lab: $(STAMP)
 	$(BIN)/jupyter lab --ServerApp.root_dir=notebooks $(ROOT_FLAG) $(LAB_ARGS)
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -n $(JOBS) --dist loadfile $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(JOBS) --dist loadfile --durations=10 $(PYTEST_ARGS)
 
 # Only the quick unit tests (no notebook execution, no nbgrader round trip).
 test-fast: $(STAMP)
@@ -58,8 +58,9 @@ execute: $(STAMP)
 	$(BIN)/python -m course_utils.release --execute $(ASSIGNMENTS)
 
 lock: $(STAMP)
-	$(BIN)/python -m pip freeze --exclude-editable | sed 's/^torch==\([0-9.]*\)+cpu/torch==\1/' > constraints.tmp
-	{ sed -n '/^#/p' constraints.txt; cat constraints.tmp; } > constraints.txt && rm constraints.tmp
+	sed -n '/^#/p' constraints.txt > constraints.tmp
+	$(BIN)/python -m pip freeze --exclude-editable | sed 's/^torch==\([0-9.]*\)+cpu/torch==\1/' >> constraints.tmp
+	mv constraints.tmp constraints.txt
 
 benchmark: $(STAMP)
 	$(BIN)/python benchmarks/threads.py

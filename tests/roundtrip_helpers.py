@@ -90,10 +90,14 @@ def with_answer(nb, answer_id: str, source: str):
     return sub
 
 
+# Generous limits, so that a hung kernel fails the test instead of stalling CI.
+TIMEOUT_S = 900
+
+
 def nbgrader(*args: str, root: Path, check: bool = True) -> subprocess.CompletedProcess:
     """Run an nbgrader command for the course rooted at ``root`` with the repository's config."""
     cmd = [sys.executable, "-m", "nbgrader", *args, f"--CourseDirectory.root={root}"]
-    proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, env=nbgrader_env())
+    proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, env=nbgrader_env(), timeout=TIMEOUT_S)
     if check and proc.returncode != 0:
         raise AssertionError(f"{' '.join(args)} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
     return proc
@@ -101,7 +105,7 @@ def nbgrader(*args: str, root: Path, check: bool = True) -> subprocess.Completed
 
 def validate(path: Path, invert: bool = False) -> subprocess.CompletedProcess:
     cmd = [sys.executable, "-m", "nbgrader", "validate", str(path)] + (["--invert"] if invert else [])
-    return subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, env=nbgrader_env())
+    return subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, env=nbgrader_env(), timeout=TIMEOUT_S)
 
 
 def make_course(tmp: Path, assignment: str) -> Path:
