@@ -16,9 +16,13 @@ JOBS ?= 2
 # Tools the venv provides (nbgrader runs `alembic`) are found on PATH.
 export PATH := $(abspath $(BIN)):$(PATH)
 
+# The widget tests again, against the ipywidgets 7.7 API that Colab ships (a second, small venv).
+W7_VENV  := .venv-widgets7
+W7_STAMP := $(W7_VENV)/.installed
+
 ASSIGNMENTS := $(notdir $(patsubst %/,%,$(wildcard solutions/*/)))
 
-.PHONY: help setup lab test test-fast release execute lock benchmark clean
+.PHONY: help setup lab test test-fast test-widgets7 release execute lock benchmark clean
 
 help:
 	@echo "make lab      set up .venv (first time) and open JupyterLab on notebooks/"
@@ -44,8 +48,18 @@ ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 lab: $(STAMP)
 	$(BIN)/jupyter lab --ServerApp.root_dir=notebooks $(ROOT_FLAG) $(LAB_ARGS)
 
-test: $(STAMP)
+test: $(STAMP) $(W7_STAMP)
 	$(BIN)/python -m pytest -n $(JOBS) --dist loadfile --durations=10 $(PYTEST_ARGS)
+	$(MAKE) --no-print-directory test-widgets7
+
+$(W7_STAMP): tests/widgets7-requirements.txt
+	test -x $(W7_VENV)/bin/python || $(PYTHON) -m venv $(W7_VENV)
+	$(W7_VENV)/bin/python -m pip install -qq -r tests/widgets7-requirements.txt
+	$(W7_VENV)/bin/python -m ipykernel install --sys-prefix --name python3 >/dev/null
+	touch $(W7_STAMP)
+
+test-widgets7: $(W7_STAMP)
+	PYTHONPATH=$(CURDIR) EXPECT_IPYWIDGETS_MAJOR=7 $(W7_VENV)/bin/python -m pytest tests/test_widgets.py -p no:cacheprovider -p no:xdist -o addopts="" -q
 
 # Only the quick unit tests (no notebook execution, no nbgrader round trip).
 test-fast: $(STAMP)

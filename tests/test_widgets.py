@@ -301,3 +301,10 @@ def test_app_in_an_executed_notebook_saves_widget_and_png(tmp_path, monkeypatch,
     del nb.metadata["widgets"]
     html, _ = nbconvert.HTMLExporter().from_notebook_node(nb)
     assert f'src="data:image/png;base64,{out["data"]["image/png"][:40]}' in html
+
+
+def test_runs_against_the_expected_ipywidgets_major_version():
+    """`make test-widgets7` runs this file under ipywidgets 7.7 (Colab's API) with
+    EXPECT_IPYWIDGETS_MAJOR=7; the main run uses ipywidgets 8."""
+    expected = int(os.environ.get("EXPECT_IPYWIDGETS_MAJOR", "8"))
+    assert W.IPYWIDGETS_MAJOR == expected == int(ipywidgets.__version__.split(".")[0])
