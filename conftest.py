@@ -20,7 +20,6 @@ import pytest
 
 REPO = Path(__file__).resolve().parent
 os.environ["COURSE_FAST"] = "0"
-os.environ.setdefault("MPLBACKEND", "Agg")  # plain pytest processes; kernels use inline
 
 # stderr is not compared: torch or a library may warn on one machine and not another. nbval
 # merges each cell's streams (saved and fresh) with coalesce_streams before comparing; drop the

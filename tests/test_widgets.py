@@ -255,8 +255,8 @@ def test_app_in_an_executed_notebook_saves_widget_and_png(tmp_path, monkeypatch,
     state is saved, and
     nbconvert falls back to the PNG when there is no widget state."""
     import nbformat
-    import nbclient
-    monkeypatch.delenv("MPLBACKEND", raising=False)  # conftest sets Agg for this process only
+    from kernel_helpers import execute_notebook
+    monkeypatch.delenv("MPLBACKEND", raising=False)  # the kernel must pick the inline backend itself
     monkeypatch.setenv("PYTHONPATH", str(repo) + os.pathsep + os.environ.get("PYTHONPATH", ""))
     cells = [
         "import matplotlib.pyplot as plt\n"
@@ -277,8 +277,7 @@ def test_app_in_an_executed_notebook_saves_widget_and_png(tmp_path, monkeypatch,
     ]
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    nbclient.NotebookClient(nb, timeout=120, kernel_name="python3",
-                            resources={"metadata": {"path": str(tmp_path)}}).execute()
+    nb = execute_notebook(nb, tmp_path)  # in a subprocess with a hard time limit
 
     state = nb.metadata["widgets"]["application/vnd.jupyter.widget-state+json"]["state"]
     [out] = nb.cells[0].outputs  # one output: the figure and the print went into the Output widget
