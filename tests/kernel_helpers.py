@@ -40,13 +40,19 @@ def run_with_retry(cmd: list[str], *, timeout: float, attempts: int = 2, **kwarg
     raise AssertionError(f"{cmd[:6]} timed out {attempts} times after {timeout:.0f} s each; last output:\n{out}")
 
 
-def execute_notebook(nb, workdir: Path, *, timeout: float = 180, cell_timeout: int = 120):
+def execute_notebook(nb, workdir: Path, *, timeout: float = 180, cell_timeout: int = 30):
     """Execute ``nb`` with nbconvert in a subprocess (widget state is stored) and return the
-    executed notebook. The kernel is the ``python3`` kernelspec of this interpreter's env."""
+    executed notebook. The kernel is the ``python3`` kernelspec of this interpreter's env.
+
+    ``cell_timeout`` also bounds nbclient's wait for the kernel's first ``kernel_info`` reply,
+    which under load was sometimes lost: the client then waited the whole timeout (120 s by
+    default) before going on. Tests run small cells, so 30 s is plenty.
+    """
     path = Path(workdir) / "executed.ipynb"
     nbformat.write(nb, path)
     cmd = [sys.executable, "-m", "nbconvert", "--to", "notebook", "--execute", "--inplace",
-           f"--ExecutePreprocessor.timeout={cell_timeout}", "--ExecutePreprocessor.kernel_name=python3", str(path)]
+           f"--ExecutePreprocessor.timeout={cell_timeout}", "--ExecutePreprocessor.interrupt_on_timeout=True",
+           "--ExecutePreprocessor.kernel_name=python3", str(path)]
     proc = run_with_retry(cmd, timeout=timeout, cwd=workdir)
     if proc.returncode != 0:
         raise AssertionError(f"executing the notebook failed:\n{proc.stderr[-3000:]}")
