@@ -3,10 +3,12 @@
 For each assignment in solutions/: the source passes ``nbgrader validate``; the release fails it
 (``--invert``); autograding gives full marks to the reference solution, 0 (without error) to the
 blank release, and to a submission with one exercise wrong (left as the stub, or one of the
-common mistakes in roundtrip_cases.py) a score lower by exactly that exercise's points.
+common mistakes in roundtrip_cases.py) a score lower by exactly that exercise's points; then
+feedback is generated for everyone and the exported grades.csv carries the same totals.
 """
 from __future__ import annotations
 
+import csv
 import time
 
 import nbformat
@@ -112,3 +114,24 @@ def test_reference_leaves_manual_cells_for_the_instructor(graded):
                   if c.metadata.get("nbgrader", {}).get("grade") and c.metadata.nbgrader.get("solution")]
         assert manual, f"{name} needs at least one manually graded answer"
         assert all(got[m] is None for m in manual), got
+
+
+def test_feedback_and_grade_export(graded):
+    """The instructor's last steps: feedback for every student, then one CSV of grades whose
+    scores are the autograded totals (manual points pending, so the reference is not yet full)."""
+    assignment, root, expected, _ = graded
+    nbgrader("generate_feedback", assignment, "--force", root=root)
+    students = sorted({s for s, _ in expected})
+    names = sorted({n for _, n in expected})
+    for student in students:
+        for name in names:
+            html = root / "feedback" / student / assignment / name.replace(".ipynb", ".html")
+            assert html.is_file(), f"no feedback for {student}/{name}"
+            assert "Score:" in html.read_text()
+    csv_path = root / "grades.csv"
+    nbgrader("export", f"--to={csv_path}", root=root)
+    rows = {r["student_id"]: r for r in csv.DictReader(csv_path.open()) if r["assignment"] == assignment}
+    assert sorted(rows) == students
+    for student in students:
+        want = sum(sum(expected[(student, n)].values()) for n in names)
+        assert float(rows[student]["raw_score"]) == pytest.approx(want), student
