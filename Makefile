@@ -1,6 +1,6 @@
 # Two commands for everyone:  make lab   (set up and open JupyterLab)
 #                             make test  (set up and run every test)
-# Instructor commands:        make release, make execute, make grade (see README).
+# Instructor commands:        make release, make execute (grading: see README).
 
 PYTHON ?= python3
 VENV   ?= .venv
@@ -29,7 +29,9 @@ help:
 	@echo "make test     set up .venv (first time) and run every test"
 	@echo "make release  regenerate notebooks/ (student versions) from solutions/ with nbgrader"
 	@echo "make execute  re-run every solutions/ notebook in place to refresh its saved outputs"
+	@echo "make test-fast  only the quick unit tests (no notebooks, no grading round trip)"
 	@echo "make lock     rewrite constraints.txt from the current .venv"
+	@echo "make benchmark  measure the torch thread policy (benchmarks/threads.py)"
 
 setup: $(STAMP)
 
@@ -63,7 +65,7 @@ test-widgets7: $(W7_STAMP)
 
 # Only the quick unit tests (no notebook execution, no nbgrader round trip).
 test-fast: $(STAMP)
-	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
+	$(BIN)/python -m pytest tests -m "not slow" $(PYTEST_ARGS)
 
 release: $(STAMP)
 	$(BIN)/python -m course_utils.release $(ASSIGNMENTS)
@@ -80,4 +82,4 @@ benchmark: $(STAMP)
 	$(BIN)/python benchmarks/threads.py
 
 clean:
-	rm -rf .pytest_cache gradebook.db autograded feedback submitted .nbgrader.log
+	rm -rf .pytest_cache gradebook.db autograded feedback .nbgrader.log grades.csv
