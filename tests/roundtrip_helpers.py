@@ -10,12 +10,11 @@ from pathlib import Path
 
 import nbformat
 
-from course_utils.release import nbgrader_env
+from course_utils.release import generate, nbgrader_env
 from kernel_helpers import run_with_retry
 
 REPO = Path(__file__).resolve().parent.parent
 STUB = "# YOUR CODE HERE\nraise NotImplementedError()"
-TEXT_STUB = "YOUR ANSWER HERE"
 _SOLUTION_RE = re.compile(r"^[ \t]*### BEGIN SOLUTION[^\n]*\n(.*?)^[ \t]*### END SOLUTION[^\n]*\n?", re.S | re.M)
 
 
@@ -37,9 +36,9 @@ def is_test(cell) -> bool:
     return cell.cell_type == "code" and bool(m.get("grade")) and not m.get("solution")
 
 
-def is_manual(cell) -> bool:
+def is_manual_answer(cell) -> bool:
     m = meta(cell)
-    return bool(m.get("task")) or (bool(m.get("solution")) and bool(m.get("grade")))
+    return bool(m.get("solution")) and bool(m.get("grade"))
 
 
 def exercises(nb) -> dict[str, list[tuple[str, float]]]:
@@ -96,25 +95,29 @@ def with_answer(nb, answer_id: str, source: str):
 TIMEOUT_S = 400
 
 
+def _run_nbgrader(args: list[str]) -> subprocess.CompletedProcess:
+    cmd = [sys.executable, "-m", "nbgrader", *args]
+    return run_with_retry(cmd, timeout=TIMEOUT_S, cwd=REPO, env=nbgrader_env())
+
+
 def nbgrader(*args: str, root: Path, check: bool = True) -> subprocess.CompletedProcess:
     """Run an nbgrader command for the course rooted at ``root`` with the repository's config."""
-    cmd = [sys.executable, "-m", "nbgrader", *args, f"--CourseDirectory.root={root}"]
-    proc = run_with_retry(cmd, timeout=TIMEOUT_S, cwd=REPO, env=nbgrader_env())
+    proc = _run_nbgrader([*args, f"--CourseDirectory.root={root}"])
     if check and proc.returncode != 0:
         raise AssertionError(f"{' '.join(args)} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
     return proc
 
 
 def validate(path: Path, invert: bool = False) -> subprocess.CompletedProcess:
-    cmd = [sys.executable, "-m", "nbgrader", "validate", str(path)] + (["--invert"] if invert else [])
-    return run_with_retry(cmd, timeout=TIMEOUT_S, cwd=REPO, env=nbgrader_env())
+    return _run_nbgrader(["validate", str(path)] + (["--invert"] if invert else []))
 
 
 def make_course(tmp: Path, assignment: str) -> Path:
-    """A throwaway nbgrader course holding one assignment's source, released into tmp."""
+    """A throwaway nbgrader course holding one assignment's source, released (as `make release`
+    does) into its own notebooks/ and gradebook."""
     root = tmp / "course"
     shutil.copytree(REPO / "solutions" / assignment, root / "solutions" / assignment)
-    nbgrader("generate_assignment", assignment, "--force", root=root)
+    generate([assignment], root=root)
     return root
 
 

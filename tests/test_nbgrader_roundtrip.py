@@ -20,6 +20,8 @@ from roundtrip_helpers import (
     REPO,
     STUB,
     exercises,
+    grade_id,
+    is_manual_answer,
     make_course,
     nbgrader,
     reference_submission,
@@ -110,8 +112,7 @@ def test_reference_leaves_manual_cells_for_the_instructor(graded):
             continue
         got = scores(root, assignment, name.removesuffix(".ipynb"), student)
         source = nbformat.read(root / "solutions" / assignment / name, as_version=4)
-        manual = [c.metadata.nbgrader["grade_id"] for c in source.cells
-                  if c.metadata.get("nbgrader", {}).get("grade") and c.metadata.nbgrader.get("solution")]
+        manual = [grade_id(c) for c in source.cells if is_manual_answer(c)]
         assert manual, f"{name} needs at least one manually graded answer"
         assert all(got[m] is None for m in manual), got
 

@@ -21,11 +21,6 @@ pytestmark = pytest.mark.slow
 ASSIGNMENTS = assignments(REPO)
 
 
-def _comparable(path: Path) -> dict:
-    nb = json.loads(path.read_text())
-    return nb
-
-
 @pytest.fixture(scope="module")
 def regenerated(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("release")
@@ -44,8 +39,8 @@ def test_notebooks_in_sync(regenerated, assignment):
     committed = sorted(p.name for p in (REPO / "notebooks" / assignment).glob("*.ipynb"))
     assert fresh == committed, "run `make release`"
     for name in fresh:
-        a = _comparable(regenerated / assignment / name)
-        b = _comparable(REPO / "notebooks" / assignment / name)
+        a = json.loads((regenerated / assignment / name).read_text())
+        b = json.loads((REPO / "notebooks" / assignment / name).read_text())
         assert a == b, f"notebooks/{assignment}/{name} is out of date with solutions/: run `make release`"
 
 
