@@ -1,27 +1,31 @@
-"""Designed wrong answers for the nbgrader round trip, per assignment.
+"""Designed wrong answers for the nbgrader round trip, one file per assignment.
 
-Each case: (answer cell grade_id, student source, grade_ids of the test cells that must fail).
+``tests/cases/<assignment>.py`` defines ``CASES``: a list of
+(answer cell grade_id, student source, grade_ids of the test cells that must fail).
 Every other test cell must still get full marks. Generic cases (each answer left as the stub)
 are generated automatically; these add the *common mistakes* each notebook's hidden tests must
-catch.
+catch. One file per assignment keeps lessons written in parallel from editing the same file.
 """
+from __future__ import annotations
 
-CASES: dict[str, list[tuple[str, str, list[str]]]] = {
-    "00_welcome": [
-        (
-            "relu_answer",
-            "def relu(x):\n    x[x < 0] = 0\n    return x\n",  # right values, but overwrites the input
-            ["relu_tests"],
-        ),
-        (
-            "relu_grad_answer",
-            "def relu_grad(x):\n    return (x >= 0).float()\n",  # derivative 1 at x = 0
-            ["relu_grad_tests"],
-        ),
-        (
-            "relu_grad_answer",
-            "def relu_grad(x):\n    return x > 0\n",  # a boolean tensor, not a float one
-            ["relu_grad_tests"],
-        ),
-    ],
-}
+import runpy
+from pathlib import Path
+
+CASES_DIR = Path(__file__).resolve().parent / "cases"
+
+
+def load_cases(directory: Path = CASES_DIR) -> dict[str, list[tuple[str, str, list[str]]]]:
+    """Read every ``<assignment>.py`` in ``directory`` into {assignment: cases}."""
+    cases: dict[str, list[tuple[str, str, list[str]]]] = {}
+    for path in sorted(directory.glob("*.py")):
+        found = runpy.run_path(str(path)).get("CASES")
+        if not isinstance(found, list):
+            raise TypeError(f"{path} must define CASES as a list of (answer_id, code, failing_test_ids)")
+        for case in found:
+            if not (isinstance(case, tuple) and len(case) == 3 and isinstance(case[2], list)):
+                raise TypeError(f"{path}: bad case {case!r}; expected (answer_id, code, [test ids])")
+        cases[path.stem] = found
+    return cases
+
+
+CASES = load_cases()

@@ -3,7 +3,7 @@
 For each assignment in solutions/: the source passes ``nbgrader validate``; the release fails it
 (``--invert``); autograding gives full marks to the reference solution, 0 (without error) to the
 blank release, and to a submission with one exercise wrong (left as the stub, or one of the
-common mistakes in roundtrip_cases.py) a score lower by exactly that exercise's points; then
+common mistakes in tests/cases/<assignment>.py) a score lower by exactly that exercise's points; then
 feedback is generated for everyone and the exported grades.csv carries the same totals.
 """
 from __future__ import annotations

@@ -2,32 +2,16 @@
 
 Kept in the repository because 00_welcome is the pattern every other notebook copies: this file
 shows, in one place, the nbgrader metadata each kind of cell carries. After editing, run
-``make execute release``. Later notebooks are edited directly in JupyterLab.
+``make execute release``. Other notebooks have their own ``tools/build_<assignment>.py``
+written the same way (helpers in ``tools/nbbuild.py``).
 """
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
-import nbformat
-from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
-
-OUT = Path(__file__).resolve().parent.parent / "solutions" / "00_welcome" / "00_welcome.ipynb"
-
-
-def nbg(grade_id: str, *, solution=False, grade=False, locked=False, points=None, task=False) -> dict:
-    meta = {"grade": grade, "grade_id": grade_id, "locked": locked, "schema_version": 3,
-            "solution": solution, "task": task}
-    if points is not None:
-        meta["points"] = points
-    return {"nbgrader": meta}
-
-
-def md(text: str, **kw):
-    return new_markdown_cell(text.strip("\n"), **kw)
-
-
-def code(text: str, **kw):
-    return new_code_cell(text.strip("\n"), **kw)
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from nbbuild import code, md, nbg, write_notebook  # noqa: E402
 
 
 cells = [
@@ -422,12 +406,4 @@ for positive inputs *and* that its zero derivative for negative inputs can leave
 """),
 ]
 
-nb = new_notebook(cells=cells)
-nb.metadata = {
-    "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
-    "language_info": {"name": "python"},
-    "course": {"budget_s": 60, "title": "Welcome: how the course notebooks work", "gpu": False},
-}
-OUT.parent.mkdir(parents=True, exist_ok=True)
-nbformat.write(nb, OUT)
-print(f"wrote {OUT}")
+write_notebook(cells, "00_welcome", title="Welcome: how the course notebooks work", budget_s=60)
