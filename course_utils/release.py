@@ -13,6 +13,11 @@ The one piece of configuration nbgrader lacks is :class:`KeepDemoOutputs`: nbgra
 GitHub or Colab without a single figure. We clear the outputs of nbgrader's own cells (answers,
 tests, tasks -- they would show the reference solution's results) and keep the lesson's
 figures and tables.
+
+Saved outputs are made *static* (:func:`static_outputs`): a live widget exists only while its
+kernel runs, so the saved notebook keeps each widget's PNG and text instead of a widget view
+that GitHub, nbconvert and a freshly opened JupyterLab could not draw ("model not found"), and
+no widget state is stored. Running the cell brings the live widget back.
 """
 from __future__ import annotations
 
@@ -32,6 +37,32 @@ SOURCE_DIR = "solutions"
 RELEASE_DIR = "notebooks"
 
 
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+
+
+def static_outputs(nb):
+    """Make a notebook's saved outputs render without a kernel; modifies and returns ``nb``.
+
+    Drops the widget-view entry from every output bundle (the course's apps also carry a PNG
+    and a text line, progress bars their text), drops outputs left with nothing to show, and
+    removes the saved widget state (``metadata.widgets``).
+    """
+    nb.metadata.pop("widgets", None)
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        kept = []
+        for output in cell.get("outputs", []):
+            data = output.get("data")
+            if data is not None and WIDGET_VIEW in data:
+                del data[WIDGET_VIEW]
+                if not data:
+                    continue
+            kept.append(output)
+        cell.outputs = kept
+    return nb
+
+
 def _is_nbgrader_cell(cell) -> bool:
     meta = cell.get("metadata", {}).get("nbgrader", {})
     return bool(meta.get("solution") or meta.get("grade") or meta.get("task"))
@@ -41,8 +72,13 @@ class KeepDemoOutputs(ClearOutput):
     """nbgrader's ClearOutput, restricted to nbgrader cells (solutions, tests, tasks).
 
     Outputs of ordinary cells -- the lesson's figures, tables and widgets' static pictures --
-    stay in the student release. Execution counts are cleared everywhere.
+    stay in the student release, made static (:func:`static_outputs`). Execution counts are
+    cleared everywhere.
     """
+
+    def preprocess(self, nb, resources):
+        nb, resources = super().preprocess(nb, resources)
+        return static_outputs(nb), resources
 
     def preprocess_cell(self, cell, resources, cell_index):
         if cell.cell_type == "code" and not _is_nbgrader_cell(cell):
@@ -125,7 +161,7 @@ def execute(names: list[str], root: Path = REPO_ROOT, timeout: int = 900) -> Non
                 nb = nbformat.read(path, as_version=4)
                 client = NotebookClient(nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}})
                 client.execute()
-                nbformat.write(nb, path)
+                nbformat.write(static_outputs(nb), path)
                 print(f"executed {path.relative_to(root)} in {time.perf_counter() - start:.1f} s")
     finally:
         if env_backup is None:
@@ -144,6 +180,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.execute:
         execute(names)
     else:
+        from course_utils.platforms import sync_all
+
+        for path in sync_all(REPO_ROOT, assignments()):
+            print(f"updated generated cells/links in {path.relative_to(REPO_ROOT)}")
         generate(names)
     return 0
 

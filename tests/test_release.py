@@ -53,3 +53,27 @@ def test_release_notebooks_have_budgets(repo):
     for path in sorted((repo / "solutions").glob("*/*.ipynb")):
         meta = nbformat.read(path, as_version=4).metadata
         assert isinstance(meta.get("course", {}).get("budget_s"), (int, float)), f"{path.name} needs metadata.course.budget_s"
+
+
+def test_static_outputs_keep_pictures_and_drop_live_widgets():
+    view = {"version_major": 2, "version_minor": 0, "model_id": "abc"}
+    app = new_output("execute_result", data={release.WIDGET_VIEW: view, "image/png": "iVBOR", "text/plain": "App"})
+    bar = new_output("display_data", data={release.WIDGET_VIEW: view})  # a progress bar without text
+    text = new_output("stream", name="stdout", text="hello\n")
+    nb = new_notebook(cells=[new_code_cell("app", outputs=[app, bar, text])])
+    nb.metadata["widgets"] = {"application/vnd.jupyter.widget-state+json": {"state": {}}}
+    out = release.static_outputs(nb)
+    assert "widgets" not in out.metadata
+    outputs = out.cells[0].outputs
+    assert len(outputs) == 2
+    assert set(outputs[0]["data"]) == {"image/png", "text/plain"}
+    assert outputs[1]["text"] == "hello\n"
+
+
+def test_release_preprocessor_makes_outputs_static():
+    view = {"version_major": 2, "version_minor": 0, "model_id": "abc"}
+    cell = new_code_cell("app", outputs=[new_output("display_data", data={release.WIDGET_VIEW: view, "image/png": "x"})])
+    nb = new_notebook(cells=[cell])
+    nb.metadata["widgets"] = {"application/vnd.jupyter.widget-state+json": {"state": {}}}
+    out, _ = release.KeepDemoOutputs().preprocess(nb, {})
+    assert "widgets" not in out.metadata and list(out.cells[0].outputs[0]["data"]) == ["image/png"]

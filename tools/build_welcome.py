@@ -406,4 +406,6 @@ for positive inputs *and* that its zero derivative for negative inputs can leave
 """),
 ]
 
-write_notebook(cells, "00_welcome", title="Welcome: how the course notebooks work", budget_s=60)
+write_notebook(cells, "00_welcome", title="Welcome: how the course notebooks work", budget_s=60, minutes=20,
+               topics="how notebooks, exercises, checks and widgets work; ReLU and its derivative; "
+                      "plotting losses and gradients")

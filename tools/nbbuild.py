@@ -42,11 +42,13 @@ def code(text: str, **kw):
 
 
 def write_notebook(cells, assignment: str, *, title: str, budget_s: int, gpu: bool = False,
-                   name: str | None = None) -> Path:
+                   name: str | None = None, topics: str | None = None, minutes: int | None = None) -> Path:
     """Save ``cells`` as ``solutions/<assignment>/<name or assignment>.ipynb``.
 
     ``budget_s`` is the full top-to-bottom run-time budget on a 2-core CPU (seconds), reported by
-    the test suite; ``gpu`` marks notebooks where a GPU helps (Colab metadata).
+    the test suite; ``gpu`` marks notebooks where a GPU helps (Colab metadata); ``topics`` and
+    ``minutes`` (a student's working time) fill the README's notebook table. ``make release`` adds
+    the Colab/Binder badges and the Colab setup cell (course_utils/platforms.py).
     """
     nb = new_notebook(cells=cells)
     nb.metadata = {
@@ -54,6 +56,10 @@ def write_notebook(cells, assignment: str, *, title: str, budget_s: int, gpu: bo
         "language_info": {"name": "python"},
         "course": {"budget_s": budget_s, "title": title, "gpu": gpu},
     }
+    if topics is not None:
+        nb.metadata["course"]["topics"] = topics
+    if minutes is not None:
+        nb.metadata["course"]["minutes"] = minutes
     out = REPO / "solutions" / assignment / f"{name or assignment}.ipynb"
     out.parent.mkdir(parents=True, exist_ok=True)
     nbformat.write(nb, out)
