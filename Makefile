@@ -77,6 +77,7 @@ lock: $(STAMP)
 	sed -n '/^#/p' constraints.txt > constraints.tmp
 	$(BIN)/python -m pip freeze --exclude-editable | sed 's/^torch==\([0-9.]*\)+cpu/torch==\1/' >> constraints.tmp
 	mv constraints.tmp constraints.txt
+	$(BIN)/python tools/binder_requirements.py
 
 benchmark: $(STAMP)
 	$(BIN)/python benchmarks/threads.py
