@@ -20,6 +20,9 @@ export PATH := $(abspath $(BIN)):$(PATH)
 W7_VENV  := .venv-widgets7
 W7_STAMP := $(W7_VENV)/.installed
 
+# Debian packages some tests need (command=package); installed by `make test` when root on Debian.
+SYSTEM_PACKAGES := chromium=chromium
+
 ASSIGNMENTS := $(notdir $(patsubst %/,%,$(wildcard solutions/*/)))
 
 .PHONY: help setup lab test test-fast test-widgets7 release execute lock benchmark clean
@@ -51,6 +54,7 @@ lab: $(STAMP)
 	$(BIN)/jupyter lab --ServerApp.root_dir=notebooks $(ROOT_FLAG) $(LAB_ARGS)
 
 test: $(STAMP) $(W7_STAMP)
+	bash tools/system_packages.sh $(SYSTEM_PACKAGES)
 	$(BIN)/python -m pytest -n $(JOBS) --dist loadfile --durations=10 $(PYTEST_ARGS)
 	$(MAKE) --no-print-directory test-widgets7
 

@@ -462,7 +462,9 @@ class App:
             body = [widgets.HBox([controls, self.output])]
         if self.title:
             body.insert(0, widgets.HTML(f"<b>{html.escape(self.title)}</b>"))
-        return widgets.VBox(body)
+        box = widgets.VBox(body)
+        box.add_class("course-app")  # lets the browser test find every app
+        return box
 
     def _on_change(self, change) -> None:
         if not self._suspended:
