@@ -71,3 +71,24 @@ def pytest_terminal_summary(terminalreporter):
 @pytest.fixture(scope="session")
 def repo() -> Path:
     return REPO
+
+
+# --- parallel scheduling ---------------------------------------------------------------------
+# `make test` runs pytest-xdist. Items are scheduled by file (a notebook's nbval cells must run in
+# order in one kernel, and module fixtures are shared), except the grading round trip, whose
+# assignments are independent units so they spread over the workers instead of queueing on one.
+# (xdist's own --dist loadgroup cannot be used: with pytest 9 its group suffix is lost.)
+SPLIT_BY_PARAM = {"tests/test_nbgrader_roundtrip.py"}
+
+
+def pytest_xdist_make_scheduler(config, log):
+    from xdist.scheduler import LoadScopeScheduling
+
+    class CourseScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            path = nodeid.split("::", 1)[0]
+            if path in SPLIT_BY_PARAM and nodeid.endswith("]") and "[" in nodeid:
+                return f"{path}::{nodeid[nodeid.rindex('[') + 1:-1]}"
+            return path
+
+    return CourseScheduling(config, log)
