@@ -51,6 +51,11 @@ def main(argv=None) -> None:
     common = dict(epochs=args.epochs, seed=0, device=dev, progress=False)
     print(f"{len(WIDTHS)} widths, {args.epochs} epochs, {len(y)} training examples, {dev.type}, "
           f"{threads} torch thread(s); load average {os.getloadavg()[0]:.2f}")
+    # warm-up (first calls allocate and pick kernels), so neither side pays it in the timings
+    train_width_sweep(data["x_train"][:200], y[:200], data["x_test"][:200], data["y_test"][:200], WIDTHS,
+                      epochs=1, seed=0, device=dev, progress=False, log_epochs=[1])
+    train_one_at_a_time(data["x_train"][:200], y[:200], data["x_test"][:200], data["y_test"][:200], WIDTHS,
+                        epochs=1, seed=0, device=dev, progress=False)
     batched, b_wall, b_cpu = timed(lambda: train_width_sweep(
         data["x_train"], y, data["x_test"], data["y_test"], WIDTHS, groups=group_widths(WIDTHS, args.group_ratio),
         log_epochs=[args.epochs], **common))
