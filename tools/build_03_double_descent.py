@@ -756,4 +756,5 @@ statements; no credit for "more parameters always generalise better".
 """),
 ]
 
-write_notebook(cells, "03_double_descent", title="Double descent", budget_s=90)
+write_notebook(cells, "03_double_descent", title="Double descent", budget_s=90,
+               minutes=60, topics='min-norm least squares and the interpolation threshold, ridge, a batched MNIST-1D width sweep, loss landscapes')
