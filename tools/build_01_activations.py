@@ -539,6 +539,8 @@ for name, kwargs in VARIANTS.items():
     stats = layer_statistics(net, x_stats, y_stats)
     rescaled[name] = stats["weight_grad_norm"]
     last_act_std[name] = stats["act_std"][-1]
+    if name == "sigmoid":
+        sigmoid_saturated = max(stats["saturated"])
 
 ax = plot_layer_norms(rescaled, xlabel="hidden layer (1 = input side)", ylabel="‖∂L/∂W‖",
                       title="At initialisation, variance-preserving weights (Xavier / He)")
@@ -546,14 +548,15 @@ plt.show()
 for name in VARIANTS:
     print(f"{name:12s} first/last ratio {rescaled[name][0] / rescaled[name][-1]:9.2g}   "
           f"std of layer-15 activations {last_act_std[name]:9.3g}")
+print(f"largest fraction of saturated units in any layer of the sigmoid network: {sigmoid_saturated:.1%}")
 """),
     md(r"""
 **What to notice:** with the right weight scale tanh, ReLU and leaky ReLU pass the gradient through 15 layers almost
 unchanged (ratio near 1). The sigmoid still loses about $0.25^{14} \approx 4\times10^{-9}$ although none of its
 units is saturated: its derivative is at most 0.25 *everywhere*, and weights large enough to compensate (×4) push
 its inputs into saturation. (It also outputs values around 0.5, never centred on 0.) And the residual network with
-He weights *explodes* -- every block adds its own variance to the identity path, so the activations grow with
-depth; the lecture's "skip connections avoid vanishing gradients" is true, but deep residual networks also need
+He weights *explodes* (see the std of its layer-15 activations) -- every block adds its own variance to the
+identity path, so the activations grow with depth; the lecture's "skip connections avoid vanishing gradients" is true, but deep residual networks also need
 normalisation (review lecture, *Deep learning depends on gradient descent*; notebook 05).
 """),
 ]
@@ -613,8 +616,9 @@ ax.legend()
 plt.show()
 """),
     md(r"""
-**What to notice:** the ReLU line never moves: with every first-layer unit dead, no gradient reaches layer 1 (nor,
-since layer 2 then only sees zeros, anything but biases), and the network stays at chance. The leaky ReLU units
+**What to notice:** the ReLU line never moves: with every first-layer unit dead, no gradient reaches layer 1, and
+layer 2 only ever sees zeros, so only biases and the output layer can learn -- the network gives every image the
+same prediction and stays at chance. The leaky ReLU units
 receive gradients scaled by $\alpha$ and climb back into the positive regime within a few dozen steps.
 
 Two precise points the lecture glosses over. *Permanent* holds for a unit that is dead on **all** the data and
@@ -884,7 +888,7 @@ app
     md(r"""
 **What to notice:** scale the inputs up and most of the sigmoid's first layer saturates; the gradient then
 collapses right there, at layer 1. ReLU's inactive fraction stays near one half whatever the scale (ReLU is
-scale-invariant: $\max(0, cz) = c\max(0, z)$ for $c > 0$). With skips on, the gradient curve flattens even where the
+scale-invariant, $\max(0, cz) = c\max(0, z)$ for $c > 0$; only the biases break this a little). With skips on, the gradient curve flattens even where the
 branches saturate.
 """),
     py(r"""
