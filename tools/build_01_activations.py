@@ -417,10 +417,11 @@ torch.manual_seed(0)
 depths = np.arange(1, 31)
 fig, ax = plt.subplots(figsize=(7, 4))
 ax.plot(depths, 0.25 ** depths, "k--", label="bound 0.25^L")
-for label, grad, scale in [("sigmoid, z ~ N(0, 1)", torch_sigmoid_grad, 1.0),
-                           ("sigmoid, z ~ N(0, 4²)", torch_sigmoid_grad, 4.0),
-                           ("tanh, z ~ N(0, 1)", lambda t: 1 - torch.tanh(t) ** 2, 1.0)]:
-    factors = grad(torch.randn(2000, depths[-1], dtype=torch.float64) * scale)  # 2000 random paths
+for label, fn, scale in [("sigmoid, z ~ N(0, 1)", torch.sigmoid, 1.0),
+                         ("sigmoid, z ~ N(0, 4²)", torch.sigmoid, 4.0),
+                         ("tanh, z ~ N(0, 1)", torch.tanh, 1.0)]:
+    z_paths = torch.randn(2000, depths[-1], dtype=torch.float64) * scale   # 2000 random paths
+    factors = value_and_derivative(fn, z_paths)[1]                           # g'(z) at every layer of every path
     typical = factors.cumprod(dim=1).median(dim=0).values                      # product over the first L layers
     ax.plot(depths, typical, label=label)
 ax.set(yscale="log", xlabel="number of layers L on the path", ylabel="median product of g'(z)",
