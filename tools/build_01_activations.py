@@ -984,4 +984,5 @@ receives a (smaller) gradient that can move its weights and bias back into the p
 ]
 
 write_notebook(cells, "01_activations", title="Activations: saturation, vanishing gradients, dead ReLUs, skips",
-               budget_s=60)
+               budget_s=60,
+               minutes=60, topics='sigmoid, tanh, (leaky) ReLU and their derivatives, a stable sigmoid, vanishing gradients in 15-layer nets, dead ReLUs, skip connections')
