@@ -372,13 +372,14 @@ explorer = conv_explorer(W1=7, F=3, P=1, S=2, D=1)
 explorer
 """),
     md(r"""
-The app can also be driven from code, which is how you (and the tests) can read the numbers behind the picture:
+The app keeps the numbers behind its picture in `explorer.state`, and `explorer.update(...)` moves its controls from code (that is how the tests drive it):
 """),
     py(r"""
+print("the app now:", explorer.state.values)
+print("   ", explorer.state.data["arith"].message)
+# explorer.update(W1=7, P=0, S=3) would move the sliders and redraw; conv_arithmetic gives the same numbers:
 for stride in (1, 2, 3):
-    state = explorer.update(W1=7, F=3, P=0, D=1, S=stride)
-    print(f"S={stride}: {state.data['arith'].message}")
-explorer.update(P=1, S=2);
+    print(f"P=0, S={stride}: {conv_arithmetic(7, 3, padding=0, stride=stride).message}")
 """),
     py(r"""
 # NBVAL_CHECK_OUTPUT
@@ -1001,8 +1002,8 @@ uses locally connected / dense layers.
    to reproduce the textbook.
 4. A shift by a multiple of the pool's stride moves the output by whole cells; other shifts move the maximum to a
    different window or let a different value win. Only small shifts inside a window leave the output unchanged.
-5. 16 pixels (exercise 6): every unit of S4 sees the whole 16 × 16 digit (with padding) -- the dense layers then
-   combine features from the entire image.
+5. 16 × 16 pixels (exercise 6). On our 16 × 16 digits, padded to 20 × 20 in C1, each of the 2 × 2 units of S4 sees
+   a 16 × 16 window -- most of the digit -- and the dense layers then combine the four into a view of the whole image.
 </details>
 
 ## Summary
