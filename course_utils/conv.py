@@ -39,7 +39,7 @@ from matplotlib.patches import Rectangle
 from torch import nn
 
 from course_utils.plots import COLOR
-from course_utils.widgets import App, slider
+from course_utils.widgets import IPYWIDGETS_MAJOR, App, slider
 
 __all__ = [
     "ConvArithmetic",
@@ -244,8 +244,11 @@ def conv_explorer(W1: int = 7, F: int = 3, P: int = 1, S: int = 2, D: int = 1, *
     maximum is the number of output positions minus one. A stride that does not tile the padded
     input is allowed and flagged as invalid in red, with the cells no position reads hatched.
 
-    ``app.update(W1=9, S=3)`` sets controls from code (bounds adapt first); ``app.state.data`` is
-    the dict of :func:`explorer_data`.
+    ``app.update(W1=9, S=3)`` sets controls from code; ``app.state.data`` is the dict of
+    :func:`explorer_data`. Bounds adapt as each control is set, and :meth:`App.update` checks a value
+    against the bounds *before* the call, so set a control whose range a call widens in a later
+    call: ``app.update(W1=12)`` then ``app.update(F=7)``. The Play control is an ordinary App
+    control (an ipywidget with a ``value``); it works with ipywidgets 7 (``_repeat``) and 8.
     """
     controls = {
         "W1": slider(3, max_size, 1, W1, "input size W1"),
@@ -254,7 +257,7 @@ def conv_explorer(W1: int = 7, F: int = 3, P: int = 1, S: int = 2, D: int = 1, *
         "S": slider(1, max_stride, 1, S, "stride S"),
         "D": slider(1, max_dilation, 1, D, "dilation D"),
         "step": widgets.Play(value=0, min=0, max=1, step=1, interval=interval_ms, description="position",
-                             show_repeat=True, repeat=True),
+                             **({"repeat": True} if IPYWIDGETS_MAJOR >= 8 else {"_repeat": True})),
     }
     c = controls
 
