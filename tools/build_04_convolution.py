@@ -529,7 +529,7 @@ large: on vertical edges, on horizontal edges, or on flat regions? And what sign
 right) get?
 """),
     py(r"""
-gray = load_sample_image("grace_hopper", size=(300, 256), gray=True)        # (1, 300, 256)
+gray = load_sample_image("grace_hopper", size=(240, 205), gray=True)        # (1, 240, 205)
 gauss = torch.exp(-torch.arange(-4, 5.0) ** 2 / (2 * 2.0 ** 2))
 filters = {
     "Sobel-x (vertical edges)": kernel.float(),
@@ -538,7 +538,7 @@ filters = {
     "Gaussian blur σ=2, 9×9": torch.outer(gauss, gauss) / torch.outer(gauss, gauss).sum(),
     "Laplacian (edges, all directions)": torch.tensor([[0.0, 1.0, 0.0], [1.0, -4.0, 1.0], [0.0, 1.0, 0.0]]),
 }
-fig, axes = plt.subplots(2, 3, figsize=(11, 8))
+fig, axes = plt.subplots(2, 3, figsize=(9, 6.6))
 axes = axes.ravel()
 axes[0].imshow(gray[0], cmap="gray")
 axes[0].set_title("input (grey scale)")
