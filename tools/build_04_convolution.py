@@ -1031,4 +1031,5 @@ uses locally connected / dense layers.
 ]
 
 write_notebook(cells, "04_convolution", title="Convolutions: arithmetic, parameter sharing, pooling and LeNet",
-               budget_s=90)
+               budget_s=90,
+               minutes=80, topics='convolution arithmetic (padding, stride, dilation), parameter sharing, cross-correlation, pooling, translation equivariance, receptive fields, LeNet-5 against an MLP')
