@@ -458,6 +458,11 @@ with torch.no_grad():
     bn.bias.copy_(x_demo.mean(0))
     print("identity recovered:  ", torch.allclose(bn(x_demo), x_demo, rtol=1e-4, atol=1e-3))
 """),
+    md(r"""
+Look at the first unit: its standard deviation is about 0.95γ, not γ. Its input varies by only 0.01, a variance
+of $10^{-4}$, just ten times ε, so $\sqrt{s^2+\epsilon}$ is noticeably larger than $s$. That is why where ε goes
+matters for units with small variance.
+"""),
     # ------------------------------------------------------------------------------------------------
     md(r"""
 ## Part 3 · A 12-layer network with and without batch norm, over a range of learning rates
@@ -952,9 +957,10 @@ widget_app = App(
 widget_app
 """),
     md(r"""
-**What to notice:** switch batch norm off at depth 20: the activation histograms drift to the left or right from
-layer to layer, and the usable learning rates shrink with depth; with batch norm every layer's activations sit
-at the same scale before *and* after training, at every depth.
+**What to notice:** switch batch norm off at depth 20: even with He initialisation the activations' scale drifts
+from layer to layer (the band moves right towards the last layers), and the largest usable learning rate shrinks
+as the network gets deeper; at a large learning rate the un-normalised network diverges within a few steps. With
+batch norm every layer's activations sit at the same scale before *and* after training, at every depth.
 """),
     py(r"""
 # NBVAL_CHECK_OUTPUT
