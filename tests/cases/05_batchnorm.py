@@ -38,8 +38,10 @@ _COUNT = ("def count_parameters_and_buffers(in_features, out_features, width, de
           "        b += {bn_buffers}\n"
           "    return p, b\n")
 
+# One case per mistake the issue names, plus one per other exercise. The hidden tests also catch a reversed
+# momentum, in-place buffer updates, pooled train+test statistics, eps outside the root in layer norm and
+# miscounted gamma/beta; those are left out here to keep one autograde round within nbgrader's time limit.
 CASES = [
-    # --- batch norm: the four slips the issue names, and two more ---
     ("batchnorm_answer", _bn(norm_var="x.var(dim=0)"),  # unbiased variance in the normalisation
      ["batchnorm_train_tests"]),
     ("batchnorm_answer", _bn(run_var="x.var(dim=0, unbiased=False)"),  # biased variance in the running update
@@ -48,44 +50,17 @@ CASES = [
      ["batchnorm_train_tests", "batchnorm_eval_tests"]),
     ("batchnorm_answer", _bn(eval_stats="x.mean(dim=0), x.var(dim=0, unbiased=False)"),  # batch stats at eval time
      ["batchnorm_eval_tests"]),
-    ("batchnorm_answer", _bn(new_mean="momentum * running_mean + (1 - momentum) * mean"),  # momentum reversed
-     ["batchnorm_train_tests"]),
-    ("batchnorm_answer",  # right values, but updates the caller's running buffers in place
-     _BN_HEAD + "    if training:\n"
-     "        mean, var = x.mean(0), x.var(0, unbiased=False)\n"
-     "        running_mean.mul_(1 - momentum).add_(momentum * mean)\n"
-     "        running_var.mul_(1 - momentum).add_(momentum * x.var(0))\n"
-     "    else:\n"
-     "        mean, var = running_mean, running_var\n"
-     "    return gamma * (x - mean) / torch.sqrt(var + eps) + beta, running_mean, running_var\n",
-     ["batchnorm_train_tests"]),
-    # --- standardisation ---
     ("standardize_answer",  # the test split standardised with its own statistics
      _STD.format(stats="x_train.mean(0), x_train.std(0, correction=0)", m_test="x_test.mean(0)",
                  s_test="x_test.std(0, correction=0)"),
-     ["standardize_tests"]),
-    ("standardize_answer",  # statistics of train and test pooled
-     "def standardize(x_train, x_test):\n"
-     "    both = torch.cat([x_train, x_test])\n"
-     "    m, s = both.mean(0), both.std(0, correction=0)\n"
-     "    s = torch.where(s > 0, s, torch.ones_like(s))\n"
-     "    return (x_train - m) / s, (x_test - m) / s\n",
      ["standardize_tests"]),
     ("standardize_answer",  # a constant training feature gives 0/0 = NaN
      "def standardize(x_train, x_test):\n"
      "    m, s = x_train.mean(0), x_train.std(0, correction=0)\n"
      "    return (x_train - m) / s, (x_test - m) / s\n",
      ["standardize_tests"]),
-    # --- layer norm ---
     ("layernorm_answer", _LN.format(dim=0, den="torch.sqrt(var + eps)"),  # normalised over the batch: batch norm
      ["layernorm_tests"]),
-    ("layernorm_answer", _LN.format(dim=1, den="(torch.sqrt(var) + eps)"),  # eps outside the square root
-     ["layernorm_tests"]),
-    # --- parameter and buffer count ---
     ("param_count_answer", _COUNT.format(norm_params="2 * width * depth", bn_buffers="2 * width * depth"),
      ["param_count_tests"]),  # forgets num_batches_tracked
-    ("param_count_answer", _COUNT.format(norm_params="0", bn_buffers="(2 * width + 1) * depth"),
-     ["param_count_tests"]),  # forgets gamma and beta
-    ("param_count_answer", _COUNT.format(norm_params="2 * width * depth", bn_buffers="(4 * width + 1) * depth"),
-     ["param_count_tests"]),  # counts gamma and beta as buffers too
 ]
