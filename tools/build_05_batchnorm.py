@@ -17,6 +17,29 @@ def py(text: str, **kw):
     return code(text.replace('\\"', '"'), **kw)
 
 
+# Diagnostic helpers for the batch-norm hidden tests; each test cell defines them (a cell may run alone).
+BN_DIAG = r"""def variant(args, training, *, norm_correction=0, run_correction=1, eps_inside=True, momentum=0.1, eps=1e-5):
+    \"\"\"A batch norm with one slip switched on, for diagnosing wrong answers.\"\"\"
+    x, gamma, beta, rm, rv = args
+    n = x.shape[0]
+    mean, var = x.mean(0), x.var(0, correction=norm_correction)
+    run_var = x.var(0, correction=run_correction)
+    new_rm, new_rv = (1 - momentum) * rm + momentum * mean, (1 - momentum) * rv + momentum * run_var
+    if not training:
+        mean, var = rm, rv
+    den = torch.sqrt(var + eps) if eps_inside else torch.sqrt(var) + eps
+    return gamma * (x - mean) / den + beta, new_rm, new_rv
+
+
+def same(got, want):
+    try:
+        return bool(np.allclose(checks.as_array(got), checks.as_array(want), rtol=1e-4, atol=1e-5))
+    except Exception:  # a wrong shape or type: not this slip
+        return False
+
+
+"""
+
 cells = [
     md(r"""
 # 05 · Normalisation: input standardisation, batch norm and layer norm
@@ -371,27 +394,7 @@ def compare_bn(args, training, label, verbose=True, **kw):
 
 compare_bn(bn_args(8, 3, seed=0), True, "training mode, batch of 8")
 ### BEGIN HIDDEN TESTS
-def variant(args, training, *, norm_correction=0, run_correction=1, eps_inside=True, momentum=0.1, eps=1e-5):
-    \"\"\"A batch norm with one slip switched on, for diagnosing wrong answers.\"\"\"
-    x, gamma, beta, rm, rv = args
-    n = x.shape[0]
-    mean, var = x.mean(0), x.var(0, correction=norm_correction)
-    run_var = x.var(0, correction=run_correction)
-    new_rm, new_rv = (1 - momentum) * rm + momentum * mean, (1 - momentum) * rv + momentum * run_var
-    if not training:
-        mean, var = rm, rv
-    den = torch.sqrt(var + eps) if eps_inside else torch.sqrt(var) + eps
-    return gamma * (x - mean) / den + beta, new_rm, new_rv
-
-
-def same(got, want):
-    try:
-        return bool(np.allclose(checks.as_array(got), checks.as_array(want), rtol=1e-4, atol=1e-5))
-    except Exception:  # a wrong shape or type: not this slip
-        return False
-
-
-args = bn_args(2, 5, seed=1)  # a batch of 2: biased and unbiased variance differ by a factor 2
+""" + BN_DIAG + r"""args = bn_args(2, 5, seed=1)  # a batch of 2: biased and unbiased variance differ by a factor 2
 got = checks.call(batchnorm_forward, *[a.clone() for a in args], True)
 checks.check_true(not same(got[0], variant(args, True, norm_correction=1)[0]),
                   "training-mode output: you normalised with the unbiased batch variance (divide by N-1). "
@@ -424,7 +427,7 @@ got = compare_bn(args, False, "evaluation mode, batch of 8")
 checks.check_close(got[1], args[3], "running_mean returned in evaluation mode (must be unchanged)", verbose=False)
 checks.check_close(got[2], args[4], "running_var returned in evaluation mode (must be unchanged)")
 ### BEGIN HIDDEN TESTS
-got = checks.call(batchnorm_forward, *[a.clone() for a in args], False)
+""" + BN_DIAG + r"""got = checks.call(batchnorm_forward, *[a.clone() for a in args], False)
 checks.check_true(not same(got[0], variant(args, True)[0]),
                   "evaluation-mode output: you normalised with the batch's own statistics. In evaluation mode "
                   "use running_mean and running_var, so that an example's output does not depend on its batch.")
