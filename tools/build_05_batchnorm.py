@@ -1064,4 +1064,5 @@ No credit for "batch norm reduces overfitting" or "it standardises the inputs" w
 ]
 
 write_notebook(cells, "05_batchnorm", title="Normalisation: input standardisation, batch norm and layer norm",
-               budget_s=60)
+               budget_s=60,
+               minutes=75, topics='input standardisation and whitening, batch norm in train and eval modes, learning-rate range with and without it, the model.eval() pitfall, residual variance growth, layer norm')
