@@ -198,7 +198,14 @@ class Kernel:
         shutil.rmtree(self.dir, ignore_errors=True)
 
     def run(self, code: str, timeout: float, silent: bool = False, expressions: dict | None = None) -> Reply:
-        """Execute ``code``; wait at most ``timeout`` s (then interrupt, then kill)."""
+        """Execute ``code``; wait at most ``timeout`` s (then interrupt, then kill). Never raises."""
+        try:
+            return self._run(code, timeout, silent, expressions)
+        except Exception as err:  # noqa: BLE001 - whatever the kernel did, the grader goes on
+            self.shutdown()
+            return Reply("crashed", [], f"lost contact with the kernel ({type(err).__name__}: {err})"[:300])
+
+    def _run(self, code: str, timeout: float, silent: bool, expressions: dict | None) -> Reply:
         kc = self.kc
         msg_id = kc.execute(code, silent=silent, store_history=not silent, user_expressions=expressions or {},
                             allow_stdin=False, stop_on_error=False)
@@ -221,9 +228,11 @@ class Kernel:
                 msg = kc.get_iopub_msg(timeout=0.2)
             except Empty:
                 if not self.alive():
-                    tail = self.log_tail()
+                    code = self.proc.returncode
                     self.shutdown()
-                    return Reply("crashed", outputs.final(), "the kernel died" + (f" ({tail[-200:]})" if tail else ""))
+                    return Reply("crashed", outputs.final(), f"the kernel died (exit status {code})")
+                continue
+            except Exception:  # noqa: BLE001 - a garbled message (e.g. from a forked child): ignore it
                 continue
             if msg.get("parent_header", {}).get("msg_id") != msg_id:
                 continue
@@ -242,6 +251,8 @@ class Kernel:
             except Empty:
                 if not self.alive():
                     break
+                continue
+            except Exception:  # noqa: BLE001 - garbled message
                 continue
             if msg.get("parent_header", {}).get("msg_id") == msg_id:
                 reply = msg["content"]
@@ -267,8 +278,13 @@ def _expression_ok(reply: Reply, key: str, token: str) -> tuple[bool, str]:
 
 def grade_notebook(nb, slot: int = 0, limits: sandbox.Limits | None = None, cell_timeout: float = 60,
                    notebook_timeout: float = 600, sandboxed: bool = True, max_restarts: int = 3,
-                   extra_files: dict[str, Path] | None = None) -> RunResult:
-    """Run every code cell of ``nb`` (modified in place: outputs) and score its test cells."""
+                   extra_files: dict[str, Path] | None = None, setup_timeout: float = 300) -> RunResult:
+    """Run every code cell of ``nb`` (modified in place: outputs) and score its test cells.
+
+    Cells before the first answer or test cell are the instructor's set-up (imports): no student
+    code has run yet, so they get ``setup_timeout`` (a loaded machine must not turn a slow
+    ``import torch`` into a failed submission); every later cell gets ``cell_timeout``.
+    """
     from .guard import OK
 
     limits = limits or sandbox.Limits()
@@ -300,7 +316,8 @@ def grade_notebook(nb, slot: int = 0, limits: sandbox.Limits | None = None, cell
                     k.run(f"{guard}.snapshot(globals())", STARTUP_S, silent=True)
                 if j in skip:
                     continue
-                r = k.run(cells[j].source, max(1.0, min(cell_timeout, nb_deadline - time.monotonic())))
+                limit = setup_timeout if first_student is None or j < first_student else cell_timeout
+                r = k.run(cells[j].source, max(1.0, min(limit, nb_deadline - time.monotonic())))
                 if r.status in ("timed out", "crashed"):
                     raise RuntimeError(f"replaying cell {j} after a restart failed: {r.message}")
             return k
@@ -334,7 +351,8 @@ def grade_notebook(nb, slot: int = 0, limits: sandbox.Limits | None = None, cell
                     continue
             if i == first_student:
                 kernel.run(f"{guard}.snapshot(globals())", STARTUP_S, silent=True)
-            timeout = max(1.0, min(cell_timeout, remaining))
+            limit = setup_timeout if first_student is None or i < first_student else cell_timeout
+            timeout = max(1.0, min(limit, remaining))
             t0 = time.monotonic()
             guard_msg = ""
             if kind == "test":

@@ -1,0 +1,135 @@
+"""course-grade against plain `nbgrader autograde`, in one run.
+
+1. Throughput: the same well-behaved submissions of 00_welcome (reference, blank, one stub per
+   exercise, the designed mistakes of tests/cases, repeated to --n students) graded by
+   ``nbgrader autograde`` (sequential, unsandboxed) and by ``course-grade`` (--workers, sandboxed)
+   in two copies of a fresh course. Reports seconds per submission and the ratio.
+2. Correctness: every case of the hostile corpus (tests/hostile/) graded by plain nbgrader, one
+   ``--student`` at a time (so that one hang or crash cannot hide the others), under a time limit
+   and ``prlimit --as``; a case counts as wrong when nbgrader's per-question scores differ from the
+   case's expected scores or nbgrader fails/hangs. Cases marked ``plain_safe=False`` (the fork
+   storm: unbounded for root without a sandbox) are not run unsandboxed and are listed.
+
+    .venv/bin/python benchmarks/grading.py [--n 8] [--workers 2] [--skip-corpus]
+
+Prints a table and writes benchmarks/results/grading.json.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO / "tests"))
+
+import nbformat  # noqa: E402
+
+from course_utils.grading import cli, sandbox  # noqa: E402
+from course_utils.release import nbgrader_env  # noqa: E402
+from hostile_corpus import build, load  # noqa: E402
+from roundtrip_cases import CASES  # noqa: E402
+from roundtrip_helpers import STUB, exercises, make_course, reference_submission, scores, with_answer, write_submission  # noqa: E402
+
+ASSIGNMENT = "00_welcome"
+NAME = "00_welcome.ipynb"
+
+
+def benign(root: Path, n: int) -> list[str]:
+    source = nbformat.read(root / "solutions" / ASSIGNMENT / NAME, as_version=4)
+    release = nbformat.read(root / "notebooks" / ASSIGNMENT / NAME, as_version=4)
+    ref = reference_submission(release, source)
+    kinds = [ref, release] + [with_answer(ref, a, STUB) for a in exercises(source)]
+    kinds += [with_answer(ref, a, code) for a, code, _ in CASES.get(ASSIGNMENT, [])]
+    students = []
+    for i in range(n):
+        student = f"s{i:03d}"
+        write_submission(root, student, ASSIGNMENT, NAME, kinds[i % len(kinds)])
+        students.append(student)
+    return students
+
+
+def plain(root: Path, *extra: str, timeout: float = 3600) -> tuple[float, int | None]:
+    cmd = ["prlimit", f"--as={4096 * 1024 * 1024}", "--", sys.executable, "-m", "nbgrader", "autograde", ASSIGNMENT,
+           "--force", f"--CourseDirectory.root={root}", *extra]
+    start = time.perf_counter()
+    try:
+        proc = subprocess.run(cmd, cwd=REPO, env=nbgrader_env(), capture_output=True, text=True, timeout=timeout)
+        code = proc.returncode
+    except subprocess.TimeoutExpired:
+        code = None
+    return time.perf_counter() - start, code
+
+
+def main() -> int:
+    p = argparse.ArgumentParser()
+    p.add_argument("--n", type=int, default=8)
+    p.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    p.add_argument("--skip-corpus", action="store_true")
+    p.add_argument("--case-timeout", type=float, default=240)
+    a = p.parse_args()
+    ok, why = sandbox.available()
+    if not ok:
+        raise SystemExit(f"needs the sandbox: {why}")
+    out = {"load_before": os.getloadavg(), "n": a.n, "workers": a.workers}
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        r1 = make_course(tmp / "plain", ASSIGNMENT)
+        r2 = make_course(tmp / "ours", ASSIGNMENT)
+        benign(r1, a.n)
+        benign(r2, a.n)
+        t_plain, code = plain(r1)
+        start = time.perf_counter()
+        cli.grade_assignment(ASSIGNMENT, root=r2, workers=a.workers, feedback=False, progress=False)
+        t_ours = time.perf_counter() - start
+        start = time.perf_counter()
+        cli.grade_assignment(ASSIGNMENT, root=r2, workers=a.workers, feedback=False, progress=False)
+        t_rerun = time.perf_counter() - start
+        out.update(plain_s=round(t_plain, 1), plain_rc=code, ours_s=round(t_ours, 1), rerun_unchanged_s=round(t_rerun, 1),
+                   ratio=round(t_plain / t_ours, 2))
+        print(f"throughput, {a.n} well-behaved submissions: nbgrader autograde {t_plain:.1f} s "
+              f"({t_plain / a.n:.1f} s each), course-grade --workers {a.workers} {t_ours:.1f} s "
+              f"({t_ours / a.n:.1f} s each): ratio {t_plain / t_ours:.2f}x; unchanged re-run {t_rerun:.1f} s")
+        if not a.skip_corpus:
+            r3 = make_course(tmp / "corpus", ASSIGNMENT)
+            cases = load()[ASSIGNMENT]
+            source = r3 / "solutions" / ASSIGNMENT / NAME
+            wrong, skipped, rows = [], [], []
+            for case in cases:
+                build(case, r3, ASSIGNMENT, source, r3 / "notebooks" / ASSIGNMENT / NAME)
+            for case in cases:
+                if not case.plain_safe:
+                    skipped.append(case.name)
+                    continue
+                seconds, code = plain(r3, f"--student={case.name}", timeout=a.case_timeout)
+                try:
+                    got = {k: scores(r3, ASSIGNMENT, "00_welcome", case.name)[k] for k in case.scores}
+                except Exception as err:  # noqa: BLE001 - no submission in the gradebook
+                    got = f"no grades ({type(err).__name__})"
+                verdict = "right" if got == case.scores and code == 0 else "WRONG"
+                if case.status == "missing" and code is not None:
+                    verdict = "right" if not isinstance(got, dict) or got == case.scores else "WRONG"
+                rows.append({"case": case.name, "expected": case.scores, "nbgrader": got, "rc": code,
+                             "seconds": round(seconds, 1), "verdict": verdict})
+                print(f"  {case.name:36s} {verdict:6s} rc={code} {seconds:6.1f} s  got {got}", flush=True)
+                if verdict == "WRONG":
+                    wrong.append(case.name)
+            out.update(corpus=rows, plain_wrong=wrong, plain_not_run=skipped)
+            print(f"plain nbgrader gets {len(wrong)} of {len(rows)} corpus cases wrong: {', '.join(wrong)}")
+            if skipped:
+                print(f"not run unsandboxed: {', '.join(skipped)}")
+    out["load_after"] = os.getloadavg()
+    results = REPO / "benchmarks" / "results"
+    results.mkdir(exist_ok=True)
+    (results / "grading.json").write_text(json.dumps(out, indent=1))
+    print(f"load average before/after: {out['load_before']} / {out['load_after']}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
