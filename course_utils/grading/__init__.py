@@ -15,6 +15,28 @@ Pipeline for each submission (``cli.Grader.grade``), N at a time:
    ``gradebook.db`` from one thread; the executed notebook goes to ``autograded/``, so
    ``nbgrader generate_feedback``, ``export`` and the formgrader work as usual.
 5. **report** (:mod:`.report`): grades CSV, summary, grade-distribution figure.
+
+Guarantees (Linux with bubblewrap; tests/test_grading.py checks each with a hostile submission):
+
+- student code cannot reach the network, the gradebook, ``solutions/``, the repository, other
+  submissions or the grader's processes; it runs as an unprivileged uid with no capabilities;
+- hidden tests are not in the sandbox before their cell runs (the kernel receives cells one by one);
+- memory (address space per process), CPU seconds, processes and file sizes are limited; every cell
+  has a timeout, every notebook a wall-clock limit; a hung or dead kernel is killed with its whole
+  PID namespace, restarted, and grading continues; nothing a submission does stops the batch;
+- a test cell's score depends only on whether it raised: stderr output and warnings cost nothing;
+- monkeypatching ``course_utils.checks``, builtins, NumPy, torch (module functions and
+  ``torch.Tensor`` methods), rebinding the notebook's module names or IPython input hooks before
+  or during a test does not turn a wrong answer into points.
+
+Limits (honest): the guard shares the interpreter with the student's code, so code written to
+defeat *this* grader (finding the guard through ``gc``, replacing the kernel's message handlers,
+threads that patch and un-patch around a check) can still fake a pass; such answers are flagged
+"for review" by a static scan, not prevented. No seccomp filter; the memory limit is per process
+(RLIMIT_AS), so ``nproc`` forked processes could each use that much; a sandbox's tmpfs counts
+against RAM. Without root the process limit is relative to the instructor's own processes.
+Cells a student adds outside answer cells are not run, and cells after the last test cell are not
+run either (their outputs are not in the feedback).
 """
 __all__ = ["grade_assignment", "main"]
 

@@ -13,7 +13,8 @@ Never stop, never lose: a cell that runs past its time limit is interrupted; if 
 ignores the interrupt (a swallowed ``KeyboardInterrupt``) or dies (``os._exit``, a segfault, a
 resource limit), the kernel is restarted, the cells before are replayed without being scored,
 the offending cell is skipped and grading goes on (at most ``max_restarts`` times, within the
-notebook's wall-clock limit). Test cells that passed keep their points.
+notebook's wall-clock limit). Test cells that passed keep their points. Cells after the last test
+cell (demos) are not run: they cannot change a score.
 """
 from __future__ import annotations
 
@@ -126,7 +127,7 @@ class Kernel:
         conn.mkdir()
         root = os.geteuid() == 0 and self.sandboxed
         if root:
-            os.chown(conn, sandbox.UID_BASE + self.slot, sandbox.UID_BASE + self.slot)
+            os.chown(conn, sandbox.uid_for(self.slot), sandbox.uid_for(self.slot))
         cf = conn / "kernel.json"
         write_connection_file(str(cf), transport="ipc", ip=str(conn / "k"), key=secrets.token_hex(16).encode(),
                               shell_port=1, iopub_port=2, stdin_port=3, control_port=4, hb_port=5)
@@ -294,6 +295,12 @@ def grade_notebook(nb, slot: int = 0, limits: sandbox.Limits | None = None, cell
     cells = nb.cells
     code_cells = [i for i, c in enumerate(cells) if c.cell_type == "code"]
     first_student = next((i for i in code_cells if is_answer(cells[i]) or is_test(cells[i])), None)
+    # Cells after the last test cell cannot change a score: they are not run (nor are their outputs kept).
+    last_test = max((i for i in code_cells if is_test(cells[i])), default=-1)
+    for i in code_cells:
+        if i > last_test:
+            cells[i].outputs = []
+    code_cells = [i for i in code_cells if i <= last_test]
     results: dict[int, CellResult] = {}
     skip: set[int] = set()
     notes: list[str] = []

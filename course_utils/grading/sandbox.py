@@ -12,7 +12,7 @@ What a kernel started by :func:`kernel_command` can and cannot do (Linux, ``bwra
 - **Its own PID, IPC and UTS namespaces**, a new session (no terminal injection), and it dies
   with the grader. It cannot see or signal the grader or other kernels.
 - **Unprivileged**: when the grader runs as root (CI, containers), the kernel drops to a
-  dedicated uid per worker slot (61000 + slot), without capabilities; otherwise it runs in an
+  dedicated uid per worker slot and grader process (:func:`uid_for`), without capabilities; otherwise it runs in an
   unprivileged user namespace as the instructor's uid.
 - **Resource limits** (``prlimit``): address space (``--memory-mb``, default 4096 MiB), CPU
   seconds, number of processes/threads (a fork storm stops at the limit), size of any file written.
@@ -44,6 +44,12 @@ class Limits:
     nproc: int = 256
     file_mb: int = 64
     tmpfs_mb: int = 256
+
+
+def uid_for(slot: int) -> int:
+    """The uid a root grader runs worker ``slot``'s kernels as: distinct per slot and per grader
+    process, so that process limits and clean-up never mix two concurrent runs."""
+    return UID_BASE + (os.getpid() % 4096) * 256 + slot % 256
 
 
 def bwrap_path() -> str | None:
@@ -116,7 +122,7 @@ def kernel_command(connection_file: Path, workdir: str, slot: int, limits: Limit
         connection_file: written by the grader; its folder (which will hold the kernel's IPC
             sockets) is bound writable at the same path.
         workdir: the kernel's working directory inside the sandbox (a tmpfs).
-        slot: the worker slot; as root, the kernel runs as uid ``UID_BASE + slot``.
+        slot: the worker slot; as root, the kernel runs as uid ``uid_for(slot)``.
         extra_ro: files to show read-only inside ``workdir`` (name -> host path), e.g. data
             files released with the assignment.
     """
@@ -141,7 +147,7 @@ def kernel_command(connection_file: Path, workdir: str, slot: int, limits: Limit
         args += ["--setenv", key, value]
     args += ["--chdir", workdir]
     if os.geteuid() == 0:
-        uid = str(UID_BASE + slot)
+        uid = str(uid_for(slot))
         args += ["--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID", "--",
                  "setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--inh-caps=-all"]
         nproc = limits.nproc
@@ -170,7 +176,7 @@ def _own_process_count() -> int:
 
 def uid_processes(slot: int) -> int:
     """How many processes run as the slot's uid (0 when its last kernel is fully gone)."""
-    uid = UID_BASE + slot
+    uid = uid_for(slot)
     count = 0
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
