@@ -62,9 +62,14 @@ def known_students(root: Path) -> list[str]:
 
 
 def hide_hidden_tests(nb, marker: str = "### hidden tests: not shown (their results are below)") -> None:
+    """Replace the hidden tests' code by ``marker`` and tracebacks by their message (a traceback
+    quotes the lines around the failing check, hidden ones included)."""
     for cell in nb.cells:
         if is_test(cell):
             cell.source = _HIDDEN_RE.sub(lambda m: m.group(1) + marker, cell.source)
+            for out in cell.get("outputs", []):
+                if out.get("output_type") == "error":
+                    out["traceback"] = [f"{out.get('ename')}: {out.get('evalue')}"]
 
 
 def notes_cell(status: str, notes: list[str]):
