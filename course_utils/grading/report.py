@@ -65,12 +65,12 @@ def figure(path: Path, results: list[dict], assignment: str) -> Path | None:
     max_score = max(r["max_score"] for r in scored) or 1
     fig, ax = plt.subplots(figsize=(7, 3.6))
     statuses = sorted({r["status"] for r in scored})
-    bins = [x - 0.25 for x in range(int(max_score) + 2)]
-    ax.hist([[r["score"] for r in scored if r["status"] == s] for s in statuses], bins=bins, stacked=True, label=statuses)
+    bins = [x - 0.5 for x in range(int(max_score) + 2)]
+    ax.hist([[r["score"] for r in scored if r["status"] == s] for s in statuses], bins=bins, stacked=True,
+            label=statuses, rwidth=0.8)
     ax.set(title=f"{assignment}: autograded scores ({len(scored)} submissions)", xlabel=f"score (out of {max_score:g})",
            ylabel="students")
     ax.legend(title="status")
-    fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=100)
     plt.close(fig)
