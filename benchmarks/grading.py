@@ -17,7 +17,9 @@ Prints a table and writes benchmarks/results/grading.json.
 from __future__ import annotations
 
 import argparse
+import concurrent.futures as cf
 import json
+import shutil
 import os
 import subprocess
 import sys
@@ -72,6 +74,7 @@ def main() -> int:
     p.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     p.add_argument("--skip-corpus", action="store_true")
     p.add_argument("--case-timeout", type=float, default=240)
+    p.add_argument("--jobs", type=int, default=2, help="plain nbgrader corpus cases run at once (separate courses)")
     a = p.parse_args()
     ok, why = sandbox.available()
     if not ok:
@@ -94,35 +97,43 @@ def main() -> int:
                    ratio=round(t_plain / t_ours, 2))
         print(f"throughput, {a.n} well-behaved submissions: nbgrader autograde {t_plain:.1f} s "
               f"({t_plain / a.n:.1f} s each), course-grade --workers {a.workers} {t_ours:.1f} s "
-              f"({t_ours / a.n:.1f} s each): ratio {t_plain / t_ours:.2f}x; unchanged re-run {t_rerun:.1f} s")
+              f"({t_ours / a.n:.1f} s each): ratio {t_plain / t_ours:.2f}x; unchanged re-run {t_rerun:.1f} s", flush=True)
         if not a.skip_corpus:
-            r3 = make_course(tmp / "corpus", ASSIGNMENT)
+            base = make_course(tmp / "corpus", ASSIGNMENT)
             cases = load()[ASSIGNMENT]
-            source = r3 / "solutions" / ASSIGNMENT / NAME
-            wrong, skipped, rows = [], [], []
+            source = base / "solutions" / ASSIGNMENT / NAME
             for case in cases:
-                build(case, r3, ASSIGNMENT, source, r3 / "notebooks" / ASSIGNMENT / NAME)
-            for case in cases:
-                if not case.plain_safe:
-                    skipped.append(case.name)
-                    continue
-                seconds, code = plain(r3, f"--student={case.name}", timeout=a.case_timeout)
+                build(case, base, ASSIGNMENT, source, base / "notebooks" / ASSIGNMENT / NAME)
+            skipped = [c.name for c in cases if not c.plain_safe]
+
+            def one(case):
+                # each case in its own copy of the course: one gradebook per nbgrader process
+                root = tmp / f"case-{case.name}" / "course"
+                shutil.copytree(base, root)
+                # the probes aim at the corpus course's paths: point them at this copy
+                for nb_path in (root / "submitted").glob("*/*/*.ipynb"):
+                    nb_path.write_text(nb_path.read_text().replace(str(base), str(root)))
+                seconds, code = plain(root, f"--student={case.name}", timeout=a.case_timeout)
                 try:
-                    got = {k: scores(r3, ASSIGNMENT, "00_welcome", case.name)[k] for k in case.scores}
+                    got = {k: scores(root, ASSIGNMENT, "00_welcome", case.name)[k] for k in case.scores}
                 except Exception as err:  # noqa: BLE001 - no submission in the gradebook
                     got = f"no grades ({type(err).__name__})"
-                verdict = "right" if got == case.scores and code == 0 else "WRONG"
-                if case.status == "missing" and code is not None:
-                    verdict = "right" if not isinstance(got, dict) or got == case.scores else "WRONG"
-                rows.append({"case": case.name, "expected": case.scores, "nbgrader": got, "rc": code,
-                             "seconds": round(seconds, 1), "verdict": verdict})
-                print(f"  {case.name:36s} {verdict:6s} rc={code} {seconds:6.1f} s  got {got}", flush=True)
-                if verdict == "WRONG":
-                    wrong.append(case.name)
+                right = got == case.scores or (case.status in ("missing", "invalid") and not isinstance(got, dict))
+                shutil.rmtree(root.parent, ignore_errors=True)
+                return {"case": case.name, "expected": case.scores, "nbgrader": got, "rc": code,
+                        "seconds": round(seconds, 1), "verdict": "right" if right and code is not None else "WRONG"}
+
+            rows = []
+            with cf.ThreadPoolExecutor(a.jobs) as pool:
+                for row in pool.map(one, [c for c in cases if c.plain_safe]):
+                    rows.append(row)
+                    print(f"  {row['case']:36s} {row['verdict']:6s} rc={row['rc']} {row['seconds']:6.1f} s  "
+                          f"got {row['nbgrader']}", flush=True)
+            wrong = [r["case"] for r in rows if r["verdict"] == "WRONG"]
             out.update(corpus=rows, plain_wrong=wrong, plain_not_run=skipped)
-            print(f"plain nbgrader gets {len(wrong)} of {len(rows)} corpus cases wrong: {', '.join(wrong)}")
+            print(f"plain nbgrader gets {len(wrong)} of {len(rows)} corpus cases wrong: {', '.join(wrong)}", flush=True)
             if skipped:
-                print(f"not run unsandboxed: {', '.join(skipped)}")
+                print(f"not run unsandboxed: {', '.join(skipped)}", flush=True)
     out["load_after"] = os.getloadavg()
     results = REPO / "benchmarks" / "results"
     results.mkdir(exist_ok=True)
