@@ -241,8 +241,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--quiet", action="store_true")
     a = p.parse_args(argv)
     limits = sandbox.Limits(memory_mb=a.memory_mb, nproc=a.nproc, cpu_s=int(max(a.notebook_timeout * 2, 60)))
-    grade_assignment(a.assignment, a.submissions, a.root, a.workers, a.force, a.cell_timeout, a.notebook_timeout, limits,
-                     a.unsafe_no_sandbox, a.show_hidden_tests, not a.no_feedback, a.student_regex, not a.quiet, a.out)
+    try:
+        grade_assignment(a.assignment, a.submissions, a.root, a.workers, a.force, a.cell_timeout, a.notebook_timeout,
+                         limits, a.unsafe_no_sandbox, a.show_hidden_tests, not a.no_feedback, a.student_regex,
+                         not a.quiet, a.out)
+    except (FileNotFoundError, ValueError) as err:
+        raise SystemExit(f"error: {err}") from None
     return 0
 
 
