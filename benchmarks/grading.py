@@ -135,6 +135,8 @@ def corpus(a, tmp: Path, out: dict) -> None:
             got = {k: scores(root, ASSIGNMENT, "00_welcome", case.name)[k] for k in case.scores}
         except Exception as err:  # noqa: BLE001 - no submission in the gradebook
             got = f"no grades ({type(err).__name__})"
+        if isinstance(got, dict):  # an ungraded cell (None) counts 0 in nbgrader's export
+            got = {k: (v or 0.0) for k, v in got.items()}
         right = got == case.scores or (case.status in ("missing", "invalid") and not isinstance(got, dict))
         shutil.rmtree(root.parent, ignore_errors=True)
         return {"case": case.name, "expected": case.scores, "nbgrader": got, "rc": code,
