@@ -12,6 +12,7 @@ import re
 import subprocess
 import sys
 import tempfile
+import warnings
 from pathlib import Path
 
 import nbformat
@@ -88,13 +89,16 @@ def write_autograded(root: Path, assignment: str, student: str, name: str, nb) -
 def save(root: Path, assignment: str, student: str, notebooks: dict[str, object], timestamp: str | None = None) -> None:
     """Write one student's graded notebooks ({name: executed nb with verdicts}) into the gradebook."""
     url = db_url(root)
-    with Gradebook(url) as gb:
-        gb.update_or_create_student(student)
-        kwargs = {"timestamp": timestamp} if timestamp else {}
-        gb.update_or_create_submission(assignment, student, **kwargs)
-    for name, nb in notebooks.items():
-        resources = {"nbgrader": {"notebook": Path(name).stem, "assignment": assignment, "student": student, "db_url": url}}
-        SaveVerdicts().preprocess(nb, resources)
+    with warnings.catch_warnings():  # nbgrader's own SQLAlchemy session warnings: harmless noise
+        warnings.simplefilter("ignore")
+        with Gradebook(url) as gb:
+            gb.update_or_create_student(student)
+            kwargs = {"timestamp": timestamp} if timestamp else {}
+            gb.update_or_create_submission(assignment, student, **kwargs)
+        for name, nb in notebooks.items():
+            resources = {"nbgrader": {"notebook": Path(name).stem, "assignment": assignment, "student": student,
+                                      "db_url": url}}
+            SaveVerdicts().preprocess(nb, resources)
 
 
 def set_verdicts(nb, cells) -> None:
