@@ -3,8 +3,8 @@
 The whole corpus of an assignment is graded once per module (2 workers), then every test reads
 the results, the gradebook, the CSV, the feedback. Needs bubblewrap (``make test`` installs it
 where it runs as root on Debian); elsewhere these tests are skipped with a message, except under
-CI, where a missing sandbox is a failure. Measured: 34 submissions in 16 min at load average 14 on
-the shared 2-core machine (~37 s per submission per worker); expect a few minutes on an idle one.
+CI, where a missing sandbox is a failure. Measured on the shared 2-core machine: the whole file in 6.4 min at load average 6-9
+(16 min at load 14); expect a few minutes on an idle one.
 To extend the corpus to a later notebook, add tests/hostile/<assignment>.py (see hostile_corpus.py).
 """
 from __future__ import annotations
