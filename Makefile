@@ -20,18 +20,20 @@ export PATH := $(abspath $(BIN)):$(PATH)
 W7_VENV  := .venv-widgets7
 W7_STAMP := $(W7_VENV)/.installed
 
-# Debian packages some tests need (command=package); installed by `make test` when root on Debian.
-SYSTEM_PACKAGES := chromium=chromium
+# Debian packages some tests need (command=package): Chromium for the browser test, bubblewrap
+# (and setpriv) for the grading sandbox. `make test` installs them when root on Debian.
+SYSTEM_PACKAGES := chromium=chromium bwrap=bubblewrap setpriv=util-linux
 
 ASSIGNMENTS := $(notdir $(patsubst %/,%,$(wildcard solutions/*/)))
 
-.PHONY: help setup lab test test-fast test-widgets7 release execute lock benchmark clean
+.PHONY: help setup lab test test-fast test-widgets7 release execute grade lock benchmark clean system-packages
 
 help:
 	@echo "make lab      set up .venv (first time) and open JupyterLab on notebooks/"
 	@echo "make test     set up .venv (first time) and run every test"
 	@echo "make release  regenerate notebooks/ (student versions) from solutions/ with nbgrader"
 	@echo "make execute  re-run every solutions/ notebook in place to refresh its saved outputs"
+	@echo "make grade ASSIGNMENT=00_welcome [SUBMISSIONS=dir-or-zip] [GRADE_ARGS=...]  autograde a class (sandboxed, parallel)"
 	@echo "make test-fast  only the quick unit tests (no notebooks, no grading round trip)"
 	@echo "make lock     rewrite constraints.txt from the current .venv"
 	@echo "make benchmark  measure the torch thread policy (benchmarks/threads.py)"
@@ -53,8 +55,7 @@ ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 lab: $(STAMP)
 	$(BIN)/jupyter lab --ServerApp.root_dir=notebooks $(ROOT_FLAG) $(LAB_ARGS)
 
-test: $(STAMP) $(W7_STAMP)
-	bash tools/system_packages.sh $(SYSTEM_PACKAGES)
+test: $(STAMP) $(W7_STAMP) system-packages
 	$(BIN)/python -m pytest -n $(JOBS) --dist loadfile --durations=10 $(PYTEST_ARGS)
 	$(MAKE) --no-print-directory test-widgets7
 
@@ -77,6 +78,17 @@ release: $(STAMP)
 execute: $(STAMP)
 	$(BIN)/python -m course_utils.release --execute $(ASSIGNMENTS)
 
+# bubblewrap for the grading sandbox: installed where make runs as root on Debian (CI), else a note.
+system-packages:
+	@bash tools/system_packages.sh $(SYSTEM_PACKAGES)
+
+# Autograde every submission of one assignment: make grade ASSIGNMENT=00_welcome [SUBMISSIONS=lms.zip]
+ASSIGNMENT ?= $(firstword $(ASSIGNMENTS))
+SUBMISSIONS ?=
+GRADE_ARGS ?=
+grade: $(STAMP)
+	$(BIN)/course-grade $(ASSIGNMENT) $(SUBMISSIONS) $(GRADE_ARGS)
+
 lock: $(STAMP)
 	sed -n '/^#/p' constraints.txt > constraints.tmp
 	$(BIN)/python -m pip freeze --exclude-editable | sed 's/^torch==\([0-9.]*\)+cpu/torch==\1/' >> constraints.tmp
@@ -87,4 +99,4 @@ benchmark: $(STAMP)
 	$(BIN)/python benchmarks/threads.py
 
 clean:
-	rm -rf .pytest_cache gradebook.db autograded feedback .nbgrader.log grades.csv
+	rm -rf .pytest_cache gradebook.db autograded feedback .nbgrader.log grades.csv grades

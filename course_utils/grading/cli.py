@@ -1,0 +1,254 @@
+"""``course-grade``: autograde a whole class on nbgrader, in parallel, each kernel sandboxed.
+
+    course-grade 00_welcome                       # submitted/<student>/00_welcome/ under the course root
+    course-grade 00_welcome ~/Downloads/lms.zip   # or a flat folder / zip exported by an LMS
+    make grade ASSIGNMENT=00_welcome [SUBMISSIONS=...] [GRADE_ARGS="--workers 4 --force"]
+
+Writes (course root): ``submitted/`` (normalised copies), ``autograded/``, ``gradebook.db`` (nbgrader),
+``feedback/<student>/<assignment>/*.html``, and ``grades/<assignment>/grades.csv``,
+``grades/<assignment>/grades.png``, ``grades/<assignment>/summary.txt``.
+"""
+from __future__ import annotations
+
+import argparse
+import concurrent.futures as cf
+import hashlib
+import json
+import os
+import queue
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+
+from ..release import REPO_ROOT, SOURCE_DIR, RELEASE_DIR
+from . import collect, execute, nbgrader_io, repair, report, sandbox
+
+VERSION = "1"  # bump to invalidate every cached result
+CACHE = ".course-grade.json"
+
+
+def _fingerprint(paths: list[Path], settings: dict) -> str:
+    h = hashlib.sha256(json.dumps(settings, sort_keys=True).encode())
+    for p in paths:
+        h.update(p.name.encode())
+        h.update(p.read_bytes() if p.is_file() else b"")
+    return h.hexdigest()
+
+
+class Grader:
+    def __init__(self, root: Path, assignment: str, workers: int, cell_timeout: float, notebook_timeout: float,
+                 limits: sandbox.Limits, sandboxed: bool, show_hidden_tests: bool = False, force: bool = False):
+        self.root, self.assignment = Path(root).resolve(), assignment
+        self.workers, self.cell_timeout, self.notebook_timeout = workers, cell_timeout, notebook_timeout
+        self.limits, self.sandboxed, self.show_hidden, self.force = limits, sandboxed, show_hidden_tests, force
+        src = self.root / SOURCE_DIR / assignment
+        self.sources = {p.name: p for p in sorted(src.glob("*.ipynb"))}
+        if not self.sources:
+            raise SystemExit(f"error: no notebooks in {src}")
+        self.source_nbs = {n: nbformat.read(p, as_version=4) for n, p in self.sources.items()}
+        rel = self.root / RELEASE_DIR / assignment
+        self.release_nbs = {n: nbformat.read(rel / n, as_version=4) for n in self.sources if (rel / n).is_file()}
+        self.extra_files = {p.name: p for p in sorted(rel.glob("*"))
+                            if p.is_file() and p.suffix != ".ipynb" and not p.name.startswith(".")} if rel.is_dir() else {}
+        self.settings = {"version": VERSION, "cell_timeout": cell_timeout, "notebook_timeout": notebook_timeout,
+                         "limits": vars(limits), "sandboxed": sandboxed, "show_hidden": show_hidden_tests}
+        self.base_key = _fingerprint(list(self.sources.values()) + [rel / n for n in self.release_nbs], self.settings)
+        self.slots: queue.Queue[int] = queue.Queue()
+        for i in range(workers):
+            self.slots.put(i)
+
+    # -- one student ----------------------------------------------------------------------
+    def grade(self, sub: collect.Submission) -> dict:
+        """Grade one submission; never raises (a failure becomes the result's status)."""
+        start = time.monotonic()
+        result = {"student": sub.student, "status": "graded", "score": 0.0, "notes": [], "notebooks": {},
+                  "max_score": sum(p for nb in self.source_nbs.values() for _, p in nbgrader_io.grade_ids(nb)),
+                  "cached": False, "timestamp": sub.timestamp}
+        out_dir = self.root / "autograded" / sub.student / self.assignment
+        cache = out_dir / CACHE
+        key = _fingerprint(sub.files, {"base": self.base_key}) if sub.folder else None
+        if key and not self.force and cache.is_file():
+            try:
+                old = json.loads(cache.read_text())
+                if old.get("key") == key:
+                    old["result"]["cached"] = True
+                    return old["result"]
+            except (OSError, ValueError):
+                pass
+        if sub.folder is None or not sub.files:
+            result["status"] = "missing"
+            result["notes"].append("no notebook submitted")
+            for name, nb in self.source_nbs.items():
+                result["notebooks"][name] = self._questions(nb, None, "not submitted")
+            return result
+        mapping, notes = repair.match_notebooks(list(self.sources), sub.files)
+        result["notes"] += notes
+        graded: dict[str, object] = {}
+        statuses = []
+        slot = self.slots.get()
+        try:
+            for name, source_nb in self.source_nbs.items():
+                path = mapping.get(name)
+                try:
+                    if path is None:
+                        raise repair.InvalidNotebook(f"{name} not found among {[p.name for p in sub.files]}")
+                    student_nb = repair.read_submission(path)
+                except repair.InvalidNotebook as err:
+                    statuses.append("missing" if path is None else "invalid")
+                    result["notes"].append(f"{name}: {err}")
+                    fixed = repair.transplant(source_nb, nbformat.v4.new_notebook(), self.release_nbs.get(name))
+                    nbgrader_io.set_verdicts(fixed.nb, [])
+                    graded[name] = fixed.nb
+                    result["notebooks"][name] = self._questions(source_nb, None, "not graded")
+                    continue
+                fixed = repair.transplant(source_nb, student_nb, self.release_nbs.get(name))
+                result["notes"] += fixed.notes
+                try:
+                    run = execute.grade_notebook(fixed.nb, slot=slot, limits=self.limits, cell_timeout=self.cell_timeout,
+                                                 notebook_timeout=self.notebook_timeout, sandboxed=self.sandboxed,
+                                                 extra_files=self.extra_files)
+                except Exception as err:  # noqa: BLE001 - never lose the batch
+                    run = execute.RunResult("crashed", [], [f"grader error: {type(err).__name__}: {err}"])
+                statuses.append(run.status)
+                result["notes"] += run.notes
+                nbgrader_io.set_verdicts(fixed.nb, run.cells)
+                graded[name] = fixed.nb
+                result["notebooks"][name] = self._questions(source_nb, run.cells, "not run")
+        finally:
+            self.slots.put(slot)
+        order = ["crashed", "timed out", "invalid", "missing", "graded"]
+        result["status"] = next((s for s in order if s in statuses), "graded")
+        result["score"] = sum(q["points"] for nb in result["notebooks"].values() for q in nb["questions"])
+        result["seconds"] = round(time.monotonic() - start, 2)
+        for name, nb in graded.items():
+            if not self.show_hidden:
+                nbgrader_io.hide_hidden_tests(nb)
+            if result["notes"] or result["status"] != "graded":
+                nb.cells.insert(0, nbgrader_io.notes_cell(result["status"], result["notes"]))
+            nbgrader_io.write_autograded(self.root, self.assignment, sub.student, name, nb)
+        result["_graded"] = True
+        if key:
+            out_dir.mkdir(parents=True, exist_ok=True)
+            cache.write_text(json.dumps({"key": key, "result": {k: v for k, v in result.items() if k != "_graded"}}, indent=1))
+        return result
+
+    @staticmethod
+    def _questions(source_nb, cells, default: str) -> dict:
+        by_id = {c.grade_id: c for c in (cells or []) if c.kind == "test"}
+        qs = []
+        for gid, pts in nbgrader_io.grade_ids(source_nb):
+            c = by_id.get(gid)
+            qs.append({"grade_id": gid, "points": c.points if c else 0.0, "max_points": pts,
+                       "status": c.status if c else default, "message": c.message if c else ""})
+        return {"questions": qs}
+
+    # -- the class ------------------------------------------------------------------------
+    def save(self, result: dict) -> None:
+        """Gradebook write (main thread only: one writer)."""
+        if result["status"] == "missing" and not any((self.root / "autograded" / result["student"] / self.assignment).glob("*.ipynb")):
+            return
+        folder = self.root / "autograded" / result["student"] / self.assignment
+        nbs = {p.name: nbformat.read(p, as_version=4) for p in sorted(folder.glob("*.ipynb"))}
+        nbgrader_io.save(self.root, self.assignment, result["student"], nbs, result.get("timestamp"))
+
+    def run(self, subs: list[collect.Submission], progress: bool = True) -> list[dict]:
+        from tqdm.auto import tqdm
+
+        results = []
+        with cf.ThreadPoolExecutor(max_workers=self.workers) as pool:
+            futures = {pool.submit(self.grade, s): s for s in subs}
+            bar = tqdm(total=len(futures), desc=f"grading {self.assignment}", unit="student", disable=not progress,
+                       file=sys.stderr)
+            for fut in cf.as_completed(futures):
+                sub = futures[fut]
+                try:
+                    res = fut.result()
+                except Exception as err:  # noqa: BLE001 - grade() should not raise; be safe anyway
+                    res = {"student": sub.student, "status": "crashed", "score": 0.0, "max_score": 0.0, "notebooks": {},
+                           "notes": [f"grader error: {type(err).__name__}: {err}"], "cached": False}
+                try:
+                    self.save(res)
+                except Exception as err:  # noqa: BLE001
+                    res["notes"].append(f"gradebook write failed: {type(err).__name__}: {err}")
+                res.pop("_graded", None)
+                results.append(res)
+                bar.set_postfix_str(f"{sub.student}: {res['status']} {res['score']:g}/{res['max_score']:g}")
+                bar.update()
+            bar.close()
+        return sorted(results, key=lambda r: r["student"])
+
+
+def grade_assignment(assignment: str, submissions: Path | None = None, root: Path = REPO_ROOT, workers: int | None = None,
+                     force: bool = False, cell_timeout: float = 60, notebook_timeout: float = 600,
+                     limits: sandbox.Limits | None = None, allow_unsandboxed: bool = False,
+                     show_hidden_tests: bool = False, feedback: bool = True, student_regex: str | None = None,
+                     progress: bool = True, out: Path | None = None) -> list[dict]:
+    """Grade every submission of ``assignment``; see the module docstring. Returns one dict per student."""
+    root = Path(root).resolve()
+    ok, why = sandbox.available()
+    if not ok:
+        if not allow_unsandboxed:
+            raise SystemExit(f"error: no sandbox: {why}.\nRefusing to run students' code with your permissions. "
+                             "Install bubblewrap, or pass --unsafe-no-sandbox if you trust every submission.")
+        print("\n" + "!" * 78 + f"\nWARNING: NO SANDBOX ({why}).\nStudent code runs with YOUR permissions: it can read "
+              "the hidden tests, the gradebook and other submissions, and use the network.\n" + "!" * 78 + "\n",
+              file=sys.stderr)
+    workers = workers or os.cpu_count() or 1
+    start = time.monotonic()
+    nbgrader_io.ensure_assignment(root, assignment)
+    grader = Grader(root, assignment, workers, cell_timeout, notebook_timeout, limits or sandbox.Limits(), ok,
+                    show_hidden_tests, force)
+    subs = collect.collect(Path(submissions) if submissions else root / "submitted", assignment, root,
+                           list(grader.sources), student_regex, nbgrader_io.known_students(root))
+    results = grader.run(subs, progress)
+    out = Path(out) if out else root / "grades" / assignment
+    report.write_csv(out / "grades.csv", results, assignment)
+    report.figure(out / "grades.png", results, assignment)
+    if feedback:
+        proc = nbgrader_io.generate_feedback(root, assignment)
+        if proc.returncode != 0:
+            print(f"warning: nbgrader generate_feedback failed:\n{proc.stderr[-2000:]}", file=sys.stderr)
+    text = report.summary(results, assignment, time.monotonic() - start, workers)
+    (out / "summary.txt").write_text(text + "\n")
+    (out / "results.json").write_text(json.dumps(results, indent=1))
+    if progress:
+        print(text)
+        print(f"grades: {out / 'grades.csv'}\nfigure: {out / 'grades.png'}\nfeedback: {root / 'feedback'}")
+    return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="course-grade", description=__doc__.split("\n\n")[0],
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("assignment")
+    p.add_argument("submissions", nargs="?", type=Path,
+                   help="submitted/ folder (nbgrader layout), flat folder or zip (default: <root>/submitted)")
+    p.add_argument("--root", type=Path, default=Path.cwd() if (Path.cwd() / "nbgrader_config.py").is_file() else REPO_ROOT,
+                   help="course root with solutions/, notebooks/, gradebook.db (default: here)")
+    p.add_argument("--workers", "-j", type=int, default=None, help="parallel kernels (default: CPU cores)")
+    p.add_argument("--force", action="store_true", help="re-grade submissions that did not change")
+    p.add_argument("--cell-timeout", type=float, default=60, help="seconds per cell (default 60)")
+    p.add_argument("--notebook-timeout", type=float, default=600, help="seconds per notebook (default 600)")
+    p.add_argument("--memory-mb", type=int, default=4096, help="address-space limit per kernel process (default 4096)")
+    p.add_argument("--nproc", type=int, default=256, help="process/thread limit per kernel (default 256)")
+    p.add_argument("--show-hidden-tests", action="store_true", help="show hidden-test code in feedback (default: results only)")
+    p.add_argument("--no-feedback", action="store_true", help="do not run nbgrader generate_feedback")
+    p.add_argument("--student-regex", help="for flat/zip input: regex on the file's relative path with a (?P<student>...) group")
+    p.add_argument("--out", type=Path, help="folder for grades.csv, grades.png, summary.txt (default: <root>/grades/<assignment>)")
+    p.add_argument("--unsafe-no-sandbox", action="store_true", help="run without bubblewrap (students' code gets your permissions)")
+    p.add_argument("--quiet", action="store_true")
+    a = p.parse_args(argv)
+    limits = sandbox.Limits(memory_mb=a.memory_mb, nproc=a.nproc, cpu_s=int(max(a.notebook_timeout * 2, 60)))
+    try:
+        grade_assignment(a.assignment, a.submissions, a.root, a.workers, a.force, a.cell_timeout, a.notebook_timeout,
+                         limits, a.unsafe_no_sandbox, a.show_hidden_tests, not a.no_feedback, a.student_regex,
+                         not a.quiet, a.out)
+    except (FileNotFoundError, ValueError) as err:
+        raise SystemExit(f"error: {err}") from None
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,404 @@
+"""Execute one repaired notebook cell by cell in a sandboxed kernel and score its test cells.
+
+The grader (this process) keeps the notebook; the kernel receives one cell at a time, so a test
+cell's code -- hidden tests included -- reaches the kernel only when that test cell runs, after
+the student's cells before it have finished. The kernel talks to the grader over IPC sockets in
+a private folder (it has no network).
+
+Scoring: a test cell earns its points when it runs to the end without an exception (output on
+stderr, warnings or printed text do not matter), the guard restored the pristine modules before
+it (:mod:`course_utils.grading.guard`) and nothing it recorded changed while it ran.
+
+Never stop, never lose: a cell that runs past its time limit is interrupted; if the kernel
+ignores the interrupt (a swallowed ``KeyboardInterrupt``) or dies (``os._exit``, a segfault, a
+resource limit), the kernel is restarted, the cells before are replayed without being scored,
+the offending cell is skipped and grading goes on (at most ``max_restarts`` times, within the
+notebook's wall-clock limit). Test cells that passed keep their points. Cells after the last test
+cell (demos) are not run: they cannot change a score.
+"""
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from queue import Empty
+
+import nbformat
+
+from . import sandbox
+from .repair import is_answer, is_test, meta
+
+GRACE_S = 5.0  # after an interrupt, how long a cell may take to stop before the kernel is killed
+STARTUP_S = 60.0
+OUTPUT_CAP = 100_000  # characters of output kept per cell (the rest is counted, not kept)
+
+
+@dataclass
+class CellResult:
+    index: int
+    grade_id: str | None
+    kind: str  # "test" | "answer" | "code"
+    status: str  # tests: "passed" | "failed"; others: "ok" | "error"; any: "timed out" | "crashed" | "not run"
+    points: float = 0.0
+    max_points: float = 0.0
+    message: str = ""
+    seconds: float = 0.0
+
+
+@dataclass
+class RunResult:
+    status: str  # "graded" | "timed out" | "crashed"
+    cells: list[CellResult] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class Reply:
+    status: str  # "ok" | "error" | "timed out" | "crashed"
+    outputs: list = field(default_factory=list)
+    message: str = ""
+    expressions: dict = field(default_factory=dict)
+
+
+class _Outputs:
+    def __init__(self, cap: int = OUTPUT_CAP):
+        self.items: list = []
+        self.size = 0
+        self.dropped = 0
+        self.cap = cap
+
+    def add(self, msg: dict) -> None:
+        out = nbformat.v4.output_from_msg(msg)
+        size = len(json.dumps(out.get("data", out.get("text", ""))))
+        if out.output_type == "error":  # always kept: it says why a test failed
+            self.items.append(out)
+            return
+        if self.size + size > self.cap:
+            self.dropped += size
+            return
+        self.size += size
+        if out.output_type == "stream" and self.items and self.items[-1].get("name") == out.name:
+            self.items[-1].text += out.text
+        else:
+            self.items.append(out)
+
+    def final(self) -> list:
+        if self.dropped:
+            self.items.append(nbformat.v4.new_output(
+                "stream", name="stdout", text=f"\n[grader: {self.dropped} more characters of output not kept]\n"))
+        return self.items
+
+
+def _error_text(outputs: list) -> str:
+    for out in outputs:
+        if out.get("output_type") == "error":
+            return f"{out.get('ename')}: {out.get('evalue')}"[:600]
+    return ""
+
+
+class Kernel:
+    """An IPython kernel in the sandbox (or, if ``sandboxed`` is False, a plain subprocess)."""
+
+    def __init__(self, slot: int, limits: sandbox.Limits, sandboxed: bool = True,
+                 extra_files: dict[str, Path] | None = None):
+        self.slot, self.limits, self.sandboxed = slot, limits, sandboxed
+        self.extra_files = extra_files or {}
+        self.proc: subprocess.Popen | None = None
+        self.kc = None
+        self.dir = Path(tempfile.mkdtemp(prefix=f"course-grade-{slot}-"))
+
+    def start(self) -> None:
+        from jupyter_client import BlockingKernelClient
+        from jupyter_client.connect import write_connection_file
+
+        conn = self.dir / "conn"
+        conn.mkdir()
+        root = os.geteuid() == 0 and self.sandboxed
+        if root:
+            os.chown(conn, sandbox.uid_for(self.slot), sandbox.uid_for(self.slot))
+        cf = conn / "kernel.json"
+        write_connection_file(str(cf), transport="ipc", ip=str(conn / "k"), key=secrets.token_hex(16).encode(),
+                              shell_port=1, iopub_port=2, stdin_port=3, control_port=4, hb_port=5)
+        os.chmod(cf, 0o644)
+        log = open(self.dir / "kernel.log", "wb")
+        if self.sandboxed:
+            cmd = sandbox.kernel_command(cf, "/home/student", self.slot, self.limits, self.extra_files)
+            cwd, env = None, None
+        else:
+            work = self.dir / "work"
+            work.mkdir()
+            for name, path in self.extra_files.items():
+                shutil.copy(path, work / name)
+            cmd = ["prlimit", f"--as={self.limits.memory_mb * 1024 * 1024}", f"--cpu={self.limits.cpu_s}",
+                   f"--fsize={self.limits.file_mb * 1024 * 1024}", "--",
+                   sys.executable, "-m", "ipykernel_launcher", "-f", str(cf), "--HistoryManager.enabled=False"]
+            cwd = work
+            env = dict(os.environ, NBGRADER_EXECUTION="autograde", COURSE_NUM_THREADS="1", OMP_NUM_THREADS="1",
+                       MPLBACKEND="module://matplotlib_inline.backend_inline")
+        self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=log, cwd=cwd, env=env,
+                                     start_new_session=True)
+        log.close()
+        kc = BlockingKernelClient()
+        kc.load_connection_file(str(cf))
+        kc.start_channels()
+        self.kc = kc
+        deadline = time.monotonic() + STARTUP_S
+        while not any((conn / f"k-{p}").exists() for p in (1,)):
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"the kernel did not start: {self.log_tail()}")
+            time.sleep(0.05)
+        try:
+            kc.wait_for_ready(timeout=max(1.0, deadline - time.monotonic()))
+        except RuntimeError as err:
+            raise RuntimeError(f"the kernel did not start ({err}): {self.log_tail()}") from None
+
+    def log_tail(self) -> str:
+        try:
+            return (self.dir / "kernel.log").read_bytes()[-400:].decode("utf-8", "replace").strip()
+        except OSError:
+            return ""
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def interrupt(self) -> None:
+        msg = self.kc.session.msg("interrupt_request", content={})
+        self.kc.control_channel.send(msg)
+
+    def shutdown(self) -> None:
+        if self.kc is not None:
+            self.kc.stop_channels()
+            self.kc = None
+        if self.proc is not None:
+            if self.proc.poll() is None:
+                try:
+                    os.killpg(self.proc.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+            self.proc.wait()
+            self.proc = None
+            if self.sandboxed and os.geteuid() == 0:
+                deadline = time.monotonic() + 10
+                while sandbox.uid_processes(self.slot) and time.monotonic() < deadline:
+                    time.sleep(0.05)
+
+    def cleanup(self) -> None:
+        self.shutdown()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def run(self, code: str, timeout: float, silent: bool = False, expressions: dict | None = None) -> Reply:
+        """Execute ``code``; wait at most ``timeout`` s (then interrupt, then kill). Never raises."""
+        try:
+            return self._run(code, timeout, silent, expressions)
+        except Exception as err:  # noqa: BLE001 - whatever the kernel did, the grader goes on
+            self.shutdown()
+            return Reply("crashed", [], f"lost contact with the kernel ({type(err).__name__}: {err})"[:300])
+
+    def _run(self, code: str, timeout: float, silent: bool, expressions: dict | None) -> Reply:
+        kc = self.kc
+        msg_id = kc.execute(code, silent=silent, store_history=not silent, user_expressions=expressions or {},
+                            allow_stdin=False, stop_on_error=False)
+        outputs = _Outputs()
+        deadline = time.monotonic() + timeout
+        interrupted = False
+        while True:
+            if time.monotonic() > deadline:
+                if not interrupted:
+                    interrupted = True
+                    try:
+                        self.interrupt()
+                    except Exception:  # noqa: BLE001 - a dead channel: the kill below follows
+                        pass
+                    deadline = time.monotonic() + GRACE_S
+                    continue
+                self.shutdown()
+                return Reply("timed out", outputs.final(), f"timed out after {timeout:.0f} s; the kernel ignored the interrupt and was stopped")
+            try:
+                msg = kc.get_iopub_msg(timeout=0.2)
+            except Empty:
+                if not self.alive():
+                    code = self.proc.returncode
+                    self.shutdown()
+                    return Reply("crashed", outputs.final(), f"the kernel died (exit status {code})")
+                continue
+            except Exception:  # noqa: BLE001 - a garbled message (e.g. from a forked child): ignore it
+                continue
+            if msg.get("parent_header", {}).get("msg_id") != msg_id:
+                continue
+            kind = msg["msg_type"]
+            if kind == "status" and msg["content"].get("execution_state") == "idle":
+                break
+            if kind in ("stream", "display_data", "execute_result", "error"):
+                outputs.add(msg)
+            elif kind == "clear_output":
+                outputs = _Outputs()
+        reply = None
+        wait_until = time.monotonic() + 10
+        while time.monotonic() < wait_until:
+            try:
+                msg = kc.get_shell_msg(timeout=0.5)
+            except Empty:
+                if not self.alive():
+                    break
+                continue
+            except Exception:  # noqa: BLE001 - garbled message
+                continue
+            if msg.get("parent_header", {}).get("msg_id") == msg_id:
+                reply = msg["content"]
+                break
+        final = outputs.final()
+        if interrupted:
+            return Reply("timed out", final, f"timed out after {timeout:.0f} s (interrupted)")
+        if reply is None:
+            return Reply("crashed", final, "no reply from the kernel")
+        status = "ok" if reply.get("status") == "ok" and not _error_text(final) else "error"
+        message = _error_text(final) or (f"{reply.get('ename')}: {reply.get('evalue')}" if reply.get("status") == "error" else "")
+        return Reply(status, final, message, reply.get("user_expressions", {}) or {})
+
+
+def _expression_ok(reply: Reply, key: str, token: str) -> tuple[bool, str]:
+    value = reply.expressions.get(key, {})
+    if value.get("status") == "ok" and token in str(value.get("data", {}).get("text/plain", "")):
+        return True, ""
+    if value.get("status") == "error":
+        return False, f"{value.get('ename')}: {value.get('evalue')}"
+    return False, "the grading guard did not answer (the kernel's namespace was tampered with)"
+
+
+def grade_notebook(nb, slot: int = 0, limits: sandbox.Limits | None = None, cell_timeout: float = 60,
+                   notebook_timeout: float = 600, sandboxed: bool = True, max_restarts: int = 3,
+                   extra_files: dict[str, Path] | None = None, setup_timeout: float = 300) -> RunResult:
+    """Run every code cell of ``nb`` (modified in place: outputs) and score its test cells.
+
+    Cells before the first answer or test cell are the instructor's set-up (imports): no student
+    code has run yet, so they get ``setup_timeout`` (a loaded machine must not turn a slow
+    ``import torch`` into a failed submission); every later cell gets ``cell_timeout``.
+    """
+    from .guard import OK
+
+    limits = limits or sandbox.Limits()
+    start = time.monotonic()
+    nb_deadline = start + notebook_timeout
+    guard = f"_course_guard_{secrets.token_hex(4)}"
+    cells = nb.cells
+    code_cells = [i for i, c in enumerate(cells) if c.cell_type == "code"]
+    first_student = next((i for i in code_cells if is_answer(cells[i]) or is_test(cells[i])), None)
+    # Cells after the last test cell cannot change a score: they are not run (nor are their outputs kept).
+    last_test = max((i for i in code_cells if is_test(cells[i])), default=-1)
+    for i in code_cells:
+        if i > last_test:
+            cells[i].outputs = []
+    code_cells = [i for i in code_cells if i <= last_test]
+    results: dict[int, CellResult] = {}
+    skip: set[int] = set()
+    notes: list[str] = []
+    restarts = 0
+    kernel: Kernel | None = None
+    status = "graded"
+
+    def new_kernel(upto: int) -> Kernel | None:
+        """A fresh kernel that has run (unscored) every code cell before ``upto``."""
+        k = Kernel(slot, limits, sandboxed, extra_files)
+        try:
+            k.start()
+            r = k.run(f"import course_utils.grading.guard as {guard}", STARTUP_S, silent=True)
+            if r.status != "ok":
+                raise RuntimeError(f"the grading guard could not be loaded: {r.message}")
+            for j in code_cells:
+                if j >= upto:
+                    break
+                if j == first_student:
+                    k.run(f"{guard}.snapshot(globals())", STARTUP_S, silent=True)
+                if j in skip:
+                    continue
+                limit = setup_timeout if first_student is None or j < first_student else cell_timeout
+                r = k.run(cells[j].source, max(1.0, min(limit, nb_deadline - time.monotonic())))
+                if r.status in ("timed out", "crashed"):
+                    raise RuntimeError(f"replaying cell {j} after a restart failed: {r.message}")
+            return k
+        except Exception as err:  # noqa: BLE001 - reported in the result, never raised
+            notes.append(str(err)[:300])
+            k.cleanup()
+            return None
+
+    try:
+        for i in code_cells:
+            cell = cells[i]
+            kind = "test" if is_test(cell) else "answer" if is_answer(cell) else "code"
+            gid = meta(cell).get("grade_id")
+            max_points = float(meta(cell).get("points", 0) or 0) if kind == "test" else 0.0
+            result = CellResult(i, gid, kind, "not run", 0.0, max_points)
+            results[i] = result
+            remaining = nb_deadline - time.monotonic()
+            if remaining <= 0:
+                status = "timed out"
+                result.message = "not run: the notebook's time limit was reached"
+                continue
+            if kernel is None:
+                if restarts > max_restarts:
+                    result.message = "not run: too many kernel restarts"
+                    continue
+                kernel = new_kernel(i)
+                if kernel is None:
+                    status = "crashed" if status == "graded" else status
+                    restarts = max_restarts + 1
+                    result.message = "not run: the kernel could not be (re)started"
+                    continue
+            if i == first_student:
+                kernel.run(f"{guard}.snapshot(globals())", STARTUP_S, silent=True)
+            limit = setup_timeout if first_student is None or i < first_student else cell_timeout
+            timeout = max(1.0, min(limit, remaining))
+            t0 = time.monotonic()
+            guard_msg = ""
+            if kind == "test":
+                pre = kernel.run("", timeout, silent=True, expressions={"r": f"{guard}.restore()"})
+                ok, guard_msg = _expression_ok(pre, "r", OK) if pre.status == "ok" else (False, pre.message)
+                reply = kernel.run(cell.source, timeout, expressions={"v": f"{guard}.verify()"}) if kernel.alive() else pre
+                if reply.status == "ok":
+                    ok2, msg2 = _expression_ok(reply, "v", OK)
+                    ok, guard_msg = ok and ok2, guard_msg or msg2
+                if reply.status == "ok" and not ok:
+                    reply.outputs.append(nbformat.v4.new_output(
+                        "error", ename="GradingError", evalue=guard_msg, traceback=[f"GradingError: {guard_msg}"]))
+            else:
+                reply = kernel.run(cell.source, timeout)
+            result.seconds = round(time.monotonic() - t0, 2)
+            cell.outputs = reply.outputs
+            if reply.status in ("timed out", "crashed"):
+                result.status = reply.status
+                result.message = reply.message
+                status = reply.status if status == "graded" else status
+                if not kernel.alive():
+                    kernel.cleanup()
+                    kernel = None
+                    restarts += 1
+                    skip.add(i)
+                    if i == first_student:
+                        first_student = next((j for j in code_cells if j > i and (is_answer(cells[j]) or is_test(cells[j]))), None)
+                continue
+            if kind == "test":
+                passed = reply.status == "ok" and not guard_msg
+                result.status = "passed" if passed else "failed"
+                result.points = max_points if passed else 0.0
+                result.message = "" if passed else (guard_msg or reply.message)
+            else:
+                result.status = reply.status
+                result.message = reply.message
+    finally:
+        if kernel is not None:
+            kernel.cleanup()
+    if restarts:
+        notes.append(f"the kernel was restarted {restarts} time(s); the cells that stopped it were skipped")
+    return RunResult(status, [results[i] for i in sorted(results)], notes, round(time.monotonic() - start, 2))

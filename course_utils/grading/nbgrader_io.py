@@ -1,0 +1,121 @@
+"""Everything that goes through nbgrader: the gradebook, autograded notebooks, feedback.
+
+The scores are written with nbgrader's own :class:`SaveAutoGrades` preprocessor (only the score of
+a test cell is ours instead of nbgrader's output-based guess), into nbgrader's gradebook, from a
+single thread. The executed notebook goes to ``autograded/<student>/<assignment>/`` as nbgrader's
+autograde would put it, so ``nbgrader generate_feedback``, ``nbgrader export`` and the formgrader
+(manual grading of free responses) work unchanged.
+"""
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+import tempfile
+import warnings
+from pathlib import Path
+
+import nbformat
+from nbgrader.api import Gradebook, MissingEntry
+from nbgrader.preprocessors import SaveAutoGrades
+
+from ..release import REPO_ROOT, generate, nbgrader_env
+from .repair import is_test, meta
+
+VERDICT = "course_grade"  # cell metadata key holding our verdict for a test cell
+_HIDDEN_RE = re.compile(r"^([ \t]*)### BEGIN HIDDEN TESTS[^\n]*\n.*?^[ \t]*### END HIDDEN TESTS[^\n]*", re.S | re.M)
+
+
+class SaveVerdicts(SaveAutoGrades):
+    """nbgrader's SaveAutoGrades, scoring test cells by the grader's verdict, not by their output."""
+
+    def _add_score(self, cell, resources):
+        verdict = cell.metadata.get(VERDICT)
+        if verdict is None:
+            return super()._add_score(cell, resources)
+        grade = self.gradebook.find_grade(cell.metadata["nbgrader"]["grade_id"], self.notebook_id,
+                                          self.assignment_id, self.student_id)
+        grade.auto_score = float(verdict["points"])
+        grade.needs_manual_grade = grade.manual_score is not None
+        self.gradebook.db.commit()
+
+
+def db_url(root: Path) -> str:
+    return f"sqlite:///{Path(root) / 'gradebook.db'}"
+
+
+def ensure_assignment(root: Path, assignment: str) -> None:
+    """Record the assignment in the gradebook (as ``make release`` does) if it is not there yet."""
+    with Gradebook(db_url(root)) as gb:
+        try:
+            gb.find_assignment(assignment)
+            if gb.find_assignment(assignment).notebooks:
+                return
+        except MissingEntry:
+            pass
+    with tempfile.TemporaryDirectory() as tmp:
+        generate([assignment], root=root, release_dir=tmp)
+
+
+def known_students(root: Path) -> list[str]:
+    with Gradebook(db_url(root)) as gb:
+        return sorted(s.id for s in gb.students)
+
+
+def hide_hidden_tests(nb, marker: str = "### hidden tests: not shown (their results are below)") -> None:
+    """Replace the hidden tests' code by ``marker`` and tracebacks by their message (a traceback
+    quotes the lines around the failing check, hidden ones included)."""
+    for cell in nb.cells:
+        if is_test(cell):
+            cell.source = _HIDDEN_RE.sub(lambda m: m.group(1) + marker, cell.source)
+            for out in cell.get("outputs", []):
+                if out.get("output_type") == "error":
+                    out["traceback"] = [f"{out.get('ename')}: {out.get('evalue')}"]
+
+
+def notes_cell(status: str, notes: list[str]):
+    lines = [f"**Grading status: {status}**", ""] + [f"- {n}" for n in notes]
+    return nbformat.v4.new_markdown_cell("\n".join(lines), metadata={"course_grade_notes": True})
+
+
+def write_autograded(root: Path, assignment: str, student: str, name: str, nb) -> Path:
+    folder = Path(root) / "autograded" / student / assignment
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    nbformat.write(nb, path)
+    return path
+
+
+def save(root: Path, assignment: str, student: str, notebooks: dict[str, object], timestamp: str | None = None) -> None:
+    """Write one student's graded notebooks ({name: executed nb with verdicts}) into the gradebook."""
+    url = db_url(root)
+    with warnings.catch_warnings():  # nbgrader's own SQLAlchemy session warnings: harmless noise
+        warnings.simplefilter("ignore")
+        with Gradebook(url) as gb:
+            gb.update_or_create_student(student)
+            kwargs = {"timestamp": timestamp} if timestamp else {}
+            gb.update_or_create_submission(assignment, student, **kwargs)
+        for name, nb in notebooks.items():
+            resources = {"nbgrader": {"notebook": Path(name).stem, "assignment": assignment, "student": student,
+                                      "db_url": url}}
+            SaveVerdicts().preprocess(nb, resources)
+
+
+def set_verdicts(nb, cells) -> None:
+    """Store each test cell's result (from execute.grade_notebook) in its metadata."""
+    by_index = {c.index: c for c in cells}
+    for i, cell in enumerate(nb.cells):
+        if is_test(cell):
+            r = by_index.get(i)
+            cell.metadata[VERDICT] = {"points": r.points if r else 0.0, "status": r.status if r else "not run",
+                                      "message": r.message if r else ""}
+
+
+def generate_feedback(root: Path, assignment: str) -> subprocess.CompletedProcess:
+    """``nbgrader generate_feedback`` for every graded student (HTML in ``<root>/feedback``)."""
+    cmd = [sys.executable, "-m", "nbgrader", "generate_feedback", assignment, "--force", f"--CourseDirectory.root={root}"]
+    return subprocess.run(cmd, cwd=REPO_ROOT, env=nbgrader_env(), capture_output=True, text=True)
+
+
+def grade_ids(nb) -> list[tuple[str, float]]:
+    return [(meta(c)["grade_id"], float(meta(c).get("points", 0))) for c in nb.cells if is_test(c)]

@@ -1,0 +1,188 @@
+"""The bubblewrap sandbox each grading kernel runs in.
+
+What a kernel started by :func:`kernel_command` can and cannot do (Linux, ``bwrap`` installed):
+
+- **No network**: its own network namespace with only a loopback device (``--unshare-net``).
+- **Read-only system**: ``/usr``, ``/etc``, the Python installation, the course's virtual
+  environment and the ``course_utils`` package are bound read-only; nothing else of the host
+  exists inside (no ``/home``, ``/root``, ``/work``, no repository, so no ``gradebook.db``,
+  no ``solutions/``, no other submission, no autograded or feedback folder).
+- **Writable**: only a size-limited tmpfs working directory and ``/tmp`` (private to this kernel),
+  and the folder holding the kernel's connection file and sockets.
+- **Its own PID, IPC and UTS namespaces**, a new session (no terminal injection), and it dies
+  with the grader. It cannot see or signal the grader or other kernels.
+- **Unprivileged**: when the grader runs as root (CI, containers), the kernel drops to a
+  dedicated uid per worker slot and grader process (:func:`uid_for`), without capabilities; otherwise it runs in an
+  unprivileged user namespace as the instructor's uid.
+- **Resource limits** (``prlimit``): address space (``--memory-mb``, default 4096 MiB), CPU
+  seconds, number of processes/threads (a fork storm stops at the limit), size of any file written.
+
+Limits: no seccomp filter (the kernel can make any system call the kernel allows an
+unprivileged process); memory is bounded per process (RLIMIT_AS), not per sandbox: up to
+``nproc`` forked processes could each use that much. Without root, the process limit counts
+all the instructor's processes, so it is set relative to their current number.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+BWRAP = "bwrap"
+UID_BASE = 61000
+
+
+@dataclass
+class Limits:
+    """Resource limits for one kernel."""
+
+    memory_mb: int = 4096
+    cpu_s: int = 600
+    nproc: int = 256
+    file_mb: int = 64
+    tmpfs_mb: int = 256
+
+
+def uid_for(slot: int) -> int:
+    """The uid a root grader runs worker ``slot``'s kernels as: distinct per slot and per grader
+    process, so that process limits and clean-up never mix two concurrent runs."""
+    return UID_BASE + (os.getpid() % 4096) * 256 + slot % 256
+
+
+def bwrap_path() -> str | None:
+    return shutil.which(BWRAP)
+
+
+def available() -> tuple[bool, str]:
+    """Whether the sandbox can run here, and if not, why (a message for the instructor)."""
+    if not sys.platform.startswith("linux"):
+        return False, f"bubblewrap sandboxing needs Linux (this is {sys.platform})"
+    path = bwrap_path()
+    if path is None:
+        return False, "bubblewrap (`bwrap`) is not installed; on Debian/Ubuntu: sudo apt-get install bubblewrap"
+    probe = subprocess.run(
+        [path, *_namespace_args(), *_base_binds(), "--", sys.executable, "-c", "pass"],
+        capture_output=True, text=True, timeout=60,
+    )
+    if probe.returncode != 0:
+        return False, f"bubblewrap is installed but cannot create a sandbox here: {probe.stderr.strip()[:300]}"
+    return True, "bubblewrap"
+
+
+def _namespace_args() -> list[str]:
+    args = ["--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
+            "--die-with-parent", "--new-session", "--hostname", "grader"]
+    if os.geteuid() != 0:
+        args.append("--unshare-user")
+    return args
+
+
+def _parents(path: Path) -> list[Path]:
+    return [p for p in reversed(path.parents) if str(p) != "/"]
+
+
+def _ro_binds() -> list[Path]:
+    """Host paths the kernel needs read-only: the Python installation, the venv, course_utils."""
+    import course_utils
+
+    paths = {Path(sys.base_prefix).resolve(), Path(sys.prefix).resolve(), Path(course_utils.__file__).resolve().parent}
+    exe = Path(sys.executable)
+    if exe.is_symlink():
+        paths.add(exe.resolve().parent.parent)
+    return sorted(p for p in paths if not str(p).startswith("/usr/"))
+
+
+def _base_binds() -> list[str]:
+    args = ["--ro-bind", "/usr", "/usr", "--ro-bind", "/etc", "/etc", "--proc", "/proc", "--dev", "/dev",
+            "--tmpfs", "/tmp"]
+    for name in ("bin", "lib", "lib64", "lib32", "sbin"):
+        host = Path("/") / name
+        if host.is_symlink():
+            args += ["--symlink", os.readlink(host), str(host)]
+        elif host.is_dir():
+            args += ["--ro-bind", str(host), str(host)]
+    made: set[Path] = set()
+    for path in _ro_binds():
+        for parent in _parents(path):
+            if parent not in made and parent not in (Path("/usr"), Path("/etc"), Path("/tmp")):
+                args += ["--perms", "0755", "--dir", str(parent)]
+                made.add(parent)
+        args += ["--ro-bind", str(path), str(path)]
+    return args
+
+
+def kernel_command(connection_file: Path, workdir: str, slot: int, limits: Limits,
+                   extra_ro: dict[str, Path] | None = None) -> list[str]:
+    """The command that starts an IPython kernel for ``connection_file`` inside the sandbox.
+
+    Args:
+        connection_file: written by the grader; its folder (which will hold the kernel's IPC
+            sockets) is bound writable at the same path.
+        workdir: the kernel's working directory inside the sandbox (a tmpfs).
+        slot: the worker slot; as root, the kernel runs as uid ``uid_for(slot)``.
+        extra_ro: files to show read-only inside ``workdir`` (name -> host path), e.g. data
+            files released with the assignment.
+    """
+    conn_dir = connection_file.parent
+    args = [bwrap_path() or BWRAP, *_namespace_args(), *_base_binds()]
+    for parent in _parents(conn_dir):
+        args += ["--perms", "0755", "--dir", str(parent)]
+    args += ["--bind", str(conn_dir), str(conn_dir)]
+    args += ["--size", str(limits.tmpfs_mb * 1024 * 1024), "--perms", "0777", "--tmpfs", workdir]
+    for name, host in (extra_ro or {}).items():
+        args += ["--ro-bind", str(host), f"{workdir}/{name}"]
+    env = {
+        "PATH": f"{Path(sys.executable).parent}:/usr/local/bin:/usr/bin:/bin",
+        "HOME": workdir, "TMPDIR": "/tmp", "LANG": "C.UTF-8",
+        "NBGRADER_EXECUTION": "autograde", "COURSE_NUM_THREADS": "1", "OMP_NUM_THREADS": "1",
+        "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "PYTHONDONTWRITEBYTECODE": "1",
+        "MPLBACKEND": "module://matplotlib_inline.backend_inline", "MPLCONFIGDIR": "/tmp/mpl",
+        "IPYTHONDIR": "/tmp/ipython", "JUPYTER_PLATFORM_DIRS": "1",
+    }
+    args.append("--clearenv")
+    for key, value in env.items():
+        args += ["--setenv", key, value]
+    args += ["--chdir", workdir]
+    if os.geteuid() == 0:
+        uid = str(uid_for(slot))
+        args += ["--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID", "--",
+                 "setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--inh-caps=-all"]
+        nproc = limits.nproc
+    else:
+        args.append("--")
+        nproc = limits.nproc + _own_process_count()
+    args += ["prlimit", f"--as={limits.memory_mb * 1024 * 1024}", f"--cpu={limits.cpu_s}", f"--nproc={nproc}",
+             f"--fsize={limits.file_mb * 1024 * 1024}", "--core=0", "--",
+             sys.executable, "-m", "ipykernel_launcher", "-f", str(connection_file),
+             "--HistoryManager.enabled=False", "--IPKernelApp.quiet=True"]
+    return args
+
+
+def _own_process_count() -> int:
+    uid = os.getuid()
+    count = 0
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if entry.stat().st_uid == uid:
+                    count += len(list((entry / "task").iterdir()))
+            except OSError:
+                continue
+    return count
+
+
+def uid_processes(slot: int) -> int:
+    """How many processes run as the slot's uid (0 when its last kernel is fully gone)."""
+    uid = uid_for(slot)
+    count = 0
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if entry.stat().st_uid == uid:
+                    count += 1
+            except OSError:
+                continue
+    return count
