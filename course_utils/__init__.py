@@ -9,7 +9,15 @@ One module per concept:
 - :mod:`course_utils.nets` -- deep MLPs (activation, skips, norm, dropout) and per-layer statistics
 - :mod:`course_utils.training` -- a short training loop that records losses and gradient norms
 - :mod:`course_utils.checks` -- checks that exercise tests call, with student-facing messages
+- :mod:`course_utils.mistakes` -- test-cell helper naming a known mistake when an answer matches it
+- :mod:`course_utils.activations` -- activation values/derivatives, hidden pre-activations, dead units
+- :mod:`course_utils.double_descent` -- min-norm feature regression and the batched width sweep
+- :mod:`course_utils.landscape` -- filter-normalised loss-landscape slices
+- :mod:`course_utils.conv` -- convolution arithmetic, the convolution explorer, receptive fields, LeNet
+- :mod:`course_utils.optim_paths` -- gradient-descent paths on 2-D quadratics (the ravine)
+- :mod:`course_utils.platforms` -- Colab/Binder links, badges and setup cell from one setting
 - :mod:`course_utils.release` -- instructor tooling: nbgrader release of ``solutions/``
+- :mod:`course_utils.grading` -- ``course-grade``: sandboxed, repaired, parallel autograding on nbgrader
 """
 
 __version__ = "0.1.0"
