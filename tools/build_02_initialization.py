@@ -409,8 +409,9 @@ fig.suptitle("ReLU outputs per layer (zeros left out; larger values piled up at 
 plt.show()
 """),
     md(r"""
-**What to notice:** with $\sigma = 0.01$ the outputs shrink by a factor of about 14 per layer until they are a spike at
-zero (collapse); with $\sigma = 1$ they grow about 10-fold per layer and pile up at the right edge (explosion). A fixed
+**What to notice:** with $\sigma = 0.01$ the outputs' standard deviation shrinks by a factor of 9-15 per layer until
+they are a spike at zero (collapse); with $\sigma = 1$ it grows 7- to 11-fold per layer and the outputs pile up at the
+right edge (explosion). The factor is $\sqrt{\tfrac12\,\text{fan\_in}\,\sigma^2}$, so it changes with the width. A fixed
 $\sigma = 0.1$ is close for these sizes but still drifts as the fan-in grows from 100 to 250, while He's per-layer
 $\sigma$ keeps the distribution the same from the first layer to the last -- the point of figure 18.
 """),
@@ -591,9 +592,9 @@ for i, s2 in enumerate(SIGMA2):
           f"  gradient variance at layer 1 ≈ 1e{round(math.log10(sweep['grad_var'][i, 0])):+d}")
 """),
     md(r"""
-The measured variance of the $\sigma_\Omega^2 = 0.02$ network is within about one order of magnitude of the prediction
-(a width-100 layer is not infinitely wide: each layer's gain fluctuates by a few percent, and 50 such factors
-multiply); the others are off by 50-250 orders of magnitude from it, exactly as the formula says.
+All five measurements agree with the formula to within about one order of magnitude (a width-100 layer is not
+infinitely wide: each layer's gain fluctuates by a few percent around its mean, and 50 such factors multiply), while
+they differ from each other by up to 150 orders of magnitude.
 
 ### Exercise 5 -- per-layer activation variance on a batch (2 points)
 Implement `activation_variances(layers, x)`: feed the batch `x` through the modules in `layers` one after the other
@@ -724,17 +725,23 @@ app = App(
 app
 """),
     md(r"""
-**What to notice:** for ReLU the curves cross 1 (neither collapse nor explosion) right at the dashed
-$\sigma^\ast = \sqrt{2/100} \approx 0.14$, and the deeper the network the steeper the sweep -- a small error in $\sigma$ is
-raised to the power of the depth. Tanh is stable near $\sigma = 0.1$ but its activations still shrink slowly
-(it is contractive away from 0); the sigmoid has no such point, one reason it fell out of use in deep networks.
+**What to notice:** for ReLU the sweep curves pass through the order of 1 (neither collapse nor explosion) at the
+dashed $\sigma^\ast = \sqrt{2/100} \approx 0.14$, and the deeper the network the steeper the sweep -- an error in
+$\sigma$ is raised to the power of the depth. Tanh is best near $\sigma = 0.1$, where its activations and gradients
+shrink only slowly (polynomially, not exponentially); a little above it the gradients grow. For the sigmoid the
+gradient reaching layer 1 vanishes for *every* $\sigma$ (its derivative is at most $\tfrac14$, less once its
+off-centre outputs push the next layer into saturation) -- one reason it fell out of use in deep networks.
+"""),
+    code(r"""
+state = app.update(sigma=0.3, activation="tanh", depth=50)  # drive the app from code: state.data has its numbers
+print(f"tanh, σ = 0.3, depth 50: activation std at layer 50 = {state.data['act_std'][-1]:.2g}")
 """),
     code(r"""
 # NBVAL_CHECK_OUTPUT
 # The app's numbers at the critical σ and 3x away from it (ReLU, depth 30): ratio last/first layer
 for sigma in (math.sqrt(2 / WIDGET_WIDTH) / 3, math.sqrt(2 / WIDGET_WIDTH), 3 * math.sqrt(2 / WIDGET_WIDTH)):
-    state = app.update(sigma=round(sigma, 4), activation="relu", depth=30)
-    ratio = state.data["act_std"][-1] / state.data["act_std"][0]
+    data = init_scale_data(sigma, activation="relu", depth=30)
+    ratio = data["act_std"][-1] / data["act_std"][0]
     print(f"σ = {sigma:.3f}: activation std, layer 30 / layer 1 ≈ 10^{round(math.log10(ratio)):+d}")
 """),
     md(r"""
@@ -770,7 +777,7 @@ plt.show()
 **What to notice:** He learns at once. The too-small network starts with outputs that carry almost no information
 about the input -- its loss sits at $\ln 10 \approx 2.3$ (guessing) while the tiny gradients slowly grow the weights --
 and the too-large one starts with enormous logits and loss, takes a few enormous steps and diverges (the loss
-becomes NaN and `fit` stops; a smaller learning rate only delays the problem). Initialisation only sets the *starting point*,
+becomes NaN and `fit` stops). Initialisation only sets the *starting point*,
 but a deep network can waste its whole budget escaping a bad one (or never escape).
 """),
     code(r"""
