@@ -240,7 +240,7 @@ sym_nets = {
     "constant 0.05": constant_init_(make_mlp(64, 10, width=32, depth=3), 0.05),
     "He": init_normal_(make_mlp(64, 10, width=32, depth=3), lambda fan_in, fan_out: math.sqrt(2 / fan_in)),
 }
-sym_hist = {name: fit(net, train, val=val, epochs=pick(full=5, fast=2), lr=0.05, momentum=0.9, device=DEVICE,
+sym_hist = {name: fit(net, train, val=val, epochs=pick(full=5, fast=1), lr=0.05, momentum=0.9, device=DEVICE,
                       seed=0, desc=name) for name, net in sym_nets.items()}
 
 fig, axes = plt.subplots(1, 3, figsize=(12, 3.6))
@@ -382,7 +382,7 @@ def widening_relu_net(widths=WIDTHS, in_features=100):
 
 
 seed_everything(0)
-x_fig = torch.randn(1000, 100, device=DEVICE)
+x_fig = torch.randn(pick(full=1000, fast=250), 100, device=DEVICE)
 layer_outputs = {}
 for name, std in SCHEMES.items():
     net = init_normal_(widening_relu_net(), std).to(DEVICE)
@@ -672,7 +672,7 @@ from course_utils.widgets import App, dropdown, slider
 
 WIDGET_WIDTH = 100
 CRITICAL_GAIN = {"relu": math.sqrt(2), "leaky_relu": math.sqrt(2 / (1 + 0.1 ** 2)), "tanh": 1.0, "sigmoid": None}
-SIGMA_GRID = np.logspace(-2, 0, pick(full=13, fast=5))
+SIGMA_GRID = np.logspace(-2, 0, pick(full=13, fast=4))
 SWEEPS = {}
 
 
@@ -733,12 +733,9 @@ gradient reaching layer 1 vanishes for *every* $\sigma$ (its derivative is at mo
 off-centre outputs push the next layer into saturation) -- one reason it fell out of use in deep networks.
 """),
     code(r"""
-state = app.update(sigma=0.3, activation="tanh", depth=50)  # drive the app from code: state.data has its numbers
-print(f"tanh, σ = 0.3, depth 50: activation std at layer 50 = {state.data['act_std'][-1]:.2g}")
-"""),
-    code(r"""
 # NBVAL_CHECK_OUTPUT
-# The app's numbers at the critical σ and 3x away from it (ReLU, depth 30): ratio last/first layer
+# The app's numbers (its compute function; app.update(sigma=...) would also redraw) at the critical σ and 3x
+# away from it (ReLU, depth 30): ratio of the activation std at the last and the first layer
 for sigma in (math.sqrt(2 / WIDGET_WIDTH) / 3, math.sqrt(2 / WIDGET_WIDTH), 3 * math.sqrt(2 / WIDGET_WIDTH)):
     data = init_scale_data(sigma, activation="relu", depth=30)
     ratio = data["act_std"][-1] / data["act_std"][0]
@@ -766,11 +763,14 @@ for name, std in INITS.items():
     histories[name] = fit(net, train, val=val, epochs=pick(full=15, fast=2), lr=0.02, momentum=0.9,
                           batch_size=64, device=DEVICE, seed=0, desc=name)
 
-fig, axes = plt.subplots(1, 3, figsize=(13, 3.6))
+fig, axes = plt.subplots(1, 3, figsize=(13, 3.6), sharex=True, sharey=True)
 for ax, (name, hist) in zip(axes, histories.items()):
-    ax.plot(np.arange(1, len(hist.step_loss) + 1), hist.step_loss, lw=1)
+    ax.plot(np.arange(1, len(hist.step_loss) + 1), hist.step_loss, lw=1, marker="." if hist.diverged else None)
+    ax.axhline(math.log(10), color="grey", ls=":", lw=1, label="ln 10: guessing")
     outcome = f"diverged at step {len(hist.step_loss)}" if hist.diverged else f"val. acc. {hist.val_acc[-1]:.0%}"
-    ax.set(title=f"{name}: {outcome}", xlabel="training step", ylabel="training loss (per mini-batch)", yscale="log")
+    ax.set(title=f"{name}: {outcome}", xlabel="training step", yscale="log")
+axes[0].set_ylabel("training loss (per mini-batch)")
+axes[0].legend()
 plt.show()
 """),
     md(r"""
