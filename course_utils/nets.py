@@ -185,11 +185,11 @@ def layer_statistics(model: nn.Module, x: torch.Tensor, y: torch.Tensor | None =
                                                      "weight_grad_norm", "saturated")}
     for i, lin in enumerate(linears):
         out = outputs[i]
-        stats["preact_std"].append(float(preacts[i].float().std()))
-        stats["act_std"].append(float(out.detach().float().std()))
-        stats["act_var"].append(float(out.detach().float().var()))
+        stats["preact_std"].append(float(_wide(preacts[i]).std()))
+        stats["act_std"].append(float(_wide(out.detach()).std()))
+        stats["act_var"].append(float(_wide(out.detach()).var()))
         grad = out.grad
-        stats["act_grad_std"].append(float(grad.float().std()) if grad is not None else float("nan"))
+        stats["act_grad_std"].append(float(_wide(grad).std()) if grad is not None else float("nan"))
         wg = lin.weight.grad
         stats["weight_grad_norm"].append(float(wg.norm()) if wg is not None else float("nan"))
         block = block_of.get(id(lin))
@@ -208,3 +208,8 @@ def _saturated_fraction(act: nn.Module, z: torch.Tensor, saturation: float) -> f
     if isinstance(act, nn.ReLU):
         return float((z <= 0).float().mean())
     return float("nan")
+
+
+def _wide(t: torch.Tensor) -> torch.Tensor:
+    """``t`` as float32 for statistics, but float64 kept as is (its range reaches far beyond float32's)."""
+    return t if t.dtype == torch.float64 else t.float()
