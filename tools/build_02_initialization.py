@@ -876,4 +876,5 @@ pass matters more.
 for cell in cells:  # docstrings inside cells are written as \"\"\" in this file
     cell.source = src(cell.source)
 
-write_notebook(cells, "02_initialization", title="Weight initialisation: variance collapse and explosion", budget_s=60)
+write_notebook(cells, "02_initialization", title="Weight initialisation: variance collapse and explosion", budget_s=60,
+               minutes=60, topics="zero and constant initialisation, variance collapse and explosion over 50 layers, He and Xavier (and the slide's misprint), an init-scale widget, training with small, He and large weights")
