@@ -118,7 +118,7 @@ X, y = load_digits(flatten=True)
 split = small_train_split(X, y, n_train=150, seed=0)
 print(f"train {tuple(split.x_train.shape)}, validation {tuple(split.x_val.shape)}, test {tuple(split.x_test.shape)}")
 
-EPOCHS = pick(full=60, fast=6)
+EPOCHS = pick(full=60, fast=4)
 DROPOUTS = pick(full=(0.0, 0.25, 0.5, 0.75), fast=(0.0, 0.5))
 WEIGHT_DECAYS = pick(full=(0.0, 1e-2, 3e-2), fast=(0.0, 1e-2))
 grid = run_grid(split, DROPOUTS, WEIGHT_DECAYS, epochs=EPOCHS, device=DEVICE)
@@ -564,7 +564,9 @@ checks.check_true(abs(out.mean().item() - 1.0) < 0.02,
                   f"the mean of inverted_dropout(ones, p=0.3) is {out.mean().item():.3f}; inverted dropout keeps the "
                   "expected value, so it should be close to 1", success="the mean is preserved")
 out_eval = checks.call(inverted_dropout, x, 0.3, False, torch.Generator().manual_seed(0))
-checks.check_close(out_eval, x, "inverted_dropout(x, p=0.3, training=False)")
+checks.check_true(bool((checks.as_array(out_eval) == 1.0).all()),
+                  "inverted_dropout(ones, p=0.3, training=False) changed some entries: in evaluation mode nothing is "
+                  "dropped and nothing is rescaled", success="training=False returns x unchanged")
 ### BEGIN HIDDEN TESTS
 # p = 0.2: catches keeping units with probability p (dropping with 1 - p).
 _x = torch.rand(300, 400, generator=torch.Generator().manual_seed(11), dtype=torch.float64) + 0.5
@@ -741,7 +743,7 @@ def mc_dropout_predict(model, x, n_samples=100):
 _net = make_mlp(4, 3, width=32, depth=2, dropout=0.5, seed=0).eval()
 _x = torch.randn(5, 4, generator=torch.Generator().manual_seed(0))
 torch.manual_seed(0)
-result = checks.call(mc_dropout_predict, _net, _x, 400)
+result = checks.call(mc_dropout_predict, _net, _x, 200)
 checks.check_type(result, tuple, "mc_dropout_predict(...)")
 mean, std = result
 checks.check_shape(mean, (5, 3), "mean")
@@ -766,12 +768,12 @@ def _reference_mc(model, x, n):
     return probs.mean(0), probs.std(0, correction=0)
 
 torch.manual_seed(1)
-_ref_mean, _ref_std = _reference_mc(_net, _x, 6000)
+_ref_mean, _ref_std = _reference_mc(_net, _x, 1000)
 torch.manual_seed(2)
-mean, std = checks.call(mc_dropout_predict, _net, _x, 3000)
+mean, std = checks.call(mc_dropout_predict, _net, _x, 500)
 checks.check_true(not mean.requires_grad and not std.requires_grad,
                   "mean/std track gradients: run the forward passes under torch.no_grad()", verbose=False)
-checks.check_close(mean, _ref_mean, "the MC mean of the softmax probabilities (3000 samples; compared with 6000)",
+checks.check_close(mean, _ref_mean, "the MC mean of the softmax probabilities (500 samples; compared with 1000)",
                    atol=0.03, rtol=0, verbose=False)
 checks.check_close(std, _ref_std, "the MC standard deviation of the softmax probabilities", atol=0.03, rtol=0,
                    verbose=False)
@@ -784,9 +786,9 @@ with torch.no_grad():
 _bn.eval()
 _buffers = {k: v.clone() for k, v in _bn.state_dict().items()}
 torch.manual_seed(3)
-_ref_mean, _ = _reference_mc(_bn, _x, 6000)
+_ref_mean, _ = _reference_mc(_bn, _x, 1000)
 torch.manual_seed(4)
-mean, std = checks.call(mc_dropout_predict, _bn, _x, 3000)
+mean, std = checks.call(mc_dropout_predict, _bn, _x, 500)
 for _k, _v in _bn.state_dict().items():
     checks.check_close(_v, _buffers[_k], f"{_k} after mc_dropout_predict (switch only the Dropout modules to train "
                        "mode: model.train() also makes batch norm use and update batch statistics)", verbose=False)
@@ -815,7 +817,7 @@ dropout_run = grid[(0.5, 0.0)]
 model = dropout_run.model.eval()
 torch.manual_seed(0)
 x_test, y_test = split.x_test.to(DEVICE), split.y_test.to(DEVICE)
-mc_mean, mc_std = mc_dropout_predict(model, x_test, n_samples=pick(full=200, fast=20))
+mc_mean, mc_std = mc_dropout_predict(model, x_test, n_samples=pick(full=200, fast=10))
 with torch.no_grad():
     det = torch.softmax(model(x_test), dim=1)
 predicted = mc_mean.argmax(1)
@@ -943,8 +945,6 @@ app = App(
 app
 """),
     code(r"""
-state = app.update(dropout=0.0, weight_decay=0.0)
-print(f"p=0, no decay: val - train loss {state.data['run'].gap_loss:.3f}")
 state = app.update(dropout=DROPOUTS[-1], weight_decay=WEIGHT_DECAYS[-1])
 print(f"p={DROPOUTS[-1]}, decay {WEIGHT_DECAYS[-1]}: val - train loss {state.data['run'].gap_loss:.3f}, "
       f"train accuracy {state.data['run'].train_acc:.3f}")
