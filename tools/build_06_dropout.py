@@ -950,9 +950,11 @@ print(f"p={DROPOUTS[-1]}, decay {WEIGHT_DECAYS[-1]}: val - train loss {state.dat
       f"train accuracy {state.data['run'].train_acc:.3f}")
 """),
     md(r"""
-**What to notice:** with no regularisation the curves are far apart; more dropout or more decay brings them
-together. At the far corner (heavy dropout *and* strong decay) they meet because the training fit got worse, not
-because the validation fit got better: that is under-fitting. The best validation accuracy sits in between.
+**What to notice:** with no regularisation the curves are far apart; more dropout or more decay brings the
+training and validation losses closer. At the far corner (heavy dropout *and* strong decay) the training accuracy
+itself drops below 100 % and the validation accuracy is the worst of the grid: that is under-fitting -- the gap
+closes because the training fit got worse, not because the validation fit got better. The best validation
+accuracy is at moderate settings (one seed, so differences of a point or two are noise).
 
 ## Check your understanding
 1. You train with `torch.optim.SGD(..., weight_decay=1e-3)` on 10 000 examples. What is the lecture's $\lambda$?
