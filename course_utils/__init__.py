@@ -16,6 +16,7 @@ One module per concept:
 - :mod:`course_utils.landscape` -- filter-normalised loss-landscape slices
 - :mod:`course_utils.conv` -- convolution arithmetic, the convolution explorer, receptive fields, LeNet
 - :mod:`course_utils.optim_paths` -- gradient-descent paths on 2-D quadratics (the ravine)
+- :mod:`course_utils.regularization` -- regularisation runs (L2, dropout, early stopping) and MC dropout
 - :mod:`course_utils.platforms` -- Colab/Binder links, badges and setup cell from one setting
 - :mod:`course_utils.release` -- instructor tooling: nbgrader release of ``solutions/``
 - :mod:`course_utils.grading` -- ``course-grade``: sandboxed, repaired, parallel autograding on nbgrader

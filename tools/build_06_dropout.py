@@ -1002,4 +1002,5 @@ accuracy is at moderate settings (one seed, so differences of a point or two are
 """),
 ]
 
-write_notebook(cells, "06_dropout", title="Dropout and the other regularisers: L2, early stopping", budget_s=60)
+write_notebook(cells, "06_dropout", title="Dropout and the other regularisers: L2, early stopping", budget_s=60,
+               minutes=60, topics="over-fitting on purpose, L2 and torch's weight_decay, early stopping with best-weight restore, inverted dropout, the ensemble view, MC dropout, validation loss below training loss")
