@@ -154,17 +154,23 @@ digit = X_digits[2:3]                                      # one handwritten "2"
 with torch.no_grad():
     maps = base.features[0][:3](digit)[0]                  # conv -> batch norm -> ReLU: (16, 16, 16)
 
-fig, axes = plt.subplots(2, 17, figsize=(13, 1.9))
-axes[0, 0].imshow(digit[0, 0], cmap="gray"); axes[0, 0].set_title("input", fontsize=8)
-axes[1, 0].axis("off")
+def tile(images, ncols, pad=1, value=float("nan")):
+    '''(K, H, W) -> one (rows*(H+pad), ncols*(W+pad)) image, NaN (blank) between tiles.'''
+    k, h, w = images.shape
+    rows = -(-k // ncols)
+    out = torch.full((rows * (h + pad), ncols * (w + pad)), value)
+    for i in range(k):
+        r, c = divmod(i, ncols)
+        out[r * (h + pad):r * (h + pad) + h, c * (w + pad):c * (w + pad) + w] = images[i]
+    return out
+
+fig, axes = plt.subplots(1, 3, figsize=(12, 3.2), gridspec_kw={"width_ratios": [1, 2.2, 2.2]})
+axes[0].imshow(digit[0, 0], cmap="gray")
 lim = filters.abs().max()
-for k in range(16):
-    axes[0, k + 1].imshow(filters[k, 0], cmap="RdBu_r", vmin=-lim, vmax=lim)
-    axes[1, k + 1].imshow(maps[k], cmap="magma")
-    axes[0, k + 1].set_title(f"filter {k}", fontsize=7)
-for ax in axes.flat:
-    ax.set_xticks([]); ax.set_yticks([])
-fig.suptitle("first layer of the pretrained base: 3x3 filters (top, red > 0 > blue) and their feature maps on a digit (bottom)", fontsize=9)
+axes[1].imshow(tile(filters[:, 0], 8), cmap="RdBu_r", vmin=-lim, vmax=lim)
+axes[2].imshow(tile(maps / maps.amax(dim=(1, 2), keepdim=True).clamp_min(1e-6), 8), cmap="magma")
+for ax, title in zip(axes, ["input digit", "16 first-layer filters (red > 0 > blue)", "their 16 feature maps on the digit"]):
+    ax.set_title(title, fontsize=9); ax.set_xticks([]); ax.set_yticks([])
 plt.show()
 """),
     md(r"""
@@ -464,7 +470,7 @@ The live run below is a reduced version (fewer label counts and seeds); the full
 x_pool, y_pool, x_test, y_test = target_data("digits")
 live_k = pick(full=(1, 5, 20), fast=(2,))
 live_seeds = pick(full=(0, 1), fast=(0,))
-live_steps = pick(full=100, fast=25)
+live_steps = pick(full=100, fast=15)
 live_rows = transfer.run_grid("digits", labels_per_class=live_k, seeds=live_seeds, steps=live_steps, device=DEVICE)
 live = transfer.summarise(live_rows)
 print(f"{'strategy':30s}" + "".join(f"{k:>9d}/class" for k in live_k))
@@ -667,7 +673,7 @@ live_aug = {}
 for st in pick(full=("scratch", "linear", "all"), fast=("linear",)):
     for aug in (False, True):
         live_aug[(st, aug)] = train_eval(st, (x_pool[idx], y_pool[idx]), (x_test, y_test), seed=0,
-                                         steps=pick(full=100, fast=20), augment=aug, device=DEVICE)
+                                         steps=pick(full=100, fast=10), augment=aug, device=DEVICE)
     print(f"live, {aug_k} labels/class, {STRATEGIES[st]:28s}: {live_aug[(st, False)]:.3f} -> {live_aug[(st, True)]:.3f} with augmentation")
 
 fig, ax = plt.subplots(figsize=(7, 4))
