@@ -172,9 +172,9 @@ for ax, title in zip(axes, ["input digit", "16 first-layer filters (red > 0 > bl
 plt.show()
 """),
     md(r"""
-**What to notice:** the filters are not noise: most are small *oriented edge and stroke detectors* (a bright
-row or column next to a dark one), and each feature map lights up on the parts of the "2" with that orientation --
-its top arc, its diagonal, its foot.
+**What to notice:** the filters are not random noise: most pair a positive region with a negative one in some
+direction -- small contrast (edge) detectors with different orientations -- so each feature map lights up on a
+different part of the "2": one on its left edges, another on its right edges, its top arc or its foot.
 """),
     code(r"""
 def pca_2d(features):
@@ -197,7 +197,7 @@ plt.show()
 """),
     md(r"""
 **What to notice:** with the pretrained features, several digits already form their own clouds in just two
-dimensions (0, 6, 4, 7 ...) -- no digit label was used to compute them. The random base mixes them much more.
+dimensions (4, 6, 5, 0 ...) -- no digit label was used to compute them. The random base mixes them much more.
 A linear head only needs to cut this space into ten regions.
 """),
     md(r"""
