@@ -79,7 +79,7 @@ def _render_font(font: str, chars: str, box: int = _BOX, fill: float = 0.84) -> 
     from matplotlib.transforms import Affine2D
 
     prop = FontProperties(fname=str(_font_dir() / font))
-    fig = Figure(figsize=(len(chars), 1), dpi=box * 4)
+    fig = Figure(figsize=(len(chars), 1), dpi=box * 4, layout="none")
     FigureCanvasAgg(fig)
     ax = fig.add_axes((0, 0, 1, 1))
     ax.set_axis_off()
