@@ -917,4 +917,5 @@ real_scale = at_real_scale()
 """),
 ]
 
-write_notebook(cells, "07_transfer_learning", title="Transfer learning and data augmentation", budget_s=120, gpu=True)
+write_notebook(cells, "07_transfer_learning", title="Transfer learning and data augmentation", budget_s=120, gpu=True,
+               minutes=75, topics='a pretrained base shipped with the course (printed characters), frozen versus fine-tuned, parameter groups, batch norm in eval mode, torch-only augmentation, few labels per class')
