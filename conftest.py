@@ -81,6 +81,7 @@ def repo() -> Path:
 SPLIT_BY_PARAM = {"tests/test_nbgrader_roundtrip.py"}
 
 
+@pytest.hookimpl(optionalhook=True)
 def pytest_xdist_make_scheduler(config, log):
     from xdist.scheduler import LoadScopeScheduling
 
