@@ -394,3 +394,17 @@ def test_loader_options_and_errors():
         data.make_loader(X, torch.arange(9))
     with pytest.raises(ValueError, match="batch_size"):
         data.make_loader(X, torch.arange(10), batch_size=0)
+
+
+def test_digits_read_directly_match_scikit_learn():
+    """_raw_digits reads sklearn's CSV itself (skipping a 1 s import): same pixels, same labels."""
+    from sklearn.datasets import load_digits as sklearn_load_digits
+
+    from course_utils.data import _raw_digits
+
+    images, labels = _raw_digits()
+    bunch = sklearn_load_digits()
+    assert images.shape == (1797, 8, 8) and images.dtype == np.float32
+    assert labels.dtype == np.int64
+    np.testing.assert_array_equal(images, bunch.images.astype(np.float32))
+    np.testing.assert_array_equal(labels, bunch.target)
