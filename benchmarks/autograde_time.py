@@ -36,7 +36,7 @@ import nbformat  # noqa: E402
 from nbclient import NotebookClient  # noqa: E402
 
 from course_utils.release import nbgrader_env  # noqa: E402
-from roundtrip_helpers import make_course, reference_submission, scores, write_submission  # noqa: E402
+from roundtrip_helpers import make_course, points_of, reference_submission, scores, write_submission  # noqa: E402
 
 BUDGET_S = 15.0
 
@@ -110,11 +110,11 @@ def main(argv=None) -> int:
             runs = [kernel_run(root / "submitted" / "ref" / assignment / name) for _ in range(a.repeat)]
             kernel = statistics.median(r[0] for r in runs)
             slowest = runs[-1][1][:3]
-            full_marks = all(v is not None for v in got.values())
+            full_marks = all(got.get(k) == pts for k, pts in points_of(source).items())
             out["assignments"][assignment] = {"autograde_s": round(grade, 1), "kernel_s": round(kernel, 1),
                                               "slowest_cells": [[round(s, 2), i, src] for s, i, src in slowest],
                                               "within_budget": grade <= BUDGET_S, "scored": full_marks}
-            flag = "" if grade <= BUDGET_S else "  OVER BUDGET"
+            flag = ("" if grade <= BUDGET_S else "  OVER BUDGET") + ("" if full_marks else "  NOT FULL MARKS")
             print(f"{assignment:<22} {grade:>9.1f}s {kernel:>7.1f}s  "
                   + "; ".join(f"{s:.1f}s #{i}" for s, i, _ in slowest) + flag, flush=True)
     out["load_after"] = os.getloadavg()

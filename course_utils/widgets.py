@@ -58,6 +58,8 @@ from matplotlib.figure import Figure
 
 from course_utils.plots import figure_to_png
 
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
 __all__ = [
     "IPYWIDGETS_MAJOR",
     "App",
@@ -299,7 +301,9 @@ class App:
             are the keyword arguments of ``compute``. May be empty.
         compute: ``compute(**values) -> data``; called with every control's current value.
         draw: ``draw(data, values) -> matplotlib.figure.Figure``. The app renders the figure
-            to PNG and closes it, so figures never pile up.
+            to PNG and closes it, so figures never pile up. For updates that must be very
+            fast, ``draw`` may instead return PNG ``bytes`` it rendered itself (see
+            :class:`course_utils.plots.FastRedraw`).
         title: optional heading shown above the controls.
         layout: ``"vertical"`` (controls above the figure) or ``"horizontal"`` (controls to
             the left of the figure).
@@ -510,8 +514,12 @@ class App:
         fig = None
         try:
             fig = self._draw(data, values)
+            if isinstance(fig, (bytes, bytearray)):
+                if not bytes(fig[:8]) == PNG_SIGNATURE:
+                    raise TypeError("draw() returned bytes that are not a PNG image")
+                return bytes(fig)
             if not isinstance(fig, Figure):
-                raise TypeError(f"draw() must return a matplotlib Figure, got {type(fig).__name__}")
+                raise TypeError(f"draw() must return a matplotlib Figure (or PNG bytes), got {type(fig).__name__}")
             return figure_to_png(fig)
         finally:
             for number in set(plt.get_fignums()) - before:

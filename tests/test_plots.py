@@ -267,3 +267,65 @@ def test_decision_boundary_rejects_bad_input():
         plots.plot_decision_boundary(lambda p: p[:10, 0] > 0, X, y, resolution=10)
     with pytest.raises(ValueError, match="outside \\[0, 1\\]"):
         plots.plot_decision_boundary(lambda p: p[:, 0] * 10, X, y, resolution=10)
+
+
+# --- FastRedraw ------------------------------------------------------------------------------
+def _decode(png: bytes) -> np.ndarray:
+    from PIL import Image
+    import io
+
+    return np.asarray(Image.open(io.BytesIO(png)).convert("RGB")).astype(int)
+
+
+def _two_panel():
+    fig = Figure(figsize=(5, 2.5), dpi=60, layout="none")
+    ax_a, ax_b = fig.subplots(1, 2)
+    ax_a.plot([0, 1], [0, 1], "k--")
+    moving, = ax_a.plot([0, 1], [1, 0], color="C1", lw=3)
+    ax_b.semilogy([1, 2, 3], [1, 10, 100])
+    ax_a.set_title("frame 0")
+    return fig, ax_a, ax_b, moving
+
+
+def test_fast_redraw_matches_a_full_render():
+    fig, ax_a, _, moving = _two_panel()
+    redraw = plots.FastRedraw(fig, moving=[moving, ax_a.title])
+    for k in range(3):
+        moving.set_ydata([1 - 0.3 * k, 0.3 * k])
+        ax_a.set_title(f"frame {k}")
+        png = redraw.png(static_key="same")
+        assert png.startswith(PNG_SIGNATURE)
+    assert redraw.n_full == 1  # one full draw, then blitted frames
+    fast = _decode(png)
+    for artist in (moving, ax_a.title):
+        artist.set_animated(False)
+    full = _decode(plots.figure_to_png(fig))
+    assert fast.shape == full.shape
+    assert (np.abs(fast - full).sum(axis=-1) > 30).mean() < 0.01  # same picture up to anti-aliasing
+
+
+def test_fast_redraw_redraws_everything_when_the_static_key_changes():
+    fig, ax_a, ax_b, moving = _two_panel()
+    redraw = plots.FastRedraw(fig, moving=[moving])
+    before = _decode(redraw.png(static_key=1))
+    ax_b.set_ylim(1, 1e4)  # not a moving artist: only shows with a new key
+    same_key = _decode(redraw.png(static_key=1))
+    assert np.array_equal(before, same_key) and redraw.n_full == 1
+    new_key = _decode(redraw.png(static_key=2))
+    assert not np.array_equal(before, new_key) and redraw.n_full == 2
+
+
+def test_fast_redraw_rejects_bad_arguments():
+    fig, ax_a, _, moving = _two_panel()
+    other = Figure()
+    stranger, = other.subplots().plot([0, 1])
+    with pytest.raises(TypeError, match="fig must be a matplotlib Figure"):
+        plots.FastRedraw(ax_a, moving=[moving])
+    with pytest.raises(ValueError, match="at least one artist"):
+        plots.FastRedraw(fig, moving=[])
+    with pytest.raises(TypeError, match="must be matplotlib Artists"):
+        plots.FastRedraw(fig, moving=["line"])
+    with pytest.raises(ValueError, match="does not belong to this figure"):
+        plots.FastRedraw(fig, moving=[stranger])
+    with pytest.raises(ValueError, match="compress_level"):
+        plots.FastRedraw(fig, moving=[moving], compress_level=12)

@@ -204,7 +204,16 @@ def test_errors_in_draw_are_captured_and_close_their_figures():
     app = App({"a": slider(0, 3, 1, 1)}, lambda a: a, bad_draw)
     assert app.state.error == "RuntimeError in draw(): axis trouble" and app.state.data == 1
     not_a_figure = App({"a": slider(0, 3, 1, 1)}, lambda a: a, lambda data, values: None)
-    assert "draw() must return a matplotlib Figure, got NoneType" in not_a_figure.state.error
+    assert "draw() must return a matplotlib Figure (or PNG bytes), got NoneType" in not_a_figure.state.error
+    not_a_png = App({"a": slider(0, 3, 1, 1)}, lambda a: a, lambda data, values: b"GIF89a...")
+    assert "draw() returned bytes that are not a PNG image" in not_a_png.state.error
+
+
+def test_draw_may_return_png_bytes_it_rendered_itself():
+    png = b"\x89PNG\r\n\x1a\n" + b"rest of the file"
+    app = App({"a": slider(0, 3, 1, 1)}, lambda a: a, lambda data, values: png)
+    assert app.state.error is None and app.state.png == png
+    assert app.update(a=2).png == png and app.static_png() == png
 
 
 def test_mimebundle_has_widget_view_png_and_text():

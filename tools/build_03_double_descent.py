@@ -434,47 +434,52 @@ def part1_compute(d, n, noise, ridge, lam):
             "train_mse": float(s["train_mse"][d - 1])}
 
 
-# Speed: one persistent figure whose lines are updated in place (building a new figure for every slider
-# move costs about twice as much), no layout engine, no minor ticks. matplotlib.figure.Figure is not
-# managed by pyplot, so the app closing it after rendering does not destroy it.
-from matplotlib.backends.backend_agg import FigureCanvasAgg
+# Speed: one persistent figure with fixed axes, and FastRedraw: axes, ticks, labels and legends are drawn
+# once; an update draws only the curves, markers and titles again on top of that saved picture (about 15 ms
+# instead of about 160 ms for the whole figure). matplotlib.figure.Figure is not managed by pyplot, so the
+# app closing pyplot figures does not destroy it. The error axis is fixed at 1e-3..1e9: near d = n the
+# test error can reach 1e19 (no ridge, noisy data), so the right title states the peak's actual value.
 from matplotlib.figure import Figure
-
 from matplotlib.ticker import LogLocator, NullLocator
 
+from course_utils.plots import FastRedraw
+
 _fig = Figure(figsize=(10, 3.4), dpi=80, layout="none")  # no layout engine: it would lay out on every draw
-FigureCanvasAgg(_fig)
 _ax_f, _ax_c = _fig.subplots(1, 2)
 _fig.subplots_adjust(left=0.07, right=0.98, bottom=0.15, top=0.9, wspace=0.22)
 _ax_f.plot(x_grid, truth, "k--", lw=1, label="true function")
 _fit_line, = _ax_f.plot(x_grid, x_grid, label="fit")
 _points, = _ax_f.plot([], [], "o", color="C1", ms=4, label="training data")
 _ax_f.set(xlabel="x", ylabel="y", ylim=(-3, 3))
-_ax_f.legend(loc="lower left")
+_legend_f = _ax_f.legend(loc="lower left", frameon=True, framealpha=0.9)
 _train_line, = _ax_c.semilogy(ds, ds * 1.0, label="training MSE")
 _test_line, = _ax_c.semilogy(ds, ds * 1.0, label="test MSE")
 _n_line = _ax_c.axvline(N_TRAIN, color="k", ls=":", lw=1, label="d = n")
-_cursor, = _ax_c.plot([1], [1], "o", color="C3", label="current d")
+_cursor, = _ax_c.plot([1], [1], "o", color="C3", label="current d", clip_on=False)
 _ax_c.set(title="error against d", xlabel="number of features d", ylabel="MSE")
-_ax_c.legend(loc="upper right", fontsize="small")
+_legend_c = _ax_c.legend(loc="upper right", fontsize="small", frameon=True, framealpha=0.9)
 for _ax in (_ax_f, _ax_c):  # minor ticks are most of the drawing time of a log axis
     _ax.xaxis.set_minor_locator(NullLocator())
     _ax.yaxis.set_minor_locator(NullLocator())
-_ax_c.yaxis.set_major_locator(LogLocator(numticks=6))
+_MSE_RANGE = (1e-3, 1e9)
+_ax_c.set_ylim(*_MSE_RANGE)
+_ax_c.yaxis.set_major_locator(LogLocator(numticks=5))
+_redraw = FastRedraw(_fig, moving=[_points, _fit_line, _train_line, _test_line, _n_line, _cursor,
+                                   _ax_f.title, _ax_c.title, _legend_f, _legend_c])  # legends stay on top
 
 
 def part1_draw(data, values):
     s, d = data["sweep"], data["d"]
     _fit_line.set_ydata(data["fit"])
-    _fit_line.set_label(f"fit, d = {d}")
     _points.set_data(s["x"], s["y"])
     _ax_f.set_title(f"d = {d}, n = {data['n']}: test MSE {data['test_mse']:.3g}")
     _train_line.set_ydata(s["train_mse"] + 1e-16)
     _test_line.set_ydata(s["test_mse"])
     _n_line.set_xdata([data["n"], data["n"]])
-    _cursor.set_data([d], [data["test_mse"]])
-    _ax_c.set_ylim(1e-3, 10 * max(1.0, float(s["test_mse"].max())))
-    return _fig
+    _cursor.set_data([d], [min(data["test_mse"], _MSE_RANGE[1])])  # off the chart: sits on the top edge
+    peak = int(np.argmax(s["test_mse"]))
+    _ax_c.set_title(f"error against d: peak {s['test_mse'][peak]:.2g} at d = {ds[peak]}")
+    return _redraw.png()  # only moving artists changed: the axes stay as first drawn
 
 
 def part1_resample(app):
