@@ -61,8 +61,34 @@ COLORS = list(COLOR.values())
 
 
 def use_style() -> None:
-    """Apply the course style to every figure made from now on. Calling it again is harmless."""
+    """Apply the course style to every figure made from now on. Calling it again is harmless.
+
+    In fast mode (under nbgrader, see :func:`course_utils.reproducibility.fast_mode`) inside a
+    notebook, inline figures are also rendered in one pass instead of the inline backend's two
+    (``bbox_inches=None`` instead of ``"tight"``: the style's constrained layout already keeps
+    every label inside the figure). That makes each figure about 30% cheaper to render, which
+    counts when a whole class is autograded.
+    """
     plt.style.use(STYLE_PATH)
+    from course_utils.reproducibility import fast_mode
+
+    if fast_mode():
+        _single_pass_inline_figures()
+
+
+def _single_pass_inline_figures() -> bool:
+    """Make the inline backend render figures without ``bbox_inches="tight"``; True if it did."""
+    try:
+        from IPython import get_ipython
+        from matplotlib_inline.backend_inline import set_matplotlib_formats
+        from matplotlib_inline.config import InlineBackend
+    except ImportError:  # not in IPython / no inline backend installed
+        return False
+    if get_ipython() is None or "inline" not in plt.get_backend():
+        return False
+    formats = InlineBackend.instance().figure_formats
+    set_matplotlib_formats(*formats, bbox_inches=None)
+    return True
 
 
 def style_context():

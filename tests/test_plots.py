@@ -329,3 +329,30 @@ def test_fast_redraw_rejects_bad_arguments():
         plots.FastRedraw(fig, moving=[stranger])
     with pytest.raises(ValueError, match="compress_level"):
         plots.FastRedraw(fig, moving=[moving], compress_level=12)
+
+
+def test_single_pass_rendering_needs_an_inline_ipython():
+    assert plots._single_pass_inline_figures() is False  # plain Python: nothing to configure
+
+
+@pytest.mark.slow
+def test_use_style_renders_inline_figures_in_one_pass_only_in_fast_mode(monkeypatch):
+    """Under nbgrader, a figure's PNG is not cropped to a tight bounding box (one render pass)."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    setup = "%matplotlib inline\nimport matplotlib.pyplot as plt\nfrom course_utils.plots import use_style\nuse_style()"
+    # lots of white space around a small axes: a tight bounding box crops it
+    figure = 'fig = plt.figure(figsize=(4, 4), layout="none"); fig.add_axes([0.4, 0.4, 0.2, 0.2]); plt.show()'
+    widths = {}
+    for mode in ("autograde", "full"):
+        monkeypatch.delenv("NBGRADER_EXECUTION", raising=False)
+        monkeypatch.setenv("COURSE_FAST", "0")
+        if mode == "autograde":
+            monkeypatch.setenv("NBGRADER_EXECUTION", "autograde")
+        nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(setup), nbformat.v4.new_code_cell(figure)])
+        NotebookClient(nb, kernel_name="python3", timeout=120).execute()
+        png = __import__("base64").b64decode(nb.cells[1].outputs[0]["data"]["image/png"])
+        widths[mode] = struct.unpack(">I", png[16:20])[0]
+    assert widths["autograde"] == 400  # 4 in x 100 dpi, uncropped
+    assert widths["full"] < 300        # cropped to the small axes and its labels
