@@ -517,15 +517,21 @@ $40 \to w \to w \to 10$ with ReLU on **MNIST-1D** (4000 training examples, **15%
 hidden widths $w$ from 2 to 400, 1000 epochs of SGD each. Label noise is what makes the peak visible: near the
 threshold, the network can *just* memorise the wrong labels, and doing so wrecks its test predictions.
 
-**Making it fast.** One model at a time, that sweep took about an hour on our 2-core CPU. Most of that time is
-Python and framework overhead of many small matrix products, not arithmetic. `course_utils.double_descent.train_width_sweep`
-trains **all widths at once**: widths are grouped (largest at most 2.2× the smallest in a group), each group is
-padded to its largest width and stored as stacked tensors of shape (models, in, out), and one `torch.baddbmm` per
-layer computes every model in the group. Padded units start at zero and stay exactly zero (their gradients are
-zero), so each model follows exactly the trajectory it would follow alone -- the unit tests check that the two
-agree bit for bit. The summed loss gives each model its own gradient; SGD with momentum acts element-wise, so one
-optimiser serves all. `benchmarks/double_descent.py` measures batched against one-at-a-time; on a GPU the batched
-version turns a few thousand tiny kernel launches per epoch into a few dozen.
+**Making it fast.** The straightforward version (UDL's notebook, one model at a time) took about 62 minutes on our
+2-core CPU. Two changes make ours much faster. First, torch gets **one** thread: on two shared cores, small models
+ran several times slower with two (`course_utils.reproducibility` has the measurements). Second,
+`course_utils.double_descent.train_width_sweep` trains **all widths at once**: widths are grouped (largest at most
+2.2× the smallest in a group), each group is padded to its largest width and stored as stacked tensors of shape
+(models, in, out), and one `torch.baddbmm` per layer computes every model in the group. Padded units start at zero
+and stay exactly zero (their gradients are zero), so each model follows exactly the trajectory it would follow
+alone -- the unit tests check that the two agree bit for bit. The summed loss gives each model its own gradient;
+SGD with momentum acts element-wise, so one optimiser serves all.
+
+How much does batching itself buy? `benchmarks/double_descent.py` trains the same 28 widths on the same batches both
+ways: on one CPU core the batched version is about **1.6× faster** than our own one-at-a-time loop, not more,
+because the wide networks (about 630,000 weights in all) are limited by arithmetic, which batching cannot remove;
+it mostly saves the per-call overhead of the narrow ones. On a GPU, where each tiny matrix product costs a kernel
+launch, batching turns a few thousand launches per epoch into a few dozen and matters far more.
 
 ### 🔮 Predict first
 With 4000 training examples, roughly what width $w$ gives as many parameters as training examples
@@ -584,8 +590,9 @@ print("all errors are percentages in [0, 100]:", bool(np.all((final_test >= 0) &
 28 widths from 2 to 400, up to 1000 epochs, SGD (learning rate 0.01, momentum 0.9, batches of 100) -- and saves
 train and test error at about 35 log-spaced epochs to `course_utils/assets/double_descent_mnist1d.npz` (a few tens
 of kB; loading it takes milliseconds). It saves as it goes; the cell below prints how many epochs the shipped file
-holds and whether the run was complete. On one idle CPU core the whole sweep takes about 12 minutes (one model at a
-time: about an hour); on a GPU, a minute or two.
+holds and whether the run was complete. On one CPU core the whole sweep took about 10 minutes of CPU time (by the
+benchmark's ratio, our one-at-a-time loop would need about 16; UDL's original notebook took about an hour); on a
+GPU it takes a minute or two.
 """),
     code(r"""
 full = dd.load_sweep()
