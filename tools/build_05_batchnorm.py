@@ -388,12 +388,12 @@ def bn_args(n, d, seed, dtype=torch.float32, scale=None):
             torch.randn(d, generator=g, dtype=dtype), torch.rand(d, generator=g, dtype=dtype) + 0.5)
 
 
-def compare_bn(args, training, label, verbose=True, **kw):
+def compare_bn(args, training, label, verbose=True, rtol=1e-4, atol=1e-5, **kw):
     got = checks.call(batchnorm_forward, *[a.clone() for a in args], training, **kw)
     checks.check_type(got, tuple, f"batchnorm_forward(..., training={training})")
     checks.check_equal(len(got), 3, "number of returned tensors", verbose=False)
     want = torch_batchnorm(*args, training, **kw)
-    tol = dict(rtol=1e-4, atol=1e-5, verbose=verbose)
+    tol = dict(rtol=rtol, atol=atol, verbose=verbose)
     checks.check_close(got[0], want[0], f"output ({label})", **tol)
     checks.check_close(got[1], want[1], f"new running_mean ({label})", **tol)
     checks.check_close(got[2], want[2], f"new running_var ({label})", **tol)
@@ -420,7 +420,9 @@ checks.check_true(not same(got[0], variant(small, True, eps_inside=False)[0]),
                   "The task (and PyTorch) put it inside: (x - mean) / sqrt(var + eps).")
 before = [a.clone() for a in args]
 compare_bn(args, True, "training mode, batch of 2", verbose=False)
-compare_bn(small, True, "training mode, units with variance near eps", verbose=False)
+# float32 values 2.0 +- 1e-3: rounding alone moves these outputs by ~2e-4 (torch's own result changes with the
+# number of threads), so this case gets a looser tolerance; eps inside/outside the root is checked above.
+compare_bn(small, True, "training mode, units with variance near eps", verbose=False, rtol=1e-3, atol=1e-4)
 compare_bn(bn_args(32, 7, seed=3), True, "training mode, momentum 0.3", verbose=False, momentum=0.3)
 compare_bn(bn_args(10, 6, seed=4, dtype=torch.float64), True, "training mode, float64, eps 1e-3", verbose=False, eps=1e-3)
 checks.call(batchnorm_forward, *args, True)
