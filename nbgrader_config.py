@@ -49,3 +49,7 @@ c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 
 # Per-cell limit while validating/autograding (heavy demos shrink under NBGRADER_EXECUTION).
 c.Execute.timeout = 120
+# nbclient (inside nbgrader) sometimes sleeps through a kernel reply after a cell that used an
+# ipywidgets Output (every course app does) and only wakes at the cell timeout: 120 s lost per
+# stall. This client polls in short slices instead (course_utils/kernel_client.py has the details).
+c.AsyncKernelManager.client_class = "course_utils.kernel_client.SlicedPollKernelClient"

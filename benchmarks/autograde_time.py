@@ -35,6 +35,7 @@ sys.path.insert(0, str(REPO / "tests"))
 import nbformat  # noqa: E402
 from nbclient import NotebookClient  # noqa: E402
 
+from course_utils.kernel_client import SlicedPollKernelManager  # noqa: E402
 from course_utils.release import nbgrader_env  # noqa: E402
 from roundtrip_helpers import make_course, points_of, reference_submission, scores, write_submission  # noqa: E402
 
@@ -61,7 +62,8 @@ def kernel_run(path: Path) -> tuple[float, list[tuple[float, int, str]]]:
     os.environ.update(NBGRADER_EXECUTION="autograde", COURSE_NUM_THREADS="1")
     try:
         start = time.perf_counter()
-        NotebookClient(nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}).execute()
+        NotebookClient(nb, timeout=600, kernel_name="python3", kernel_manager_class=SlicedPollKernelManager,
+                       resources={"metadata": {"path": str(path.parent)}}).execute()
         seconds = time.perf_counter() - start
     finally:
         for k, v in saved.items():

@@ -25,6 +25,7 @@ One module per concept:
 - :mod:`course_utils.platforms` -- Colab/Binder links, badges and setup cell from one setting
 - :mod:`course_utils.release` -- instructor tooling: nbgrader release of ``solutions/``
 - :mod:`course_utils.grading` -- ``course-grade``: sandboxed, repaired, parallel autograding on nbgrader
+- :mod:`course_utils.kernel_client` -- a kernel client that never sleeps through a reply (nbclient, nbgrader)
 """
 
 __version__ = "0.1.0"

@@ -152,6 +152,8 @@ def execute(names: list[str], root: Path = REPO_ROOT, timeout: int = 900) -> Non
     import nbformat
     from nbclient import NotebookClient
 
+    from course_utils.kernel_client import SlicedPollKernelManager  # no stall after widget cells
+
     env_backup = os.environ.get("COURSE_FAST")
     os.environ["COURSE_FAST"] = "0"  # the saved outputs are the full lesson's
     try:
@@ -159,7 +161,8 @@ def execute(names: list[str], root: Path = REPO_ROOT, timeout: int = 900) -> Non
             for path in sorted((Path(root) / SOURCE_DIR / name).glob("*.ipynb")):
                 start = time.perf_counter()
                 nb = nbformat.read(path, as_version=4)
-                client = NotebookClient(nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}})
+                client = NotebookClient(nb, timeout=timeout, kernel_name="python3", kernel_manager_class=SlicedPollKernelManager,
+                                        resources={"metadata": {"path": str(path.parent)}})
                 client.execute()
                 nbformat.write(static_outputs(nb), path)
                 print(f"executed {path.relative_to(root)} in {time.perf_counter() - start:.1f} s")
