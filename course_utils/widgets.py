@@ -515,7 +515,7 @@ class App:
         try:
             fig = self._draw(data, values)
             if isinstance(fig, (bytes, bytearray)):
-                if not bytes(fig[:8]) == PNG_SIGNATURE:
+                if bytes(fig[:8]) != PNG_SIGNATURE:
                     raise TypeError("draw() returned bytes that are not a PNG image")
                 return bytes(fig)
             if not isinstance(fig, Figure):

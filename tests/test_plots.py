@@ -3,6 +3,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 
+import base64
 import struct
 
 import matplotlib.pyplot as plt
@@ -352,7 +353,7 @@ def test_use_style_renders_inline_figures_in_one_pass_only_in_fast_mode(monkeypa
             monkeypatch.setenv("NBGRADER_EXECUTION", "autograde")
         nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(setup), nbformat.v4.new_code_cell(figure)])
         NotebookClient(nb, kernel_name="python3", timeout=120).execute()
-        png = __import__("base64").b64decode(nb.cells[1].outputs[0]["data"]["image/png"])
+        png = base64.b64decode(nb.cells[1].outputs[0]["data"]["image/png"])
         widths[mode] = struct.unpack(">I", png[16:20])[0]
     assert widths["autograde"] == 400  # 4 in x 100 dpi, uncropped
     assert widths["full"] < 300        # cropped to the small axes and its labels
