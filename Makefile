@@ -1,6 +1,7 @@
 # Two commands for everyone:  make lab   (set up and open JupyterLab)
 #                             make test  (set up and run every test)
-# Instructor commands:        make release, make execute (grading: see README).
+# Instructor commands:        make lessons (rebuild everything from lessons/), make author
+#                             (edit lessons in JupyterLab); see CONTRIBUTING.md. Grading: README.
 
 PYTHON ?= python3
 VENV   ?= .venv
@@ -26,13 +27,18 @@ SYSTEM_PACKAGES := chromium=chromium bwrap=bubblewrap setpriv=util-linux
 
 ASSIGNMENTS := $(notdir $(patsubst %/,%,$(wildcard solutions/*/)))
 
-.PHONY: help setup lab test test-fast test-widgets7 release execute grade lock benchmark clean system-packages
+# make lessons LESSONS="01_activations 02_initialization" FORCE=1: only these, re-executed even if unchanged.
+LESSONS ?=
+FORCE ?=
+
+.PHONY: help setup lab author lessons lint test test-fast test-widgets7 release grade lock benchmark clean system-packages
 
 help:
 	@echo "make lab      set up .venv (first time) and open JupyterLab on notebooks/"
 	@echo "make test     set up .venv (first time) and run every test"
-	@echo "make release  regenerate notebooks/ (student versions) from solutions/ with nbgrader"
-	@echo "make execute  re-run every solutions/ notebook in place to refresh its saved outputs"
+	@echo "make lessons  rebuild from lessons/: sync with solutions/, re-run changed lessons, release notebooks/"
+	@echo "make author   open JupyterLab on solutions/ (nbgrader tools; saving updates lessons/)"
+	@echo "make release  the same as make lessons"
 	@echo "make grade ASSIGNMENT=00_welcome [SUBMISSIONS=dir-or-zip] [GRADE_ARGS=...]  autograde a class (sandboxed, parallel)"
 	@echo "make test-fast  only the quick unit tests (no notebooks, no grading round trip)"
 	@echo "make lock     rewrite constraints.txt from the current .venv"
@@ -55,7 +61,22 @@ ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 lab: $(STAMP)
 	$(BIN)/jupyter lab --ServerApp.root_dir=notebooks $(ROOT_FLAG) $(LAB_ARGS)
 
-test: $(STAMP) $(W7_STAMP) system-packages
+# Editing lessons as notebooks: JupyterLab on the repository, opened at solutions/, with nbgrader's
+# create-assignment toolbar; jupytext (jupytext.toml) writes every save to lessons/ too.
+author: $(STAMP)
+	$(BIN)/jupyter lab --ServerApp.root_dir=. --LabApp.default_url=/lab/tree/solutions $(ROOT_FLAG) $(LAB_ARGS)
+
+# The one command: sync lessons/ <-> solutions/, re-execute lessons whose code changed, nbgrader release.
+lessons: $(STAMP)
+	$(BIN)/python -m course_utils.lessons $(LESSONS) $(if $(FORCE),--force)
+
+release: lessons
+
+# ruff (lint and import order; settings in pyproject.toml) over the lessons, the package and the tests.
+lint: $(STAMP)
+	$(BIN)/ruff check lessons course_utils tests
+
+test: $(STAMP) $(W7_STAMP) system-packages lint
 	$(BIN)/python -m pytest -n $(JOBS) --dist loadfile --durations=10 $(PYTEST_ARGS)
 	$(MAKE) --no-print-directory test-widgets7
 
@@ -69,14 +90,8 @@ test-widgets7: $(W7_STAMP)
 	PYTHONPATH=$(CURDIR) EXPECT_IPYWIDGETS_MAJOR=7 $(W7_VENV)/bin/python -m pytest tests/test_widgets.py -p no:cacheprovider -p no:xdist -o addopts="" -q
 
 # Only the quick unit tests (no notebook execution, no nbgrader round trip).
-test-fast: $(STAMP)
+test-fast: $(STAMP) lint
 	$(BIN)/python -m pytest tests -m "not slow" $(PYTEST_ARGS)
-
-release: $(STAMP)
-	$(BIN)/python -m course_utils.release $(ASSIGNMENTS)
-
-execute: $(STAMP)
-	$(BIN)/python -m course_utils.release --execute $(ASSIGNMENTS)
 
 # bubblewrap for the grading sandbox: installed where make runs as root on Debian (CI), else a note.
 system-packages:

@@ -18,7 +18,7 @@ from nbgrader.preprocessors import (
     SaveCells,
 )
 
-from course_utils.release import KeepDemoOutputs
+from course_utils.release import KeepDemoOutputs, PlatformCells
 
 c = get_config()  # noqa: F821 -- provided by traitlets when this file is loaded
 
@@ -28,8 +28,10 @@ c.CourseDirectory.release_directory = "notebooks"
 c.CourseDirectory.course_id = "deep-learning-course"
 
 # nbgrader's default pipeline with ClearOutput replaced by KeepDemoOutputs, so the student
-# release keeps the lesson's figures (see course_utils/release.py).
+# release keeps the lesson's figures, and PlatformCells adding the cells every student notebook
+# shares (badges, how to run, Colab setup) from one template (see course_utils/release.py).
 c.GenerateAssignment.preprocessors = [
+    PlatformCells,
     IncludeHeaderFooter,
     InstantiateTests,
     LockCells,

@@ -159,7 +159,6 @@ class BatchedMLP(torch.nn.Module):
         if groups is None:
             groups = group_widths(sorted(set(self.widths)))
         self.in_features, self.out_features = in_features, out_features
-        order = []  # (group index, slot) for every model
         self.params = torch.nn.ParameterList()
         masks = []
         remaining = list(range(len(self.widths)))

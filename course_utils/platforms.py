@@ -5,15 +5,19 @@ the ref students get is :data:`REF` (a release tag, so the notebooks and the pac
 Colab always match). Every badge, link and install cell is generated from them by
 ``make release``: changing the address is a one-line edit here plus ``make release``.
 
-What ``make release`` generates (see :func:`sync_notebook` and :func:`sync_readme`):
+What the release adds (``make lessons``; see :func:`sync_notebook` and :func:`sync_readme`): these
+cells are the same in every notebook, so they live here, once, and never in the lesson sources
+(``lessons/``) or the instructor notebooks (``solutions/``). nbgrader inserts them into each
+student notebook through :class:`course_utils.release.PlatformCells` (``nbgrader_config.py``):
 
 * at the top of every notebook, a markdown cell with "Open in Colab" and "launch Binder" badges;
+* after the lesson's first cell (its title), the "How to run this notebook" table;
 * before the first code cell, a setup cell that only on Colab installs the course package from
   this repository at :data:`REF`, never changing Colab's preinstalled torch, numpy, matplotlib
   or ipywidgets (they are pinned to the installed versions for that one pip call); anywhere else
   it does nothing;
 * Colab's GPU metadata only in notebooks whose ``metadata.course.gpu`` is true;
-* the README's notebook table (title, badge, topics, time) and launch badge.
+* and, in the README, the notebook table (title, badge, topics, time) and launch badge.
 """
 from __future__ import annotations
 
@@ -90,36 +94,52 @@ if "google.colab" in sys.modules:
     get_ipython().run_line_magic("pip", "install -q -c /tmp/course-keep.txt '{install_spec(repository, ref)}'")'''
 
 
+def how_to_run_markdown(gpu: bool = False) -> str:
+    """The "How to run this notebook" cell; a lesson's own notes (run time, data) follow it."""
+    colab_gpu = "*Runtime → Change runtime type* → GPU" if gpu else "not needed"
+    return f"""## How to run this notebook
+| where | how | GPU |
+|---|---|---|
+| your machine | `make lab` in a clone of the course repository (it installs everything into `.venv`) | used if present |
+| Binder | the *launch Binder* badge above; nothing to install | no |
+| Colab | the *Open in Colab* badge above; the first code cell installs the course package | {colab_gpu} |
+
+Every notebook runs on a plain laptop CPU; when a GPU is present the same code uses it. Run the cells in order
+(*Run → Run All Cells*, or Shift+Enter one at a time)."""
+
+
 def _generated(cell) -> str | None:
     return cell.get("metadata", {}).get("course", {}).get(GENERATED_KEY)
+
+
+def _generated_cell(kind: str, cell_type: str, source: str):
+    from nbformat.v4 import new_code_cell, new_markdown_cell
+
+    cell = new_code_cell(source) if cell_type == "code" else new_markdown_cell(source)
+    cell.id = f"course-{kind}"  # fixed ids: a re-release changes nothing
+    cell.metadata = {"course": {GENERATED_KEY: kind}}
+    return cell
 
 
 def sync_notebook(nb, assignment: str, name: str | None = None) -> bool:
     """Insert or refresh the generated cells and Colab metadata of one notebook, in place.
 
     Args:
-        nb: an nbformat notebook (the instructor version in ``solutions/``).
+        nb: an nbformat notebook (a student release being made from ``solutions/``).
         assignment, name: where its student version lives (``notebooks/<assignment>/<name>.ipynb``).
     Returns:
         True if anything changed.
     """
-    from nbformat.v4 import new_code_cell, new_markdown_cell
-
     snapshot = (repr(nb.cells), repr(nb.metadata))
-    path = notebook_path(assignment, name)
-    badge = badges_markdown(path)
-    cells = [c for c in nb.cells if _generated(c) is None]
-    first_code = next((i for i, c in enumerate(cells) if c.cell_type == "code"), len(cells))
-    old = {_generated(c): c for c in nb.cells if _generated(c) is not None}
-    badge_cell = old.get("badges") or new_markdown_cell("")
-    badge_cell.source = badge
-    badge_cell.metadata = {"course": {GENERATED_KEY: "badges"}}
-    setup_cell = old.get("colab-setup") or new_code_cell("")
-    setup_cell.source = setup_cell_source()
-    setup_cell.metadata = {"course": {GENERATED_KEY: "colab-setup"}}
-    setup_cell.outputs, setup_cell.execution_count = [], None
-    nb.cells = [badge_cell] + cells[:first_code] + [setup_cell] + cells[first_code:]
     gpu = bool(nb.metadata.get("course", {}).get("gpu"))
+    cells = [c for c in nb.cells if _generated(c) is None]
+    title = 1 if cells and cells[0].cell_type == "markdown" else 0
+    first_code = next((i for i, c in enumerate(cells) if c.cell_type == "code"), len(cells))
+    badges = _generated_cell("badges", "markdown", badges_markdown(notebook_path(assignment, name)))
+    how_to_run = _generated_cell("how-to-run", "markdown", how_to_run_markdown(gpu))
+    setup = _generated_cell("colab-setup", "code", setup_cell_source())
+    nb.cells = ([badges] + cells[:title] + [how_to_run] + cells[title:max(first_code, title)] + [setup]
+                + cells[max(first_code, title):])
     if gpu:
         nb.metadata["accelerator"] = "GPU"
         nb.metadata["colab"] = {"gpuType": "T4", "provenance": []}
@@ -173,29 +193,22 @@ def lesson_info(nb, assignment: str, name: str) -> dict:
     missing = [k for k in ("title", "topics", "minutes") if k not in course]
     if missing:
         raise ValueError(f"solutions/{assignment}/{name}.ipynb: metadata.course lacks {missing} "
-                         "(set them in its tools/build_*.py write_notebook call)")
+                         "(set them in the `course:` header of its lessons/ source)")
     return {"assignment": assignment, "name": name, "title": course["title"], "topics": course["topics"],
             "minutes": course["minutes"]}
 
 
 def sync_all(root: Path, assignments: list[str], write: bool = True) -> list[Path]:
-    """Refresh generated cells of every ``solutions/`` notebook and the README; return changed files."""
+    """Refresh the README's table and badge from the ``solutions/`` notebooks; return changed files."""
     import nbformat
 
-    changed, lessons = [], []
-    for assignment in assignments:
-        for path in sorted((root / "solutions" / assignment).glob("*.ipynb")):
-            nb = nbformat.read(path, as_version=4)
-            if sync_notebook(nb, assignment, path.stem):
-                changed.append(path)
-                if write:
-                    nbformat.write(nb, path)
-            lessons.append(lesson_info(nb, assignment, path.stem))
+    lessons = [lesson_info(nbformat.read(path, as_version=4), assignment, path.stem)
+               for assignment in assignments for path in sorted((root / "solutions" / assignment).glob("*.ipynb"))]
     readme = root / "README.md"
     old = readme.read_text()
     new = sync_readme(old, lessons)
-    if new != old:
-        changed.append(readme)
-        if write:
-            readme.write_text(new)
-    return changed
+    if new == old:
+        return []
+    if write:
+        readme.write_text(new)
+    return [readme]

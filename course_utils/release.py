@@ -3,10 +3,9 @@
 The release itself is nbgrader's ``generate_assignment`` (configured in ``nbgrader_config.py``);
 this module only runs it for several assignments and re-executes the instructor notebooks.
 
-Command line (what ``make release`` and ``make execute`` run)::
-
-    python -m course_utils.release 00_welcome 01_activations     # regenerate notebooks/
-    python -m course_utils.release --execute 00_welcome          # refresh solutions' outputs
+The command is ``make lessons`` (``python -m course_utils.lessons``, see :mod:`course_utils.lessons`):
+it syncs the lesson sources, re-executes what changed and then calls :func:`generate`;
+``python -m course_utils.release`` is the same command.
 
 The one piece of configuration nbgrader lacks is :class:`KeepDemoOutputs`: nbgrader's
 ``ClearOutput`` wipes every output of the release, so the student notebooks would render on
@@ -21,16 +20,14 @@ no widget state is stored. Running the cell brings the live widget back.
 """
 from __future__ import annotations
 
-import argparse
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-from nbgrader.preprocessors import ClearOutput
+from nbgrader.preprocessors import ClearOutput, NbGraderPreprocessor
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SOURCE_DIR = "solutions"
@@ -90,17 +87,22 @@ class KeepDemoOutputs(ClearOutput):
         return super().preprocess_cell(cell, resources, cell_index)
 
 
+class PlatformCells(NbGraderPreprocessor):
+    """Adds the cells every student notebook shares (badges, "How to run", the Colab setup cell)
+    and Colab's GPU metadata, from the one template in :mod:`course_utils.platforms`."""
+
+    def preprocess(self, nb, resources):
+        from course_utils.platforms import sync_notebook
+
+        info = resources.get("nbgrader", {})
+        sync_notebook(nb, info["assignment"], info["notebook"])
+        return nb, resources
+
+
 def assignments(root: Path = REPO_ROOT) -> list[str]:
     """Names of the assignments in ``solutions/`` (one folder each), sorted."""
     source = root / SOURCE_DIR
     return sorted(p.name for p in source.iterdir() if p.is_dir() and not p.name.startswith("."))
-
-
-def _check_names(names: list[str], root: Path) -> None:
-    known = assignments(root)
-    unknown = [n for n in names if n not in known]
-    if unknown:
-        raise SystemExit(f"error: unknown assignment(s) {unknown}; solutions/ has {known}")
 
 
 def nbgrader_env() -> dict:
@@ -113,7 +115,8 @@ def nbgrader_env() -> dict:
     return env
 
 
-def generate(names: list[str], root: Path = REPO_ROOT, release_dir: str | os.PathLike = RELEASE_DIR, db_url: str | None = None) -> None:
+def generate(names: list[str], root: Path = REPO_ROOT, release_dir: str | os.PathLike = RELEASE_DIR, db_url: str | None = None,
+             source_dir: str | os.PathLike | None = None) -> None:
     """Run ``nbgrader generate_assignment`` for each assignment.
 
     Each assignment is generated into a temporary folder first and moved into place only when
@@ -124,6 +127,8 @@ def generate(names: list[str], root: Path = REPO_ROOT, release_dir: str | os.Pat
         root: the nbgrader course root (``nbgrader_config.py`` is read from the repository).
         release_dir: where the student versions go, relative to ``root`` or absolute.
         db_url: the gradebook to record the release in (default: ``<root>/gradebook.db``).
+        source_dir: where the notebooks to release are (default: ``<root>/solutions``);
+            :mod:`course_utils.lessons` passes a folder with the lessons' outputs filled in.
     Raises:
         subprocess.CalledProcessError if nbgrader fails; its log is on stderr.
     """
@@ -139,6 +144,8 @@ def generate(names: list[str], root: Path = REPO_ROOT, release_dir: str | os.Pat
             ]
             if db_url:
                 cmd.append(f"--CourseDirectory.db_url={db_url}")
+            if source_dir:
+                cmd.append(f"--CourseDirectory.source_directory={Path(source_dir).resolve()}")
             # nbgrader reads nbgrader_config.py from the working directory: always the repository's.
             subprocess.run(cmd, cwd=REPO_ROOT, check=True, env=nbgrader_env())
             final = target / name
@@ -147,48 +154,11 @@ def generate(names: list[str], root: Path = REPO_ROOT, release_dir: str | os.Pat
             shutil.move(str(Path(tmp) / name), final)
 
 
-def execute(names: list[str], root: Path = REPO_ROOT, timeout: int = 900) -> None:
-    """Re-run each instructor notebook top to bottom in full mode and save its outputs in place."""
-    import nbformat
-    from nbclient import NotebookClient
-
-    from course_utils.kernel_client import SlicedPollKernelManager  # no stall after widget cells
-
-    env_backup = os.environ.get("COURSE_FAST")
-    os.environ["COURSE_FAST"] = "0"  # the saved outputs are the full lesson's
-    try:
-        for name in names:
-            for path in sorted((Path(root) / SOURCE_DIR / name).glob("*.ipynb")):
-                start = time.perf_counter()
-                nb = nbformat.read(path, as_version=4)
-                client = NotebookClient(nb, timeout=timeout, kernel_name="python3", kernel_manager_class=SlicedPollKernelManager,
-                                        resources={"metadata": {"path": str(path.parent)}})
-                client.execute()
-                nbformat.write(static_outputs(nb), path)
-                print(f"executed {path.relative_to(root)} in {time.perf_counter() - start:.1f} s")
-    finally:
-        if env_backup is None:
-            os.environ.pop("COURSE_FAST", None)
-        else:
-            os.environ["COURSE_FAST"] = env_backup
-
-
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m course_utils.release", description="Release student notebooks from solutions/ with nbgrader.")
-    parser.add_argument("assignments", nargs="*", help="assignment names (default: all in solutions/)")
-    parser.add_argument("--execute", action="store_true", help="re-execute the solutions notebooks in place instead of releasing")
-    args = parser.parse_args(argv)
-    names = args.assignments or assignments()
-    _check_names(names, REPO_ROOT)
-    if args.execute:
-        execute(names)
-    else:
-        from course_utils.platforms import sync_all
+    """``python -m course_utils.release``: the one command, :func:`course_utils.lessons.main`."""
+    from course_utils.lessons import main as lessons_main
 
-        for path in sync_all(REPO_ROOT, assignments()):
-            print(f"updated generated cells/links in {path.relative_to(REPO_ROOT)}")
-        generate(names)
-    return 0
+    return lessons_main(argv)
 
 
 if __name__ == "__main__":

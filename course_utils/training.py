@@ -25,8 +25,7 @@ from torch import nn
 from torch.nn import functional as F
 from torch.utils.data import DataLoader
 
-from course_utils.reproducibility import device as default_device
-from course_utils.reproducibility import seed_everything
+from course_utils.reproducibility import device as default_device, seed_everything
 
 __all__ = ["History", "fit", "evaluate", "accuracy", "predict", "layer_grad_norms"]
 

@@ -2,8 +2,7 @@
 import pytest
 import torch
 
-from course_utils.augment import (add_noise, affine_matrices, augment, brightness_contrast, random_affine,
-                                  random_crop)
+from course_utils.augment import add_noise, affine_matrices, augment, brightness_contrast, random_affine, random_crop
 
 
 def _batch():

@@ -13,9 +13,19 @@ import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 from torch import nn  # noqa: E402
 
-from course_utils.conv import (conv_arithmetic, conv_explorer, count_parameters, draw_receptive_field,  # noqa: E402
-                               effective_kernel, explorer_data, kernel_positions, layer_table, make_lenet,
-                               receptive_field_layout, translate)
+from course_utils.conv import (  # noqa: E402
+    conv_arithmetic,
+    conv_explorer,
+    count_parameters,
+    draw_receptive_field,
+    effective_kernel,
+    explorer_data,
+    kernel_positions,
+    layer_table,
+    make_lenet,
+    receptive_field_layout,
+    translate,
+)
 
 
 def test_conv_arithmetic_matches_torch_and_flags_invalid():

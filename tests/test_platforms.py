@@ -76,9 +76,8 @@ def _notebooks(folder: str):
             yield assignment, path
 
 
-@pytest.mark.parametrize("folder", ["solutions", "notebooks"])
-def test_every_notebook_starts_with_badges_and_the_setup_cell(folder):
-    for assignment, path in _notebooks(folder):
+def test_every_student_notebook_starts_with_badges_and_the_setup_cell():
+    for assignment, path in _notebooks("notebooks"):
         nb = nbformat.read(path, as_version=4)
         first = nb.cells[0]
         assert first.cell_type == "markdown", path
@@ -86,19 +85,29 @@ def test_every_notebook_starts_with_badges_and_the_setup_cell(folder):
         code = [c for c in nb.cells if c.cell_type == "code"]
         assert code[0].source == platforms.setup_cell_source(), f"{path}: the first code cell is not the setup cell"
         gpu = bool(nb.metadata.get("course", {}).get("gpu"))
+        assert nb.cells[2].source == platforms.how_to_run_markdown(gpu), f"{path}: no generated 'How to run' cell"
         assert (nb.metadata.get("accelerator") == "GPU") is gpu, path
+
+
+def test_instructor_notebooks_hold_no_generated_cells():
+    """The common cells are added by the release (nbgrader_config.py), never stored in a lesson."""
+    for _, path in _notebooks("solutions"):
+        nb = nbformat.read(path, as_version=4)
+        assert not [c for c in nb.cells if platforms._generated(c)], path
+        assert "accelerator" not in nb.metadata and "colab" not in nb.metadata, path
 
 
 def test_generated_cells_and_readme_are_in_sync():
     changed = platforms.sync_all(REPO, assignments(REPO), write=False)
-    assert changed == [], f"run `make release`: out of date: {[str(p.relative_to(REPO)) for p in changed]}"
+    assert changed == [], f"run `make lessons`: out of date: {[str(p.relative_to(REPO)) for p in changed]}"
 
 
 def test_sync_is_idempotent_and_marks_gpu_notebooks():
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# T"), nbformat.v4.new_code_cell("x = 1")])
     nb.metadata["course"] = {"gpu": True}
     assert platforms.sync_notebook(nb, "07_x") is True
-    assert [c.cell_type for c in nb.cells] == ["markdown", "markdown", "code", "code"]
+    assert [c.cell_type for c in nb.cells] == ["markdown", "markdown", "markdown", "code", "code"]
+    assert [c.id for c in nb.cells if platforms._generated(c)] == ["course-badges", "course-how-to-run", "course-colab-setup"]
     assert nb.metadata["accelerator"] == "GPU"
     assert platforms.sync_notebook(nb, "07_x") is False
     nb.metadata["course"]["gpu"] = False

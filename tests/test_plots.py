@@ -272,8 +272,9 @@ def test_decision_boundary_rejects_bad_input():
 
 # --- FastRedraw ------------------------------------------------------------------------------
 def _decode(png: bytes) -> np.ndarray:
-    from PIL import Image
     import io
+
+    from PIL import Image
 
     return np.asarray(Image.open(io.BytesIO(png)).convert("RGB")).astype(int)
 

@@ -7,8 +7,16 @@ import pytest
 import torch
 
 from course_utils.glyphs import TEST_FONTS, make_glyphs
-from course_utils.pretrained import (CHECKPOINT, CHECKPOINT_SHA256, FEATURE_DIM, ChecksumError, GlyphNet,
-                                     checkpoint_info, load_pretrained, sha256_of)
+from course_utils.pretrained import (
+    CHECKPOINT,
+    CHECKPOINT_SHA256,
+    FEATURE_DIM,
+    ChecksumError,
+    GlyphNet,
+    checkpoint_info,
+    load_pretrained,
+    sha256_of,
+)
 
 REPO = Path(__file__).resolve().parent.parent
 

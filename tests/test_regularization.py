@@ -12,8 +12,15 @@ matplotlib.use("Agg")
 
 from course_utils.data import load_digits  # noqa: E402
 from course_utils.nets import make_mlp  # noqa: E402
-from course_utils.regularization import (BestWeights, format_table, mc_dropout_predict, plot_run,  # noqa: E402
-                                         run_grid, small_train_split, train_run)
+from course_utils.regularization import (  # noqa: E402
+    BestWeights,
+    format_table,
+    mc_dropout_predict,
+    plot_run,
+    run_grid,
+    small_train_split,
+    train_run,
+)
 from course_utils.training import History  # noqa: E402
 
 

@@ -1,8 +1,10 @@
-"""notebooks/ is exactly what nbgrader makes from solutions/, and leaks nothing.
+"""notebooks/ is exactly what `make lessons` makes from solutions/, and leaks nothing.
 
-Regenerates every assignment into a temporary folder with the repository's nbgrader
-configuration and compares it with the committed notebooks/; then scans notebooks/ for any
-solution region, hidden test or mark scheme text from solutions/.
+Regenerates every assignment into a temporary folder the way `make lessons` releases a lesson
+it need not re-run (course_utils.lessons: the committed instructor notebook, its figures taken
+back from notebooks/ by cell id, nbgrader with the repository's configuration) and compares it
+with the committed notebooks/; then scans notebooks/ for any solution region, hidden test or
+mark scheme text from solutions/. (tests/test_lessons.py checks the outputs are not stale.)
 """
 from __future__ import annotations
 
@@ -13,7 +15,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from course_utils.release import assignments, generate
+from course_utils.lessons import release_all, release_sources
+from course_utils.release import assignments
 from roundtrip_helpers import REPO, grade_id, meta
 
 pytestmark = pytest.mark.slow
@@ -24,24 +27,25 @@ ASSIGNMENTS = assignments(REPO)
 @pytest.fixture(scope="module")
 def regenerated(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("release")
-    generate(ASSIGNMENTS, root=REPO, release_dir=out / "notebooks", db_url=f"sqlite:///{out / 'gradebook.db'}")
+    release_all(release_sources(ASSIGNMENTS, REPO), root=REPO, release_dir=out / "notebooks",
+                db_url=f"sqlite:///{out / 'gradebook.db'}")
     return out / "notebooks"
 
 
 def test_every_assignment_is_released():
     released = sorted(p.name for p in (REPO / "notebooks").iterdir() if p.is_dir())
-    assert released == ASSIGNMENTS, "notebooks/ and solutions/ list different assignments: run `make release`"
+    assert released == ASSIGNMENTS, "notebooks/ and solutions/ list different assignments: run `make lessons`"
 
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
 def test_notebooks_in_sync(regenerated, assignment):
     fresh = sorted(p.name for p in (regenerated / assignment).glob("*.ipynb"))
     committed = sorted(p.name for p in (REPO / "notebooks" / assignment).glob("*.ipynb"))
-    assert fresh == committed, "run `make release`"
+    assert fresh == committed, "run `make lessons`"
     for name in fresh:
         a = json.loads((regenerated / assignment / name).read_text())
         b = json.loads((REPO / "notebooks" / assignment / name).read_text())
-        assert a == b, f"notebooks/{assignment}/{name} is out of date with solutions/: run `make release`"
+        assert a == b, f"notebooks/{assignment}/{name} is out of date with solutions/: run `make lessons`"
 
 
 _REGION = re.compile(r"### BEGIN (SOLUTION|HIDDEN TESTS|MARK SCHEME)(.*?)### END \1", re.S)

@@ -3,8 +3,17 @@ import pytest
 import torch
 
 from course_utils.pretrained import load_pretrained
-from course_utils.transfer import (LABELS_PER_CLASS, STRATEGIES, few_shot, load_results, make_textures, summarise,
-                                   target_data, train_eval, transfer_model)
+from course_utils.transfer import (
+    LABELS_PER_CLASS,
+    STRATEGIES,
+    few_shot,
+    load_results,
+    make_textures,
+    summarise,
+    target_data,
+    train_eval,
+    transfer_model,
+)
 
 
 @pytest.fixture(scope="module")

@@ -264,6 +264,7 @@ def test_app_in_an_executed_notebook_saves_widget_and_png(tmp_path, monkeypatch,
     state is saved, and
     nbconvert falls back to the PNG when there is no widget state."""
     import nbformat
+
     from kernel_helpers import execute_notebook
     monkeypatch.delenv("MPLBACKEND", raising=False)  # the kernel must pick the inline backend itself
     monkeypatch.setenv("PYTHONPATH", str(repo) + os.pathsep + os.environ.get("PYTHONPATH", ""))

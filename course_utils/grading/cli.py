@@ -22,7 +22,7 @@ from pathlib import Path
 
 import nbformat
 
-from ..release import REPO_ROOT, SOURCE_DIR, RELEASE_DIR
+from ..release import RELEASE_DIR, REPO_ROOT, SOURCE_DIR
 from . import collect, execute, nbgrader_io, repair, report, sandbox
 
 VERSION = "1"  # bump to invalidate every cached result

@@ -120,7 +120,8 @@ def transplant(source_nb, student_nb, release_nb=None) -> Repaired:
         elif is_graded(cell) or is_answer(cell):
             fake += 1
         elif cell.get("cell_type") == "code" and _text(cell).strip():
-            if not any(_text(cell).strip() == c.source.strip() for c in nb.cells):
+            # a cell as released (the Colab setup cell, a demo) was not added by the student
+            if not any(_text(cell).strip() == c.source.strip() for c in nb.cells + (release_nb.cells if release_nb else [])):
                 extra += 1
     notes += [f"test cell {gid} appears {n} times: the original was used once" for gid, n in tests_seen.items() if n > 1]
     present = {meta(c).get("grade_id") for c in student_nb.cells}

@@ -1,57 +1,44 @@
-"""Write solutions/07_transfer_learning/07_transfer_learning.ipynb from this script.
+# ---
+# jupyter:
+#   course:
+#     budget_s: 120
+#     gpu: true
+#     minutes: 75
+#     title: Transfer learning and data augmentation
+#     topics: a pretrained base shipped with the course (printed characters), frozen
+#       versus fine-tuned, parameter groups, batch norm in eval mode, torch-only augmentation,
+#       few labels per class
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
 
-Then ``make execute release ASSIGNMENTS=07_transfer_learning``. The pretrained base is made by
-``tools/pretrain_base.py``, the shipped results by ``tools/transfer_curve.py``; the experiment code
-lives in ``course_utils.transfer`` / ``augment`` / ``glyphs`` / ``pretrained``.
-"""
-from __future__ import annotations
+# %% [markdown]
+# # 07 · Transfer learning and data augmentation: doing more with very few labels
+#
+# **Time:** about 75 minutes · **Level:** after the lessons on CNNs and regularisation · **Prerequisites:**
+# training loops in PyTorch (`nn.Module`, optimisers, `loss.backward()`), convolutional layers, batch
+# normalisation.
+#
+# ## Learning objectives
+# By the end of this notebook you can:
+# 1. explain why a network pretrained on a *related* task helps when labels are scarce, and measure by how much;
+# 2. use a pretrained base in the four standard ways -- from scratch, frozen base + new head, fine-tune the last
+#    block, fine-tune everything with a smaller learning rate -- and write the PyTorch code for each
+#    (freezing, new head, parameter groups, feature extraction in eval mode);
+# 3. decide how many layers to fine-tune from how similar the new task is to the old one;
+# 4. write label-preserving augmentations with `affine_grid`/`grid_sample` and measure their effect;
+# 5. avoid the classic bugs: batch-norm statistics drifting in a "frozen" base, frozen weights still in the
+#    optimiser, a head of the wrong width, gradients computed for nothing.
 
-import sys
-from pathlib import Path
+# %% [markdown]
+# Everything runs offline on a laptop CPU in about two minutes: the pretrained network ships with the course
+# package. Only the optional last section, *at real scale*, downloads an ImageNet model and FashionMNIST and
+# wants a GPU (Colab's is fine); it skips itself with a message anywhere else.
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from nbbuild import code, md, nbg, write_notebook  # noqa: E402
-
-
-def src(text: str) -> str:
-    """Cell source with ``\\"\\"\\"`` turned into real triple quotes."""
-    return text.replace('\\"', '"')
-
-
-cells = [
-    md(r"""
-# 07 · Transfer learning and data augmentation: doing more with very few labels
-
-**Time:** about 75 minutes · **Level:** after the lessons on CNNs and regularisation · **Prerequisites:**
-training loops in PyTorch (`nn.Module`, optimisers, `loss.backward()`), convolutional layers, batch
-normalisation.
-
-## Learning objectives
-By the end of this notebook you can:
-1. explain why a network pretrained on a *related* task helps when labels are scarce, and measure by how much;
-2. use a pretrained base in the four standard ways -- from scratch, frozen base + new head, fine-tune the last
-   block, fine-tune everything with a smaller learning rate -- and write the PyTorch code for each
-   (freezing, new head, parameter groups, feature extraction in eval mode);
-3. decide how many layers to fine-tune from how similar the new task is to the old one;
-4. write label-preserving augmentations with `affine_grid`/`grid_sample` and measure their effect;
-5. avoid the classic bugs: batch-norm statistics drifting in a "frozen" base, frozen weights still in the
-   optimiser, a head of the wrong width, gradients computed for nothing.
-"""),
-    md(r"""
-## How to run this notebook
-| where | how | GPU |
-|---|---|---|
-| your machine | `make lab` in a clone of the course repository | used if present |
-| Binder | the *launch binder* badge in the README | no |
-| Colab | the *Open in Colab* badge; the first cell installs the course package | *Runtime → Change runtime type* |
-
-Everything runs offline on a laptop CPU in about two minutes: the pretrained network ships with the course
-package. Only the optional last section, *at real scale*, downloads an ImageNet model and FashionMNIST and
-wants a GPU (Colab's is fine); it skips itself with a message anywhere else.
-"""),
-    code(r"""
-%matplotlib inline
-import time
+# %%
+# %matplotlib inline
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -59,14 +46,13 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from course_utils import checks
+from course_utils import checks, transfer
 from course_utils.augment import add_noise, augment, brightness_contrast, random_affine, random_crop
 from course_utils.data import load_digits, load_sample_image
-from course_utils.glyphs import CHARACTERS, TEST_FONTS, TRAIN_FONTS, make_glyphs
+from course_utils.glyphs import CHARACTERS, TRAIN_FONTS, make_glyphs
 from course_utils.plots import show_images, use_style
 from course_utils.pretrained import FEATURE_DIM, GlyphNet, checkpoint_info, load_pretrained
 from course_utils.reproducibility import device, fast_mode, pick, quiet_warnings, seed_everything
-from course_utils import transfer
 from course_utils.transfer import LABELS_PER_CLASS, STRATEGIES, few_shot, target_data, train_eval
 
 quiet_warnings()
@@ -74,55 +60,55 @@ use_style()
 seed_everything(0)
 DEVICE = device()
 SKIPPED = "(figure skipped while autograding, to keep grading fast: run the notebook to see it)"
-"""),
-    md(r"""
-## Recap: what to do when you do not have enough labelled data
-The lecture's list (*Dataset*): get more data -- almost always the best fix if you can; **data augmentation**;
-**use related data (transfer learning)**; use unlabelled data (self-/semi-supervised learning, not covered here).
 
-**Data augmentation.** Train on random transformations $t(x)$ of every image, with the *same* label $y$. That
-only helps if the label really survives: $t$ must be *label-preserving* for your task. A mirrored cat is a cat; a
-mirrored 2 is not a 2 (and a 6 rotated by 180° is a 9). Augmentation does not shrink the network's capacity; it
-enlarges the training set with plausible variations (the lecture's figure 7).
+# %% [markdown]
+# ## Recap: what to do when you do not have enough labelled data
+# The lecture's list (*Dataset*): get more data -- almost always the best fix if you can; **data augmentation**;
+# **use related data (transfer learning)**; use unlabelled data (self-/semi-supervised learning, not covered here).
+#
+# **Data augmentation.** Train on random transformations $t(x)$ of every image, with the *same* label $y$. That
+# only helps if the label really survives: $t$ must be *label-preserving* for your task. A mirrored cat is a cat; a
+# mirrored 2 is not a 2 (and a 6 rotated by 180° is a 9). Augmentation does not shrink the network's capacity; it
+# enlarges the training set with plausible variations (the lecture's figure 7).
+#
+# **Transfer learning.** Write the network as a *base* (feature extractor) followed by a *head*:
+# $$f(x) = h_W\big(\phi_\theta(x)\big), \qquad h_W(z) = Wz + b .$$
+# $\phi_\theta$ was trained on a large **source** task. For the **target** task we throw the old head away, put a
+# new one with as many outputs as target classes, and choose how much of $\theta$ to train:
+#
+# | strategy | trained | comment |
+# |---|---|---|
+# | from scratch | everything, random start | the baseline |
+# | frozen base + linear head ("feature extraction") | $W, b$ only | a linear classifier on the features $\phi_\theta(x)$ |
+# | fine-tune the last block | $W, b$ and the last block of $\theta$ | high-level features adapt |
+# | fine-tune everything | all, the base with a **smaller** learning rate | $\eta_\text{base} = \eta_\text{head}/10$: move the good features only a little |
+#
+# Freezing a parameter means: no gradient is computed for it (`requires_grad=False`) and the optimiser does not
+# touch it. The lecture's rule of thumb (figures 8 and 9): when the source task is very similar, even the
+# high-level features are relevant and training only the head is enough; when it is less similar, fine-tune more
+# layers. We will measure both.
 
-**Transfer learning.** Write the network as a *base* (feature extractor) followed by a *head*:
-$$f(x) = h_W\big(\phi_\theta(x)\big), \qquad h_W(z) = Wz + b .$$
-$\phi_\theta$ was trained on a large **source** task. For the **target** task we throw the old head away, put a
-new one with as many outputs as target classes, and choose how much of $\theta$ to train:
+# %% [markdown]
+# ## The pretrained base: a network that has read printed characters
+# In practice you would download a network pretrained on ImageNet. No model hub is reachable from this course's
+# machines, so the course ships its **own** pretrained base, trained by `tools/pretrain_base.py` (seeded,
+# reproducible; rerun it to recreate the file). Its checkpoint (130 kB) lives in `course_utils/assets/`, and
+# `load_pretrained()` checks its SHA-256 before loading it -- a corrupted or silently replaced file fails loudly.
+#
+# **Source task:** recognise 36 *printed* characters -- the digits 0-9 and the 26 letters (upper and lower case
+# are one class) -- in the 19 fonts that ship with matplotlib (sans, serif, monospace, Computer Modern; regular,
+# bold, italic), randomly warped, with random stroke widths, contrast and noise. Each image is prepared the way
+# scikit-learn's handwritten digits were made (a 32×32 picture averaged over 4×4 blocks to 8×8, 17 grey levels),
+# then enlarged to 16×16.
+#
+# **Why this source task?** It is *related* to our target, handwritten digits: the same kind of picture --
+# strokes, curves, corners, loops, centred in a small box -- so the edge and stroke detectors it learns should be
+# useful. But it is *different*: typeset shapes from fonts, not handwriting from people; 36 classes, 26 of them
+# letters; and the network has **never seen a handwritten digit**. We also throw its 36-way head away and train a
+# new one, so only the *features* carry over. This is the normal situation of transfer learning: an ImageNet
+# network has seen many dogs before you fine-tune it on your own dog photos, but never *your* photos.
 
-| strategy | trained | comment |
-|---|---|---|
-| from scratch | everything, random start | the baseline |
-| frozen base + linear head ("feature extraction") | $W, b$ only | a linear classifier on the features $\phi_\theta(x)$ |
-| fine-tune the last block | $W, b$ and the last block of $\theta$ | high-level features adapt |
-| fine-tune everything | all, the base with a **smaller** learning rate | $\eta_\text{base} = \eta_\text{head}/10$: move the good features only a little |
-
-Freezing a parameter means: no gradient is computed for it (`requires_grad=False`) and the optimiser does not
-touch it. The lecture's rule of thumb (figures 8 and 9): when the source task is very similar, even the
-high-level features are relevant and training only the head is enough; when it is less similar, fine-tune more
-layers. We will measure both.
-"""),
-    md(r"""
-## The pretrained base: a network that has read printed characters
-In practice you would download a network pretrained on ImageNet. No model hub is reachable from this course's
-machines, so the course ships its **own** pretrained base, trained by `tools/pretrain_base.py` (seeded,
-reproducible; rerun it to recreate the file). Its checkpoint (130 kB) lives in `course_utils/assets/`, and
-`load_pretrained()` checks its SHA-256 before loading it -- a corrupted or silently replaced file fails loudly.
-
-**Source task:** recognise 36 *printed* characters -- the digits 0-9 and the 26 letters (upper and lower case
-are one class) -- in the 19 fonts that ship with matplotlib (sans, serif, monospace, Computer Modern; regular,
-bold, italic), randomly warped, with random stroke widths, contrast and noise. Each image is prepared the way
-scikit-learn's handwritten digits were made (a 32×32 picture averaged over 4×4 blocks to 8×8, 17 grey levels),
-then enlarged to 16×16.
-
-**Why this source task?** It is *related* to our target, handwritten digits: the same kind of picture --
-strokes, curves, corners, loops, centred in a small box -- so the edge and stroke detectors it learns should be
-useful. But it is *different*: typeset shapes from fonts, not handwriting from people; 36 classes, 26 of them
-letters; and the network has **never seen a handwritten digit**. We also throw its 36-way head away and train a
-new one, so only the *features* carry over. This is the normal situation of transfer learning: an ImageNet
-network has seen many dogs before you fine-tune it on your own dog photos, but never *your* photos.
-"""),
-    code(r"""
+# %%
 X_digits, y_digits = load_digits(size=16)
 if fast_mode():
     print(SKIPPED)
@@ -136,21 +122,21 @@ base = load_pretrained()  # checks the SHA-256, returns a GlyphNet in eval mode
 info = checkpoint_info()
 print(base)
 print(f"pretrained on {info['n_train']} images; accuracy on fonts it never saw: {info['accuracy_unseen_fonts']:.1%}")
-"""),
-    code(r"""
+
+# %%
 # NBVAL_CHECK_OUTPUT
 n_base = sum(p.numel() for p in base.features.parameters())
 print(f"base: {n_base} parameters; feature width {FEATURE_DIM}; head {base.head.in_features} -> {base.head.out_features}")
 print("source-task accuracy on unseen fonts above 90%:", info["accuracy_unseen_fonts"] > 0.90)
-"""),
-    md(r"""
-## What did the base learn? Filters, feature maps, and the feature space
-### 🔮 Predict first
-The first layer has 16 filters of 3×3 pixels. After training on characters, what do you expect them to look like:
-random noise, smooth blobs, or something else? And if we squash the 256 features of every handwritten digit to 2-D
-with PCA, will the ten digits form separate clouds -- even though the base never saw a handwritten digit?
-"""),
-    code(r"""
+
+# %% [markdown]
+# ## What did the base learn? Filters, feature maps, and the feature space
+# ### 🔮 Predict first
+# The first layer has 16 filters of 3×3 pixels. After training on characters, what do you expect them to look like:
+# random noise, smooth blobs, or something else? And if we squash the 256 features of every handwritten digit to 2-D
+# with PCA, will the ten digits form separate clouds -- even though the base never saw a handwritten digit?
+
+# %%
 filters = base.features[0][0].weight.detach()             # (16, 1, 3, 3)
 digit = X_digits[2:3]                                      # one handwritten "2", shape (1, 1, 16, 16)
 with torch.no_grad():
@@ -177,13 +163,14 @@ else:
     for ax, title in zip(axes, ["input digit", "16 first-layer filters (red > 0 > blue)", "their 16 feature maps on the digit"]):
         ax.set_title(title, fontsize=9); ax.set_xticks([]); ax.set_yticks([])
     plt.show()
-"""),
-    md(r"""
-**What to notice:** the filters are not random noise: most pair a positive region with a negative one in some
-direction -- small contrast (edge) detectors with different orientations -- so each feature map lights up on a
-different part of the "2": one on its left edges, another on its right edges, its top arc or its foot.
-"""),
-    code(r"""
+
+
+# %% [markdown]
+# **What to notice:** the filters are not random noise: most pair a positive region with a negative one in some
+# direction -- small contrast (edge) detectors with different orientations -- so each feature map lights up on a
+# different part of the "2": one on its left edges, another on its right edges, its top arc or its foot.
+
+# %%
 def pca_2d(features):
     '''Project (N, D) features on their first two principal components.'''
     centred = features - features.mean(dim=0)
@@ -204,30 +191,31 @@ else:
         ax.set(title=f"PCA of the 256 {name} features", xlabel="PC 1", ylabel="PC 2")
     fig.colorbar(sc, ax=axes, label="digit", ticks=range(10))
     plt.show()
-"""),
-    md(r"""
-**What to notice:** with the pretrained features, several digits already form their own clouds in just two
-dimensions (4, 6, 5, 0 ...) -- no digit label was used to compute them. The random base mixes them much more.
-A linear head only needs to cut this space into ten regions.
-"""),
-    md(r"""
-## The four strategies in code
-Each strategy is a few lines of PyTorch. You will write the pieces; the experiments below use the course's
-reference version `course_utils.transfer.transfer_model` (so they run even before you finish). Every exercise
-uses `GlyphNet`: `model.features` (three conv blocks), `model.flatten`, `model.head` (an `nn.Linear`), and
-`model.embed(x)` = the 256 features before the head.
 
-### Exercise 1 -- freeze everything but the head (2 points)
-Write `freeze_all_but_head(model)`: set `requires_grad=False` on every parameter that is **not** in
-`model.head`, `requires_grad=True` on the head's parameters, and return the number of **trainable** parameter
-values (an `int`). A frozen base must also stop changing its **batch-norm running statistics**: those are not
-parameters and are updated by every forward pass in train mode. So also put every part of the model except the
-head in eval mode (`module.eval()`). The hidden tests pass a model that is in train mode and check that a forward
-pass after your function leaves the running statistics alone.
-"""),
-    code(src(r"""
+
+# %% [markdown]
+# **What to notice:** with the pretrained features, several digits already form their own clouds in just two
+# dimensions (4, 6, 5, 0 ...) -- no digit label was used to compute them. The random base mixes them much more.
+# A linear head only needs to cut this space into ten regions.
+
+# %% [markdown]
+# ## The four strategies in code
+# Each strategy is a few lines of PyTorch. You will write the pieces; the experiments below use the course's
+# reference version `course_utils.transfer.transfer_model` (so they run even before you finish). Every exercise
+# uses `GlyphNet`: `model.features` (three conv blocks), `model.flatten`, `model.head` (an `nn.Linear`), and
+# `model.embed(x)` = the 256 features before the head.
+#
+# ### Exercise 1 -- freeze everything but the head (2 points)
+# Write `freeze_all_but_head(model)`: set `requires_grad=False` on every parameter that is **not** in
+# `model.head`, `requires_grad=True` on the head's parameters, and return the number of **trainable** parameter
+# values (an `int`). A frozen base must also stop changing its **batch-norm running statistics**: those are not
+# parameters and are updated by every forward pass in train mode. So also put every part of the model except the
+# head in eval mode (`module.eval()`). The hidden tests pass a model that is in train mode and check that a forward
+# pass after your function leaves the running statistics alone.
+
+# %% nbgrader={"grade": false, "grade_id": "freeze_answer", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def freeze_all_but_head(model):
-    \"\"\"Freeze a network except its head, ready for feature extraction.
+    """Freeze a network except its head, ready for feature extraction.
 
     Args:
         model: an nn.Module with a submodule ``model.head`` (e.g. a GlyphNet).
@@ -235,7 +223,7 @@ def freeze_all_but_head(model):
         int: the number of trainable parameter values (sum of ``p.numel()`` over parameters with
         ``requires_grad``). Afterwards only ``model.head``'s parameters require gradients, and
         every submodule other than the head is in eval mode.
-    \"\"\"
+    """
     ### BEGIN SOLUTION
     for p in model.parameters():
         p.requires_grad_(False)
@@ -246,8 +234,9 @@ def freeze_all_but_head(model):
             child.eval()
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
     ### END SOLUTION
-"""), metadata=nbg("freeze_answer", solution=True)),
-    code(r"""
+
+
+# %% nbgrader={"grade": true, "grade_id": "freeze_tests", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 # Visible checks for Exercise 1
 model = load_pretrained()
 model.head = nn.Linear(FEATURE_DIM, 10)
@@ -272,30 +261,31 @@ checks.check_true(torch.equal(bn.running_mean, before[0]) and torch.equal(bn.run
                   "still in train mode, so its statistics drift to the new data although its weights are frozen. "
                   "Call .eval() on every part of the model except the head.")
 ### END HIDDEN TESTS
-""", metadata=nbg("freeze_tests", grade=True, locked=True, points=2)),
-    md(r"""
-### Exercise 2 -- a new head for a new number of classes (2 points)
-Write `replace_head(model, num_classes)`: replace `model.head` by a **fresh** `nn.Linear` (with bias) whose input
-width equals the width of the features (read it from the old head -- do not hard-code 256: the hidden tests use
-a network with different widths) and whose output width is `num_classes`. Return the model. Leave the rest of the
-model unchanged.
-"""),
-    code(src(r"""
+
+# %% [markdown]
+# ### Exercise 2 -- a new head for a new number of classes (2 points)
+# Write `replace_head(model, num_classes)`: replace `model.head` by a **fresh** `nn.Linear` (with bias) whose input
+# width equals the width of the features (read it from the old head -- do not hard-code 256: the hidden tests use
+# a network with different widths) and whose output width is `num_classes`. Return the model. Leave the rest of the
+# model unchanged.
+
+# %% nbgrader={"grade": false, "grade_id": "head_answer", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def replace_head(model, num_classes):
-    \"\"\"Give ``model`` a new, randomly initialised linear head.
+    """Give ``model`` a new, randomly initialised linear head.
 
     Args:
         model: an nn.Module whose ``model.head`` is an nn.Linear.
         num_classes: int, number of outputs of the new head.
     Returns:
         The same model object, with ``model.head = nn.Linear(<feature width>, num_classes)``.
-    \"\"\"
+    """
     ### BEGIN SOLUTION
     model.head = nn.Linear(model.head.in_features, num_classes)
     return model
     ### END SOLUTION
-"""), metadata=nbg("head_answer", solution=True)),
-    code(r"""
+
+
+# %% nbgrader={"grade": true, "grade_id": "head_tests", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 # Visible checks for Exercise 2
 model = load_pretrained()
 conv_before = model.features[0][0].weight.clone()
@@ -323,26 +313,26 @@ checks.check_equal(wide.head.out_features, 3, "head output width", verbose=False
 checks.check_true(wide.head is not old_head and wide.head.bias is not None, "the new head must be a fresh nn.Linear with bias")
 checks.check_shape(wide(torch.rand(2, 12)), (2, 3), "output of the 100-wide network", verbose=False)
 ### END HIDDEN TESTS
-""", metadata=nbg("head_tests", grade=True, locked=True, points=2)),
-    md(r"""
-### Exercise 3 -- optimiser parameter groups with different learning rates (3 points)
-To fine-tune with a smaller learning rate for the base, give the optimiser **parameter groups**: a list of dicts,
-each with its own `"params"` and `"lr"`:
-```python
-torch.optim.AdamW([{"params": base_params, "lr": 1e-4}, {"params": head_params, "lr": 1e-3}], weight_decay=0.01)
-```
-Write `make_param_groups(model, base_lr, head_lr, weight_decay=0.0)` returning such a list: one group with the
-head's parameters and `head_lr`, one with the **trainable** parameters outside the head and `base_lr` (leave this
-group out if there are none); give each group `"weight_decay": weight_decay`.
 
-**Frozen parameters must not be in any group.** Why it matters: optimisers skip a parameter whose `.grad` is
-`None`, so a frozen parameter in the optimiser is often harmless -- until it has a stale gradient (from before it was
-frozen, or from `zero_grad(set_to_none=False)`). Then weight decay and momentum keep moving a weight you
-believe is frozen. The hidden test does exactly that.
-"""),
-    code(src(r"""
+# %% [markdown]
+# ### Exercise 3 -- optimiser parameter groups with different learning rates (3 points)
+# To fine-tune with a smaller learning rate for the base, give the optimiser **parameter groups**: a list of dicts,
+# each with its own `"params"` and `"lr"`:
+# ```python
+# torch.optim.AdamW([{"params": base_params, "lr": 1e-4}, {"params": head_params, "lr": 1e-3}], weight_decay=0.01)
+# ```
+# Write `make_param_groups(model, base_lr, head_lr, weight_decay=0.0)` returning such a list: one group with the
+# head's parameters and `head_lr`, one with the **trainable** parameters outside the head and `base_lr` (leave this
+# group out if there are none); give each group `"weight_decay": weight_decay`.
+#
+# **Frozen parameters must not be in any group.** Why it matters: optimisers skip a parameter whose `.grad` is
+# `None`, so a frozen parameter in the optimiser is often harmless -- until it has a stale gradient (from before it was
+# frozen, or from `zero_grad(set_to_none=False)`). Then weight decay and momentum keep moving a weight you
+# believe is frozen. The hidden test does exactly that.
+
+# %% nbgrader={"grade": false, "grade_id": "groups_answer", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def make_param_groups(model, base_lr, head_lr, weight_decay=0.0):
-    \"\"\"Optimiser parameter groups: the head with ``head_lr``, the rest of the trainable parameters with ``base_lr``.
+    """Optimiser parameter groups: the head with ``head_lr``, the rest of the trainable parameters with ``base_lr``.
 
     Args:
         model: an nn.Module with a submodule ``model.head``; some parameters may be frozen.
@@ -352,7 +342,7 @@ def make_param_groups(model, base_lr, head_lr, weight_decay=0.0):
         list of dicts ``{"params": [tensors], "lr": float, "weight_decay": float}``: the base group
         (trainable parameters not in the head; left out if empty) and the head group. Parameters
         with ``requires_grad=False`` appear in no group.
-    \"\"\"
+    """
     ### BEGIN SOLUTION
     head_ids = {id(p) for p in model.head.parameters()}
     base = [p for p in model.parameters() if p.requires_grad and id(p) not in head_ids]
@@ -362,8 +352,9 @@ def make_param_groups(model, base_lr, head_lr, weight_decay=0.0):
         groups.insert(0, {"params": base, "lr": base_lr, "weight_decay": weight_decay})
     return groups
     ### END SOLUTION
-"""), metadata=nbg("groups_answer", solution=True)),
-    code(r"""
+
+
+# %% nbgrader={"grade": true, "grade_id": "groups_tests", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
 # Visible checks for Exercise 3
 def group_of(groups, p):
     '''The groups that hold tensor p (compared by identity).'''
@@ -402,22 +393,22 @@ groups = checks.call(make_param_groups, model, 1e-4, 1e-3)
 held = [p for g in groups for p in g["params"]]
 checks.check_equal(len(held), 2, "parameters in the groups when only the head (weight, bias) is trainable", verbose=False)
 ### END HIDDEN TESTS
-""", metadata=nbg("groups_tests", grade=True, locked=True, points=3)),
-    md(r"""
-### Exercise 4 -- extract features in eval mode, without gradients (3 points)
-With a frozen base, the features $\phi_\theta(x)$ of the training images never change: compute them **once**
-and train the head on them (that is what makes feature extraction so cheap). Write
-`extract_features(model, x, batch_size=256)` returning `model.embed(...)` of all images, computed batch by batch:
 
-* in **eval mode** (`model.eval()`): batch norm then uses its stored running statistics, so each image's features
-  do not depend on which other images share its batch, and those statistics are not modified;
-* **without building a graph** (`with torch.no_grad():` or `torch.inference_mode()`): no gradient is needed, and
-  recording one for every image wastes memory and time. (Calling `.detach()` at the end is not the same: the graph
-  was already built.)
-"""),
-    code(src(r"""
+# %% [markdown]
+# ### Exercise 4 -- extract features in eval mode, without gradients (3 points)
+# With a frozen base, the features $\phi_\theta(x)$ of the training images never change: compute them **once**
+# and train the head on them (that is what makes feature extraction so cheap). Write
+# `extract_features(model, x, batch_size=256)` returning `model.embed(...)` of all images, computed batch by batch:
+#
+# * in **eval mode** (`model.eval()`): batch norm then uses its stored running statistics, so each image's features
+#   do not depend on which other images share its batch, and those statistics are not modified;
+# * **without building a graph** (`with torch.no_grad():` or `torch.inference_mode()`): no gradient is needed, and
+#   recording one for every image wastes memory and time. (Calling `.detach()` at the end is not the same: the graph
+#   was already built.)
+
+# %% nbgrader={"grade": false, "grade_id": "features_answer", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def extract_features(model, x, batch_size=256):
-    \"\"\"Features of the frozen base for every image.
+    """Features of the frozen base for every image.
 
     Args:
         model: a GlyphNet-like module with ``model.embed(x) -> (B, D)``.
@@ -425,14 +416,15 @@ def extract_features(model, x, batch_size=256):
         batch_size: int, images per forward pass.
     Returns:
         Tensor (N, D) of features, in eval mode, with no autograd graph (``requires_grad`` False).
-    \"\"\"
+    """
     ### BEGIN SOLUTION
     model.eval()
     with torch.no_grad():
         return torch.cat([model.embed(x[i:i + batch_size]) for i in range(0, len(x), batch_size)])
     ### END SOLUTION
-"""), metadata=nbg("features_answer", solution=True)),
-    code(r"""
+
+
+# %% nbgrader={"grade": true, "grade_id": "features_tests", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
 # Visible checks for Exercise 4
 model = load_pretrained()
 feats = checks.call(extract_features, model, X_digits[:300], batch_size=128)
@@ -459,22 +451,22 @@ checks.check_equal(len(grad_modes), 3, "forward passes for 70 images in batches 
 checks.check_true(not any(grad_modes), "gradients were being recorded during feature extraction (autograd was on "
                   "in the forward pass). Wrap it in torch.no_grad(); .detach() afterwards is too late.")
 ### END HIDDEN TESTS
-""", metadata=nbg("features_tests", grade=True, locked=True, points=3)),
-    md(r"""
-## Experiment: accuracy against the number of labels
-Target task: the 1797 handwritten digits, split once into a *pool* (60 %) and a fixed *test set* (40 %). From the
-pool we draw $k$ labelled images per class, $k \in \{1, 2, 5, 10, 20, 50\}$, train with each strategy (Adam, 100
-steps of at most 64 images; learning rates $3\cdot10^{-3}$ from scratch, $10^{-2}$ for a new head,
-$10^{-3}$ for fine-tuned base layers), and measure test accuracy. Each setting is repeated with different seeds
-(another draw of the $k$ images and another initialisation); the error bars are one standard deviation over seeds.
 
-### 🔮 Predict first
-With **one** labelled image per digit (ten images in total), which strategy wins, and by roughly how much? At 50
-per class, does the gap stay, shrink or grow?
+# %% [markdown]
+# ## Experiment: accuracy against the number of labels
+# Target task: the 1797 handwritten digits, split once into a *pool* (60 %) and a fixed *test set* (40 %). From the
+# pool we draw $k$ labelled images per class, $k \in \{1, 2, 5, 10, 20, 50\}$, train with each strategy (Adam, 100
+# steps of at most 64 images; learning rates $3\cdot10^{-3}$ from scratch, $10^{-2}$ for a new head,
+# $10^{-3}$ for fine-tuned base layers), and measure test accuracy. Each setting is repeated with different seeds
+# (another draw of the $k$ images and another initialisation); the error bars are one standard deviation over seeds.
+#
+# ### 🔮 Predict first
+# With **one** labelled image per digit (ten images in total), which strategy wins, and by roughly how much? At 50
+# per class, does the gap stay, shrink or grow?
+#
+# The live run below is a reduced version (fewer label counts and seeds); the full curve comes after it.
 
-The live run below is a reduced version (fewer label counts and seeds); the full curve comes after it.
-"""),
-    code(r"""
+# %%
 x_pool, y_pool, x_test, y_test = target_data("digits")
 live_k = pick(full=(1, 5, 20), fast=(2,))
 live_seeds = pick(full=(0, 1), fast=(0,))
@@ -484,8 +476,8 @@ live = transfer.summarise(live_rows)
 print(f"{'strategy':30s}" + "".join(f"{k:>9d}/class" for k in live_k))
 for st, name in STRATEGIES.items():
     print(f"{name:30s}" + "".join(f"{live[('digits', st, k, False)][0]:15.3f}" for k in live_k))
-"""),
-    code(r"""
+
+# %%
 results = transfer.load_results()
 summary = transfer.summarise(results["rows"])
 n_seeds = results["meta"].get("seeds", max(r["seed"] for r in results["rows"]) + 1)
@@ -496,8 +488,9 @@ else:
     transfer.plot_curve(live, "digits", ax=axes[0], title=f"live, reduced ({len(live_seeds)} seed(s), {live_steps} steps)")
     transfer.plot_curve(summary, "digits", ax=axes[1], title=f"full run (tools/transfer_curve.py, {n_seeds} seeds)")
     plt.show()
-"""),
-    code(r"""
+
+
+# %%
 # NBVAL_CHECK_OUTPUT
 def acc(st, k, target="digits", aug=False):
     return summary[(target, st, k, aug)][0]
@@ -506,30 +499,30 @@ for aug in (False, True):
     print(f"  augmentation {'on ' if aug else 'off'}" + "".join(f"{k:>7d}/class" for k in LABELS_PER_CLASS))
     for st, name in STRATEGIES.items():
         print(f"  {name:28s}" + "".join(f"{acc(st, k, aug=aug):13.2f}" for k in LABELS_PER_CLASS))
-"""),
-    md(r"""
-**What to notice -- and it is not what the lecture's slogan suggests:** without augmentation the gain from our
-pretrained base is *modest*. Fine-tuning everything is the best strategy at 1-5 labels per class, but only by 1-4
-points over training from scratch, within about one standard deviation; the frozen base + linear head is even
-*worse* than scratch with a single label per class. From 10 labels on, all four are within a point or two of each
-other. Why so little? These 8×8 digits are tiny and clean, a CNN's built-in assumptions (local filters,
-pooling) are already a strong prior, and our base is small (23 000 parameters, minutes of training) --
-nothing like an ImageNet network trained for days. Transfer pays when the base is far richer than what the few
-labels can teach; the next two experiments show when it does here (augmentation) and when features fit badly
-(textures). Always measure the scratch baseline.
-"""),
-    md(r"""
-## When should you fine-tune more layers?
-The lecture's figures 8 and 9: if the source task is very similar, the high-level features fit and a new head is
-enough; if it is *less* similar, the last layers' features are too specific and you should fine-tune more of the
-network. To see this, a second target that looks nothing like printed characters: **oriented stripe textures**,
-8 classes (4 orientations × 2 stripe widths), grey background, strong noise.
 
-### 🔮 Predict first
-On textures, will the frozen base (linear head only) still beat training from scratch? Which strategy do you expect
-to win with 5 labels per class?
-"""),
-    code(r"""
+# %% [markdown]
+# **What to notice -- and it is not what the lecture's slogan suggests:** without augmentation the gain from our
+# pretrained base is *modest*. Fine-tuning everything is the best strategy at 1-5 labels per class, but only by 1-4
+# points over training from scratch, within about one standard deviation; the frozen base + linear head is even
+# *worse* than scratch with a single label per class. From 10 labels on, all four are within a point or two of each
+# other. Why so little? These 8×8 digits are tiny and clean, a CNN's built-in assumptions (local filters,
+# pooling) are already a strong prior, and our base is small (23 000 parameters, minutes of training) --
+# nothing like an ImageNet network trained for days. Transfer pays when the base is far richer than what the few
+# labels can teach; the next two experiments show when it does here (augmentation) and when features fit badly
+# (textures). Always measure the scratch baseline.
+
+# %% [markdown]
+# ## When should you fine-tune more layers?
+# The lecture's figures 8 and 9: if the source task is very similar, the high-level features fit and a new head is
+# enough; if it is *less* similar, the last layers' features are too specific and you should fine-tune more of the
+# network. To see this, a second target that looks nothing like printed characters: **oriented stripe textures**,
+# 8 classes (4 orientations × 2 stripe widths), grey background, strong noise.
+#
+# ### 🔮 Predict first
+# On textures, will the frozen base (linear head only) still beat training from scratch? Which strategy do you expect
+# to win with 5 labels per class?
+
+# %%
 x_tex, y_tex = transfer.make_textures(2, seed=0)
 if fast_mode():
     print(SKIPPED)
@@ -540,34 +533,34 @@ else:
     transfer.plot_curve(summary, "digits", ax=axes[0], title="similar target: handwritten digits")
     transfer.plot_curve(summary, "textures", ax=axes[1], title="less similar target: textures")
     plt.show()
-"""),
-    code(r"""
+
+# %%
 # NBVAL_CHECK_OUTPUT
 for target in ("digits", "textures"):
     print(f"{target:8s}: frozen base {acc('linear', 1, target):.2f} vs fine-tune all {acc('all', 1, target):.2f} at 1 label/class;"
           f" at 50: frozen {acc('linear', 50, target):.3f}, fine-tune all {acc('all', 50, target):.3f}, scratch {acc('scratch', 50, target):.3f}")
-"""),
-    md(r"""
-**What to notice:** textures are an easy task (everything reaches 96-100 % from 5 labels on), but the ranking
-changes. With one label per class, fine-tuning everything beats the frozen base by 12 points on textures (5 on
-digits), and tuning only the last block does not help: the high-level features, built to tell strokes apart
-after three rounds of max-pooling, do not describe orientation and frequency of a repeated pattern. With many
-labels the frozen base is the *worst* strategy on textures (99.4 % against 100 % from scratch) while on digits all
-strategies tie. The less similar the source, the more layers you need to tune -- and the more likely training from
-scratch is just as good.
-"""),
-    md(r"""
-## Data augmentation
-### Augmentations written with torch only
-`course_utils.augment` implements the usual image augmentations in a few lines each: a random **affine** warp
-(rotation, shift, zoom, shear) with `F.affine_grid` + `F.grid_sample`, random **crops**, **brightness/contrast**,
-Gaussian **noise**. Read its source: `affine_grid` takes 2×3 matrices that map each *output* pixel to where it
-is sampled in the input (coordinates in $[-1, 1]$), so the matrix is the *inverse* of the motion you want.
 
-Here they are on a real photograph that ships with matplotlib (the lecture's figure 7 used a cat; ours is the
-computer scientist Grace Hopper).
-"""),
-    code(r"""
+# %% [markdown]
+# **What to notice:** textures are an easy task (everything reaches 96-100 % from 5 labels on), but the ranking
+# changes. With one label per class, fine-tuning everything beats the frozen base by 12 points on textures (5 on
+# digits), and tuning only the last block does not help: the high-level features, built to tell strokes apart
+# after three rounds of max-pooling, do not describe orientation and frequency of a repeated pattern. With many
+# labels the frozen base is the *worst* strategy on textures (99.4 % against 100 % from scratch) while on digits all
+# strategies tie. The less similar the source, the more layers you need to tune -- and the more likely training from
+# scratch is just as good.
+
+# %% [markdown]
+# ## Data augmentation
+# ### Augmentations written with torch only
+# `course_utils.augment` implements the usual image augmentations in a few lines each: a random **affine** warp
+# (rotation, shift, zoom, shear) with `F.affine_grid` + `F.grid_sample`, random **crops**, **brightness/contrast**,
+# Gaussian **noise**. Read its source: `affine_grid` takes 2×3 matrices that map each *output* pixel to where it
+# is sampled in the input (coordinates in $[-1, 1]$), so the matrix is the *inverse* of the motion you want.
+#
+# Here they are on a real photograph that ships with matplotlib (the lecture's figure 7 used a cat; ours is the
+# computer scientist Grace Hopper).
+
+# %%
 photo = load_sample_image("grace_hopper", size=128)         # (3, 128, 128) in [0, 1]
 g = torch.Generator().manual_seed(0)
 batch = photo.expand(5, -1, -1, -1)
@@ -591,14 +584,14 @@ else:
     axes[0, 0].set_title("original", fontsize=9)
     fig.suptitle("torch-only augmentations on a photo: each is label-preserving for 'a portrait'", fontsize=10)
     plt.show()
-"""),
-    md(r"""
-**Label-preserving for digits?** A portrait stays a portrait under all of these, flips included. Digits are not
-photos: a mirrored 2, 3, 4, 7 or 9 is not that digit, and a 6 turned by 180° is a 9. So for digits we use small
-rotations (±10°), small shifts and zooms, a little shear -- the variations of real handwriting -- and **no
-flips**. Always ask: *would a human still give this image the same label?*
-"""),
-    code(r"""
+
+# %% [markdown]
+# **Label-preserving for digits?** A portrait stays a portrait under all of these, flips included. Digits are not
+# photos: a mirrored 2, 3, 4, 7 or 9 is not that digit, and a 6 turned by 180° is a 9. So for digits we use small
+# rotations (±10°), small shifts and zooms, a little shear -- the variations of real handwriting -- and **no
+# flips**. Always ask: *would a human still give this image the same label?*
+
+# %%
 g = torch.Generator().manual_seed(1)
 some = X_digits[:8]
 aug_rows = torch.cat([some] + [augment(some, **transfer.DIGIT_AUGMENT, generator=g) for _ in range(3)])
@@ -607,20 +600,21 @@ if fast_mode():
 else:
     show_images(aug_rows, ncols=8, title="row 1: digits · rows 2-4: the augmentation used in the experiments (no flips)")
     plt.show()
-"""),
-    md(r"""
-### Exercise 5 -- a label-preserving augmentation with checked invariants (3 points)
-Write `random_translate(x, max_shift, generator=None)`: shift **each** image of a batch `(N, C, H, W)` by its own
-random whole number of pixels $d_y, d_x$, each uniform in $\{-m, \dots, m\}$ with $m$ = `max_shift`. Pixels shifted
-in from outside are **0** (background) -- do not use `torch.roll`, which wraps the right edge of a digit around to
-the left and invents strokes. Return a new tensor (same shape and dtype; do not modify `x`). Draw the shifts with
-`torch.randint(..., generator=generator)`. The hidden tests check these invariants on many images: every output is
-an exact zero-padded shift of its input within the range; different images get different shifts; nothing wraps
-around; the input is untouched; `max_shift=0` changes nothing.
-"""),
-    code(src(r"""
+
+
+# %% [markdown]
+# ### Exercise 5 -- a label-preserving augmentation with checked invariants (3 points)
+# Write `random_translate(x, max_shift, generator=None)`: shift **each** image of a batch `(N, C, H, W)` by its own
+# random whole number of pixels $d_y, d_x$, each uniform in $\{-m, \dots, m\}$ with $m$ = `max_shift`. Pixels shifted
+# in from outside are **0** (background) -- do not use `torch.roll`, which wraps the right edge of a digit around to
+# the left and invents strokes. Return a new tensor (same shape and dtype; do not modify `x`). Draw the shifts with
+# `torch.randint(..., generator=generator)`. The hidden tests check these invariants on many images: every output is
+# an exact zero-padded shift of its input within the range; different images get different shifts; nothing wraps
+# around; the input is untouched; `max_shift=0` changes nothing.
+
+# %% nbgrader={"grade": false, "grade_id": "translate_answer", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def random_translate(x, max_shift, generator=None):
-    \"\"\"Shift each image by its own random integer offset, filling with zeros.
+    """Shift each image by its own random integer offset, filling with zeros.
 
     Args:
         x: float tensor (N, C, H, W).
@@ -629,7 +623,7 @@ def random_translate(x, max_shift, generator=None):
     Returns:
         New tensor like ``x``: ``out[i, :, r, c] = x[i, :, r - dy_i, c - dx_i]`` where that index is
         inside the image, 0 elsewhere.
-    \"\"\"
+    """
     ### BEGIN SOLUTION
     n, _, h, w = x.shape
     m = max_shift
@@ -640,8 +634,9 @@ def random_translate(x, max_shift, generator=None):
         out[i] = padded[i, :, m - dy:m - dy + h, m - dx:m - dx + w]
     return out
     ### END SOLUTION
-"""), metadata=nbg("translate_answer", solution=True)),
-    code(r"""
+
+
+# %% nbgrader={"grade": true, "grade_id": "translate_tests", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
 # Visible checks for Exercise 5
 def shifted(img, dy, dx):
     '''Reference: img (C, H, W) shifted by (dy, dx) with zero fill.'''
@@ -686,14 +681,14 @@ out3 = checks.call(random_translate, torch.rand(5, 3, 8, 8, dtype=torch.float64,
 checks.check_dtype(out3, torch.float64, "random_translate on 3-channel float64 images", verbose=False)
 checks.check_shape(out3, (5, 3, 8, 8), "random_translate on 3-channel images", verbose=False)
 ### END HIDDEN TESTS
-""", metadata=nbg("translate_tests", grade=True, locked=True, points=3)),
-    md(r"""
-### Measured: does augmentation help at low label counts?
-### 🔮 Predict first
-With 1-5 labels per class, augmenting every batch shows the network new versions of its few images at every step.
-Which strategy do you expect to gain more from it: from scratch, or the frozen base?
-"""),
-    code(r"""
+
+# %% [markdown]
+# ### Measured: does augmentation help at low label counts?
+# ### 🔮 Predict first
+# With 1-5 labels per class, augmenting every batch shows the network new versions of its few images at every step.
+# Which strategy do you expect to gain more from it: from scratch, or the frozen base?
+
+# %%
 aug_k = pick(full=2, fast=1)
 idx = few_shot(y_pool, aug_k, seed=0)
 live_aug = {}
@@ -716,31 +711,32 @@ else:
     ax.set(xlabel="labelled images per class", ylabel="accuracy gain from augmentation", title="effect of augmentation (full run, mean over seeds)")
     ax.legend(fontsize=8)
     plt.show()
-"""),
-    code(r"""
+
+# %%
 # NBVAL_CHECK_OUTPUT
 for st, name in STRATEGIES.items():
     gains = [acc(st, k, "digits", True) - acc(st, k, "digits", False) for k in (1, 2, 5)]
     print(f"{name:28s} gain from augmentation at 1 / 2 / 5 labels per class: " + " / ".join(f"{g:+.2f}" for g in gains))
-"""),
-    md(r"""
-**What to notice:** augmentation helps every strategy at low label counts, and it helps the *pretrained* ones
-most (about +11-13 points at 1 label for the frozen and last-block strategies, +4 for scratch). With augmentation,
-transfer clearly beats scratch at 1-2 labels per class (about 0.77-0.81 against 0.73 at one label). The two ideas
-combine: the base supplies general features, augmentation teaches the head which variations do not matter. With
-many labels the gain shrinks to nothing. The exact numbers are in the widget below.
-"""),
-    md(r"""
-## Widget: browse the full results
-Choose a target, a number of labels per class, a strategy and augmentation on or off; the app looks the accuracy up
-in the shipped results (no training, so it updates instantly) and highlights that strategy's curve.
 
-### 🔮 Predict first
-For textures with 50 labels per class, which strategy is best? For digits with 1 label, how much does augmentation
-add to the frozen base?
-"""),
-    code(r"""
+# %% [markdown]
+# **What to notice:** augmentation helps every strategy at low label counts, and it helps the *pretrained* ones
+# most (about +11-13 points at 1 label for the frozen and last-block strategies, +4 for scratch). With augmentation,
+# transfer clearly beats scratch at 1-2 labels per class (about 0.77-0.81 against 0.73 at one label). The two ideas
+# combine: the base supplies general features, augmentation teaches the head which variations do not matter. With
+# many labels the gain shrinks to nothing. The exact numbers are in the widget below.
+
+# %% [markdown]
+# ## Widget: browse the full results
+# Choose a target, a number of labels per class, a strategy and augmentation on or off; the app looks the accuracy up
+# in the shipped results (no training, so it updates instantly) and highlights that strategy's curve.
+#
+# ### 🔮 Predict first
+# For textures with 50 labels per class, which strategy is best? For digits with 1 label, how much does augmentation
+# add to the frozen base?
+
+# %%
 from course_utils.widgets import App, dropdown, toggle
+
 
 def lookup(target, labels, strategy, augmented):
     '''Mean and std accuracy over seeds from the shipped results (augmentation was run on digits only).'''
@@ -767,26 +763,26 @@ app = App(
     compute=lookup, draw=draw_lookup, title="Transfer learning: accuracy from the shipped results", cache=True,
 )
 app
-"""),
-    code(r"""
+
+# %%
 state = app.update(target="digits", labels=1, strategy="linear", augmented=True)  # drive the app from code
 print(f"widget: digits, 1 label/class, frozen base + augmentation: {state.data['mean']:.2f} "
       f"(scratch {state.data['scratch']:.2f}); error: {state.error}")
-"""),
-    code(r"""
+
+# %%
 # NBVAL_CHECK_OUTPUT
 for augmented in (False, True):
     data = lookup("digits", 1, "linear", augmented)
     print(f"digits, 1 label/class, frozen base, augmentation {augmented}: {data['mean']:.2f} (scratch {data['scratch']:.2f})")
-"""),
-    md(r"""
-## A classic bug, live: the "frozen" base that still changes
-`course_utils.training.fit` (like most training loops) calls `model.train()` at the start of every epoch. Freeze a
-base with `requires_grad_(False)` only, train the head with such a loop, and the batch-norm layers of the base
-are in train mode: their running statistics drift towards the new data, so the "frozen" features the head was
-fitted to are not the features it gets at test time.
-"""),
-    code(r"""
+
+# %% [markdown]
+# ## A classic bug, live: the "frozen" base that still changes
+# `course_utils.training.fit` (like most training loops) calls `model.train()` at the start of every epoch. Freeze a
+# base with `requires_grad_(False)` only, train the head with such a loop, and the batch-norm layers of the base
+# are in train mode: their running statistics drift towards the new data, so the "frozen" features the head was
+# fitted to are not the features it gets at test time.
+
+# %%
 from course_utils.training import fit
 
 model, _ = transfer.transfer_model("linear", 10, base)     # base parameters frozen
@@ -798,45 +794,46 @@ fit(model, (x_pool[idx], y_pool[idx]), epochs=pick(full=5, fast=1), lr=1e-2, opt
 drift = (bn.running_mean - mean_before).abs().max().item()
 frozen_changed = any(not torch.equal(p, q) for p, q in zip(model.features.parameters(), base.features.parameters()))
 print(f"weights of the frozen base changed: {frozen_changed}; largest change of a running mean in block 3: {drift:.3f}")
-"""),
-    md(r"""
-**What to notice:** no frozen *weight* moved, but the running statistics did. The fix is to put the frozen part back
-in eval mode after every `model.train()` (as `course_utils.transfer` does), or to extract the features once
-(Exercise 4) and train the head on them.
-"""),
-    md(r"""
-### Free response (3 points, graded by your instructor)
-When would you fine-tune more than the head -- and when would you not? Base your answer on **two** factors (how
-similar the source task is to yours, and how many labelled examples you have), and use at least one number from
-this notebook's experiments as evidence. Mention one risk of fine-tuning the whole base and one way to reduce it.
-"""),
-    md(r"""
-Fine-tune more layers when the target is *less similar* to the source (the high-level features are too
-specific: on textures with one label per class the frozen base reached 0.58, fine-tuning everything 0.70, and
-with many labels the frozen base was the worst strategy) and when there are *enough labels* to adjust many
-parameters without overfitting. Training only the head is the safe choice when the target is very similar and
-labels are very few (it has the fewest parameters to fit); with augmentation, the frozen base beat scratch at 1
-label per digit (0.77 vs 0.73), and fine-tuning everything with a small base learning rate was best overall. Risk of fine-tuning all: overfitting the tiny set /
-destroying the pretrained features ("catastrophic forgetting") with a large learning rate. Mitigations: a smaller
-learning rate for the base (parameter groups), fine-tune only the last block(s), augmentation, early stopping on a
-validation set, keeping batch-norm statistics fixed.
 
-**Mark scheme (3 points):** 1 point: similarity -- less similar source → tune more layers (very similar → head
-only). 1 point: data size -- few labels → freeze more; more labels → tuning more is safe and helps; with evidence
-of at least one number/observation from the notebook (without evidence: ½). 1 point: a risk (overfitting /
-forgetting / unstable BN statistics) *and* a mitigation (smaller base LR, partial unfreezing, augmentation,
-early stopping) -- one of the two only: ½.
-""", metadata=nbg("free_response_finetune", solution=True, grade=True, points=3)),
-    md(r"""
-## Optional: at real scale (Colab with a GPU)
-Everything above used a 23 000-parameter base trained in minutes on a CPU. The same code works with a real one. The cell
-below fine-tunes an **ImageNet ResNet-18** (11 million parameters, torchvision's `weights=` API) on a subset of
-**FashionMNIST** (the midterm review's practice data set: 28×28 clothing images, 10 classes), comparing the
-frozen base + linear head with fine-tuning everything at a smaller base learning rate. It needs `torchvision`,
-an internet connection and, to finish in a few minutes, a GPU. Anywhere else -- and while grading -- it only
-prints why it was skipped. It is not graded.
-"""),
-    code(r"""
+
+# %% [markdown]
+# **What to notice:** no frozen *weight* moved, but the running statistics did. The fix is to put the frozen part back
+# in eval mode after every `model.train()` (as `course_utils.transfer` does), or to extract the features once
+# (Exercise 4) and train the head on them.
+
+# %% [markdown]
+# ### Free response (3 points, graded by your instructor)
+# When would you fine-tune more than the head -- and when would you not? Base your answer on **two** factors (how
+# similar the source task is to yours, and how many labelled examples you have), and use at least one number from
+# this notebook's experiments as evidence. Mention one risk of fine-tuning the whole base and one way to reduce it.
+
+# %% [markdown] nbgrader={"grade": true, "grade_id": "free_response_finetune", "locked": false, "points": 3, "schema_version": 3, "solution": true, "task": false}
+# Fine-tune more layers when the target is *less similar* to the source (the high-level features are too
+# specific: on textures with one label per class the frozen base reached 0.58, fine-tuning everything 0.70, and
+# with many labels the frozen base was the worst strategy) and when there are *enough labels* to adjust many
+# parameters without overfitting. Training only the head is the safe choice when the target is very similar and
+# labels are very few (it has the fewest parameters to fit); with augmentation, the frozen base beat scratch at 1
+# label per digit (0.77 vs 0.73), and fine-tuning everything with a small base learning rate was best overall. Risk of fine-tuning all: overfitting the tiny set /
+# destroying the pretrained features ("catastrophic forgetting") with a large learning rate. Mitigations: a smaller
+# learning rate for the base (parameter groups), fine-tune only the last block(s), augmentation, early stopping on a
+# validation set, keeping batch-norm statistics fixed.
+#
+# **Mark scheme (3 points):** 1 point: similarity -- less similar source → tune more layers (very similar → head
+# only). 1 point: data size -- few labels → freeze more; more labels → tuning more is safe and helps; with evidence
+# of at least one number/observation from the notebook (without evidence: ½). 1 point: a risk (overfitting /
+# forgetting / unstable BN statistics) *and* a mitigation (smaller base LR, partial unfreezing, augmentation,
+# early stopping) -- one of the two only: ½.
+
+# %% [markdown]
+# ## Optional: at real scale (Colab with a GPU)
+# Everything above used a 23 000-parameter base trained in minutes on a CPU. The same code works with a real one. The cell
+# below fine-tunes an **ImageNet ResNet-18** (11 million parameters, torchvision's `weights=` API) on a subset of
+# **FashionMNIST** (the midterm review's practice data set: 28×28 clothing images, 10 classes), comparing the
+# frozen base + linear head with fine-tuning everything at a smaller base learning rate. It needs `torchvision`,
+# an internet connection and, to finish in a few minutes, a GPU. Anywhere else -- and while grading -- it only
+# prints why it was skipped. It is not graded.
+
+# %%
 # NBVAL_SKIP
 def at_real_scale(n_train=2000, n_test=2000, epochs=3):
     '''ResNet-18 (ImageNet) on FashionMNIST: frozen base + head vs fine-tune all. Returns accuracies or None.'''
@@ -844,7 +841,6 @@ def at_real_scale(n_train=2000, n_test=2000, epochs=3):
         print("Skipped while grading / in CI (fast mode).")
         return None
     try:
-        import torchvision
         from torchvision.models import ResNet18_Weights, resnet18
     except Exception as err:  # not installed, or a build that does not match torch
         print(f"Skipped: torchvision is not available here ({type(err).__name__}). On Colab it is preinstalled.")
@@ -896,51 +892,46 @@ def at_real_scale(n_train=2000, n_test=2000, epochs=3):
     return out
 
 real_scale = at_real_scale()
-"""),
-    md(r"""
-## Check your understanding
-1. You froze a base with `requires_grad_(False)` and trained the head; training accuracy is fine but test accuracy
-   is much lower than with features extracted in eval mode. What is the most likely cause?
-2. Why does the frozen-base strategy train so much faster than the others, even on the same number of steps?
-3. Why do we give the pretrained layers a *smaller* learning rate than the new head when fine-tuning everything?
-4. Is a random horizontal flip a good augmentation for FashionMNIST? For digits? For letters?
-5. Your new task is classifying X-ray images, and your base was trained on ImageNet. Head only, or more?
 
-<details><summary>Answers</summary>
-
-1. Batch-norm layers of the base stayed in train mode: during training they normalised with batch statistics and
-   updated their running statistics, so at test time (eval mode) the features differ from those the head was fit to.
-2. Its features never change, so they are computed once (Exercise 4) and each step only trains a 256×10 linear
-   layer; no backward pass through the convolutions.
-3. The new head starts random and must move a lot; the base is already good, and large steps driven by the random
-   head's early gradients would destroy its features.
-4. FashionMNIST: yes, a mirrored shirt is still a shirt. Digits and letters: no -- mirroring changes or destroys the
-   symbol (b/d, p/q, 2, 3, 7 ...).
-5. X-rays are far from ImageNet photos: fine-tune more layers (with a small base learning rate), if you have enough
-   labels; the lowest layers (edges, textures) still help.
-</details>
-
-## Summary
-* A base pretrained on a *related* task helps most when labels are few -- but measure it: with our small base, fine-tuning
-  everything gained only 1-4 points over scratch at 1-5 labels per digit; with augmentation transfer won clearly at
-  1-2 labels (about +5-8 points). At 50 labels per class all strategies tie.
-* Four strategies: scratch; frozen base + linear head; fine-tune the last block; fine-tune all with a smaller base
-  learning rate. The less similar the source task (textures), the more layers it pays to tune.
-* In code: `requires_grad_(False)` **and** eval mode for the frozen part; a new `nn.Linear(old_head.in_features, k)`;
-  parameter groups holding only trainable parameters; feature extraction under `torch.no_grad()` in eval mode.
-* Augmentation must preserve the label (no flips for digits); it helps most when labels are few.
-
-## Further reading
-* Lecture: *Dataset*, *Data augmentation*, *Transfer learning*, *Transfer learning from pre-trained networks*,
-  *Transfer learning illustrations (1) and (2)*; midterm review: FashionMNIST practice.
-* Yosinski, Clune, Bengio, Lipson (2014), *How transferable are features in deep neural networks?* -- the first
-  layers are general, the last specific; the basis of figures 8 and 9.
-* Kornblith, Shlens, Le (2019), *Do Better ImageNet Models Transfer Better?*
-* Shorten and Khoshgoftaar (2019), *A survey on Image Data Augmentation for Deep Learning*.
-* Sun, Shrivastava, Singh, Gupta (2017), *Revisiting Unreasonable Effectiveness of Data in Deep Learning Era*.
-* PyTorch docs: `torch.nn.functional.affine_grid`, `grid_sample`; the optimiser docs on *per-parameter options*.
-"""),
-]
-
-write_notebook(cells, "07_transfer_learning", title="Transfer learning and data augmentation", budget_s=120, gpu=True,
-               minutes=75, topics='a pretrained base shipped with the course (printed characters), frozen versus fine-tuned, parameter groups, batch norm in eval mode, torch-only augmentation, few labels per class')
+# %% [markdown]
+# ## Check your understanding
+# 1. You froze a base with `requires_grad_(False)` and trained the head; training accuracy is fine but test accuracy
+#    is much lower than with features extracted in eval mode. What is the most likely cause?
+# 2. Why does the frozen-base strategy train so much faster than the others, even on the same number of steps?
+# 3. Why do we give the pretrained layers a *smaller* learning rate than the new head when fine-tuning everything?
+# 4. Is a random horizontal flip a good augmentation for FashionMNIST? For digits? For letters?
+# 5. Your new task is classifying X-ray images, and your base was trained on ImageNet. Head only, or more?
+#
+# <details><summary>Answers</summary>
+#
+# 1. Batch-norm layers of the base stayed in train mode: during training they normalised with batch statistics and
+#    updated their running statistics, so at test time (eval mode) the features differ from those the head was fit to.
+# 2. Its features never change, so they are computed once (Exercise 4) and each step only trains a 256×10 linear
+#    layer; no backward pass through the convolutions.
+# 3. The new head starts random and must move a lot; the base is already good, and large steps driven by the random
+#    head's early gradients would destroy its features.
+# 4. FashionMNIST: yes, a mirrored shirt is still a shirt. Digits and letters: no -- mirroring changes or destroys the
+#    symbol (b/d, p/q, 2, 3, 7 ...).
+# 5. X-rays are far from ImageNet photos: fine-tune more layers (with a small base learning rate), if you have enough
+#    labels; the lowest layers (edges, textures) still help.
+# </details>
+#
+# ## Summary
+# * A base pretrained on a *related* task helps most when labels are few -- but measure it: with our small base, fine-tuning
+#   everything gained only 1-4 points over scratch at 1-5 labels per digit; with augmentation transfer won clearly at
+#   1-2 labels (about +5-8 points). At 50 labels per class all strategies tie.
+# * Four strategies: scratch; frozen base + linear head; fine-tune the last block; fine-tune all with a smaller base
+#   learning rate. The less similar the source task (textures), the more layers it pays to tune.
+# * In code: `requires_grad_(False)` **and** eval mode for the frozen part; a new `nn.Linear(old_head.in_features, k)`;
+#   parameter groups holding only trainable parameters; feature extraction under `torch.no_grad()` in eval mode.
+# * Augmentation must preserve the label (no flips for digits); it helps most when labels are few.
+#
+# ## Further reading
+# * Lecture: *Dataset*, *Data augmentation*, *Transfer learning*, *Transfer learning from pre-trained networks*,
+#   *Transfer learning illustrations (1) and (2)*; midterm review: FashionMNIST practice.
+# * Yosinski, Clune, Bengio, Lipson (2014), *How transferable are features in deep neural networks?* -- the first
+#   layers are general, the last specific; the basis of figures 8 and 9.
+# * Kornblith, Shlens, Le (2019), *Do Better ImageNet Models Transfer Better?*
+# * Shorten and Khoshgoftaar (2019), *A survey on Image Data Augmentation for Deep Learning*.
+# * Sun, Shrivastava, Singh, Gupta (2017), *Revisiting Unreasonable Effectiveness of Data in Deep Learning Era*.
+# * PyTorch docs: `torch.nn.functional.affine_grid`, `grid_sample`; the optimiser docs on *per-parameter options*.

@@ -1,53 +1,41 @@
-"""Write solutions/01_activations/01_activations.ipynb from this script.
+# ---
+# jupyter:
+#   course:
+#     budget_s: 60
+#     gpu: false
+#     minutes: 60
+#     title: 'Activations: saturation, vanishing gradients, dead ReLUs, skips'
+#     topics: sigmoid, tanh, (leaky) ReLU and their derivatives, a stable sigmoid, vanishing
+#       gradients in 15-layer nets, dead ReLUs, skip connections
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
 
-Notebook 01: activation saturation, vanishing gradients in deep networks, dead ReLUs and skip
-connections. After editing, run ``make execute release ASSIGNMENTS=01_activations``.
-"""
-from __future__ import annotations
+# %% [markdown]
+# # 01 · Activations: saturation, vanishing gradients, dead ReLUs and skip connections
+#
+# **Time:** about 60 minutes · **Level:** first lessons of the course · **Prerequisites:** notebook 00 (how
+# exercises work, ReLU and its derivative), backpropagation as the chain rule, a little PyTorch.
+#
+# ## Learning objectives
+# By the end of this notebook you can:
+# 1. plot sigmoid, tanh, ReLU and leaky ReLU with their derivatives, and explain why $\sigma'(z) \le 0.25$
+#    makes products of many such factors vanish;
+# 2. implement these activations and their derivatives **numerically stably** (no overflow at large $|z|$);
+# 3. measure per-layer gradient norms in a deep network and tell *which* factor makes them vanish: the
+#    activation's derivative or the weights;
+# 4. make ReLU units die, measure the fraction of dead units correctly, and show leaky ReLU recovering;
+# 5. show numerically why a skip connection keeps the gradient alive: $\partial L/\partial x =
+#    (I + \partial\mathcal F/\partial x)^\top\, \partial L/\partial z$.
 
-import sys
-from pathlib import Path
+# %% [markdown]
+# Everything runs on a laptop CPU in about a minute. While nbgrader grades your work the training demos
+# shrink automatically (`pick(full=..., fast=...)`).
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from nbbuild import code, md, nbg, write_notebook  # noqa: E402
-
-
-def py(text: str, **kw):
-    """A code cell whose docstrings are written as \\"\\"\\" inside the raw strings below."""
-    return code(text.replace('\\"', '"'), **kw)
-
-
-cells = [
-    md(r"""
-# 01 · Activations: saturation, vanishing gradients, dead ReLUs and skip connections
-
-**Time:** about 60 minutes · **Level:** first lessons of the course · **Prerequisites:** notebook 00 (how
-exercises work, ReLU and its derivative), backpropagation as the chain rule, a little PyTorch.
-
-## Learning objectives
-By the end of this notebook you can:
-1. plot sigmoid, tanh, ReLU and leaky ReLU with their derivatives, and explain why $\sigma'(z) \le 0.25$
-   makes products of many such factors vanish;
-2. implement these activations and their derivatives **numerically stably** (no overflow at large $|z|$);
-3. measure per-layer gradient norms in a deep network and tell *which* factor makes them vanish: the
-   activation's derivative or the weights;
-4. make ReLU units die, measure the fraction of dead units correctly, and show leaky ReLU recovering;
-5. show numerically why a skip connection keeps the gradient alive: $\partial L/\partial x =
-   (I + \partial\mathcal F/\partial x)^\top\, \partial L/\partial z$.
-"""),
-    md(r"""
-## How to run this notebook
-| where | how | GPU |
-|---|---|---|
-| your machine | `make lab` in a clone of the course repository | used if present |
-| Binder | the *launch binder* badge in the README | no |
-| Colab | the *Open in Colab* badge; the first cell installs the course package | optional |
-
-Everything runs on a laptop CPU in about a minute (*Run → Run All Cells*). With a GPU the same code uses it
-without changes. While nbgrader grades your work the training demos shrink automatically (`pick(full=..., fast=...)`).
-"""),
-    py(r"""
-%matplotlib inline
+# %%
+# %matplotlib inline
 import math
 
 import matplotlib.pyplot as plt
@@ -75,44 +63,44 @@ split = train_val_test_split(X, y, fractions=(0.7, 0.15, 0.15), seed=0)
 X_train, y_train = split.x_train.to(DEVICE), split.y_train.to(DEVICE)
 X_val, y_val = split.x_val.to(DEVICE), split.y_val.to(DEVICE)
 print(f"{len(X_train)} training and {len(X_val)} validation images of {X.shape[1]} pixels; fast mode: {fast_mode()}")
-"""),
-    md(r"""
-## Recap: activations and the backward pass
-A hidden unit computes $z_j = \sum_i w_{j,i} h_i + b_j$ and outputs $h_j = g(z_j)$. The lecture's candidates
-(figure 10), with their derivatives:
 
-| activation | $g(z)$ | $g'(z)$ | largest $g'$ |
-|---|---|---|---|
-| sigmoid | $\sigma(z) = \dfrac{1}{1+e^{-z}}$ | $\sigma(z)\,(1-\sigma(z))$ | $0.25$ at $z=0$ |
-| tanh | $\tanh z$ | $1-\tanh^2 z$ | $1$ at $z=0$ |
-| ReLU | $\max(0, z)$ | $1$ if $z>0$, else $0$ | $1$ |
-| leaky ReLU | $\max(\alpha z, z)$, $0<\alpha<1$ | $1$ if $z>0$, else $\alpha$ | $1$ |
+# %% [markdown]
+# ## Recap: activations and the backward pass
+# A hidden unit computes $z_j = \sum_i w_{j,i} h_i + b_j$ and outputs $h_j = g(z_j)$. The lecture's candidates
+# (figure 10), with their derivatives:
+#
+# | activation | $g(z)$ | $g'(z)$ | largest $g'$ |
+# |---|---|---|---|
+# | sigmoid | $\sigma(z) = \dfrac{1}{1+e^{-z}}$ | $\sigma(z)\,(1-\sigma(z))$ | $0.25$ at $z=0$ |
+# | tanh | $\tanh z$ | $1-\tanh^2 z$ | $1$ at $z=0$ |
+# | ReLU | $\max(0, z)$ | $1$ if $z>0$, else $0$ | $1$ |
+# | leaky ReLU | $\max(\alpha z, z)$, $0<\alpha<1$ | $1$ if $z>0$, else $\alpha$ | $1$ |
+#
+# (At $z=0$ ReLU and leaky ReLU have no derivative; PyTorch's autograd uses the left slope, $0$ and $\alpha$, and so
+# do we.)
+#
+# Backpropagation (figure 11) computes, at a hidden unit,
+# $$\delta_j = \frac{\partial L}{\partial z_j} = g'(z_j) \sum_k w_{k,j}\, \delta_k ,$$
+# so the gradient reaching layer 1 of a deep network is a sum over paths, and **each path contributes a product**
+# $\prod_\ell w_\ell\, g'(z_\ell)$ of one weight and one activation derivative per layer. If these factors are
+# mostly below 1 the product shrinks exponentially with depth (*vanishing gradient*); above 1 it grows
+# (*exploding gradient*).
+#
+# A **skip connection** computes $z = x + \mathcal F(x)$ with $\mathcal F(x) = g(h(x))$, $h(x) = Wx + b$. By the
+# chain rule, for vectors,
+# $$\frac{\partial L}{\partial x} = \Big(I + \frac{\partial \mathcal F}{\partial x}\Big)^{\!\top} \frac{\partial L}{\partial z}
+#  = \frac{\partial L}{\partial z} + W^\top\big(g'(h(x)) \odot \tfrac{\partial L}{\partial z}\big).$$
+# The lecture writes this as $\frac{dL}{dz}\,(g'(h(x))\,h'(x) + I)$: the same thing for a scalar, and for vectors it
+# means the Jacobian product above. The identity term passes $\partial L/\partial z$ back **unscaled**.
 
-(At $z=0$ ReLU and leaky ReLU have no derivative; PyTorch's autograd uses the left slope, $0$ and $\alpha$, and so
-do we.)
+# %% [markdown]
+# ## Experiment 1 · The four activations and their derivatives (lecture figures 10, 12, 13, 14)
+#
+# ### 🔮 Predict first
+# Sketch the derivative of each activation on $[-6, 6]$. Where is each one largest, and which ones are (almost) zero
+# far from the origin?
 
-Backpropagation (figure 11) computes, at a hidden unit,
-$$\delta_j = \frac{\partial L}{\partial z_j} = g'(z_j) \sum_k w_{k,j}\, \delta_k ,$$
-so the gradient reaching layer 1 of a deep network is a sum over paths, and **each path contributes a product**
-$\prod_\ell w_\ell\, g'(z_\ell)$ of one weight and one activation derivative per layer. If these factors are
-mostly below 1 the product shrinks exponentially with depth (*vanishing gradient*); above 1 it grows
-(*exploding gradient*).
-
-A **skip connection** computes $z = x + \mathcal F(x)$ with $\mathcal F(x) = g(h(x))$, $h(x) = Wx + b$. By the
-chain rule, for vectors,
-$$\frac{\partial L}{\partial x} = \Big(I + \frac{\partial \mathcal F}{\partial x}\Big)^{\!\top} \frac{\partial L}{\partial z}
- = \frac{\partial L}{\partial z} + W^\top\big(g'(h(x)) \odot \tfrac{\partial L}{\partial z}\big).$$
-The lecture writes this as $\frac{dL}{dz}\,(g'(h(x))\,h'(x) + I)$: the same thing for a scalar, and for vectors it
-means the Jacobian product above. The identity term passes $\partial L/\partial z$ back **unscaled**.
-"""),
-    md(r"""
-## Experiment 1 · The four activations and their derivatives (lecture figures 10, 12, 13, 14)
-
-### 🔮 Predict first
-Sketch the derivative of each activation on $[-6, 6]$. Where is each one largest, and which ones are (almost) zero
-far from the origin?
-"""),
-    py(r"""
+# %%
 ACTIVATIONS = {  # PyTorch's own functions: the demos never depend on your exercise answers
     "sigmoid": torch.sigmoid,
     "tanh": torch.tanh,
@@ -126,13 +114,13 @@ ax_d.axhline(0.25, color="gray", linestyle=":", label="0.25 = max of σ'")
 ax_f.set_ylim(-1.5, 4)
 ax_d.legend(loc="center right", fontsize=8)
 plt.show()
-"""),
-    md(r"""
-**What to notice:** the sigmoid's derivative peaks at exactly 0.25 and is below 0.01 once $|z| > 4.6$; tanh's
-peaks at 1 but falls below 0.01 even sooner, for $|z| > 3$; ReLU's is exactly 1 for $z > 0$ and exactly 0 for $z < 0$; leaky ReLU's never
-drops below $\alpha$.
-"""),
-    py(r"""
+
+# %% [markdown]
+# **What to notice:** the sigmoid's derivative peaks at exactly 0.25 and is below 0.01 once $|z| > 4.6$; tanh's
+# peaks at 1 but falls below 0.01 even sooner, for $|z| > 3$; ReLU's is exactly 1 for $z > 0$ and exactly 0 for $z < 0$; leaky ReLU's never
+# drops below $\alpha$.
+
+# %%
 # NBVAL_CHECK_OUTPUT
 z_check = torch.tensor([-10.0, -2.0, 0.0, 2.0, 10.0])
 for name, fn in ACTIVATIONS.items():
@@ -140,60 +128,60 @@ for name, fn in ACTIVATIONS.items():
     _, d = value_and_derivative(fn, z_check)
     print(f"{name:19s} max g' = {float(d_full.max()):.3f}   g'(-10, -2, 0, 2, 10) = "
           + "  ".join(f"{v:.2g}" for v in d.tolist()))
-"""),
-    md(r"""
-### Why a product of many $\sigma'$ vanishes
-Each sigmoid layer multiplies a path's gradient by $\sigma'(z_\ell) \le 0.25$, so through $L$ layers the
-derivatives alone contribute at most $0.25^L$: $0.25^{10} \approx 10^{-6}$. The lecture stops there; two
-corrections make the picture true:
 
-* The path product is $\prod_\ell w_\ell\, \sigma'(z_\ell)$: **the weights multiply too**. With $|w_\ell| > 4$ a factor
-  can exceed 1, so the bound on $\sigma'$ alone does not prove that gradients vanish. What happens in practice is
-  that large weights make $|z|$ large, which pushes $\sigma'$ far below 0.25 (saturation).
-* The real gradient is a **sum** over very many paths, with signs; its size depends on how the paths add up,
-  which is why Experiment 2 *measures* it.
 
-You will compute such a path product in Exercise 3. First the activations themselves.
-"""),
-]
-cells += [
-    md(r"""
-### Exercise 1 -- a numerically stable sigmoid (2 points)
-Implement `sigmoid(x)` for a floating tensor of any shape and dtype (`float32` or `float64`), **without**
-`torch.sigmoid`, `torch.special.expit`, `F.sigmoid` or `x.sigmoid()` (the test cell switches those off).
+# %% [markdown]
+# ### Why a product of many $\sigma'$ vanishes
+# Each sigmoid layer multiplies a path's gradient by $\sigma'(z_\ell) \le 0.25$, so through $L$ layers the
+# derivatives alone contribute at most $0.25^L$: $0.25^{10} \approx 10^{-6}$. The lecture stops there; two
+# corrections make the picture true:
+#
+# * The path product is $\prod_\ell w_\ell\, \sigma'(z_\ell)$: **the weights multiply too**. With $|w_\ell| > 4$ a factor
+#   can exceed 1, so the bound on $\sigma'$ alone does not prove that gradients vanish. What happens in practice is
+#   that large weights make $|z|$ large, which pushes $\sigma'$ far below 0.25 (saturation).
+# * The real gradient is a **sum** over very many paths, with signs; its size depends on how the paths add up,
+#   which is why Experiment 2 *measures* it.
+#
+# You will compute such a path product in Exercise 3. First the activations themselves.
 
-The catch is overflow. `torch.exp(x)` is `inf` once $x > 88.7$ in `float32` ($x > 709.8$ in `float64`), so the
-textbook-equivalent form $e^{x}/(1+e^{x})$ returns `inf/inf = nan` for large $x$. A safe recipe never
-exponentiates a positive number: with $e = e^{-|x|} \in (0, 1]$,
-$$\sigma(x) = \frac{1}{1+e} \quad (x \ge 0), \qquad \sigma(x) = \frac{e}{1+e} \quad (x < 0).$$
-(The form $1/(1+e^{-x})$ happens to survive in IEEE arithmetic -- $e^{-x}$ overflows to `inf` and $1/\infty = 0$
-is the right limit -- but only because of where the overflow lands; its derivative written the same way,
-$e^{-x}/(1+e^{-x})^2$, gives `nan`.) Return a new tensor of the same shape and dtype, and leave `x` unchanged.
-The hidden tests compare with PyTorch at $|x|$ up to $10^4$, $\pm\infty$, in `float32` and `float64`.
-"""),
-    py(r"""
+# %% [markdown]
+# ### Exercise 1 -- a numerically stable sigmoid (2 points)
+# Implement `sigmoid(x)` for a floating tensor of any shape and dtype (`float32` or `float64`), **without**
+# `torch.sigmoid`, `torch.special.expit`, `F.sigmoid` or `x.sigmoid()` (the test cell switches those off).
+#
+# The catch is overflow. `torch.exp(x)` is `inf` once $x > 88.7$ in `float32` ($x > 709.8$ in `float64`), so the
+# textbook-equivalent form $e^{x}/(1+e^{x})$ returns `inf/inf = nan` for large $x$. A safe recipe never
+# exponentiates a positive number: with $e = e^{-|x|} \in (0, 1]$,
+# $$\sigma(x) = \frac{1}{1+e} \quad (x \ge 0), \qquad \sigma(x) = \frac{e}{1+e} \quad (x < 0).$$
+# (The form $1/(1+e^{-x})$ happens to survive in IEEE arithmetic -- $e^{-x}$ overflows to `inf` and $1/\infty = 0$
+# is the right limit -- but only because of where the overflow lands; its derivative written the same way,
+# $e^{-x}/(1+e^{-x})^2$, gives `nan`.) Return a new tensor of the same shape and dtype, and leave `x` unchanged.
+# The hidden tests compare with PyTorch at $|x|$ up to $10^4$, $\pm\infty$, in `float32` and `float64`.
+
+# %% nbgrader={"grade": false, "grade_id": "sigmoid_answer", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def sigmoid(x):
-    \"\"\"Logistic sigmoid 1 / (1 + exp(-x)), element-wise, without overflow.
+    """Logistic sigmoid 1 / (1 + exp(-x)), element-wise, without overflow.
 
     Args:
         x: floating-point tensor of any shape (float32 or float64).
     Returns:
         A new tensor, same shape and dtype as ``x``, with values in [0, 1]; no nan or inf
         for any finite or infinite input. ``x`` is left unchanged.
-    \"\"\"
+    """
     ### BEGIN SOLUTION
     e = torch.exp(-x.abs())  # in (0, 1]: never overflows
     return torch.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
     ### END SOLUTION
-""", metadata=nbg("sigmoid_answer", solution=True)),
-    py(r"""
+
+
+# %% nbgrader={"grade": true, "grade_id": "sigmoid_tests", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 # Visible checks for Exercise 1
 import contextlib
 
 
 @contextlib.contextmanager
 def builtin_sigmoid_switched_off():
-    \"\"\"While active, torch's own sigmoid functions raise: the exercise asks for your own.\"\"\"
+    """While active, torch's own sigmoid functions raise: the exercise asks for your own."""
     def refuse(*args, **kwargs):
         raise checks.ExerciseError("Write the sigmoid yourself: do not call torch.sigmoid, torch.special.expit, "
                                    "F.sigmoid or x.sigmoid() in Exercise 1.")
@@ -241,29 +229,29 @@ for xt, tol in ((x32, 1e-6), (x64, 1e-12)):
     checks.check_close(out, want, f"sigmoid(x) on {xt.dtype} inputs up to |x| = 1e4", inputs=xt, atol=tol,
                        verbose=False)
 ### END HIDDEN TESTS
-""", metadata=nbg("sigmoid_tests", grade=True, locked=True, points=2)),
-    md(r"""
-### Exercise 2 -- the derivatives (3 points)
-Implement the derivatives of sigmoid, tanh and leaky ReLU, element-wise, as tensors of the same shape and
-floating dtype as `x`:
 
-* `sigmoid_grad(x)` $= \sigma(x)(1-\sigma(x))$, stable for large $|x|$ (no `nan`, no `inf`); you may use your
-  `sigmoid` from Exercise 1 or `torch.sigmoid` here;
-* `tanh_grad(x)` $= 1 - \tanh^2 x$;
-* `leaky_relu_grad(x, alpha)` $= 1$ for $x > 0$ and $\alpha$ for $x \le 0$ (PyTorch's convention at 0).
+# %% [markdown]
+# ### Exercise 2 -- the derivatives (3 points)
+# Implement the derivatives of sigmoid, tanh and leaky ReLU, element-wise, as tensors of the same shape and
+# floating dtype as `x`:
+#
+# * `sigmoid_grad(x)` $= \sigma(x)(1-\sigma(x))$, stable for large $|x|$ (no `nan`, no `inf`); you may use your
+#   `sigmoid` from Exercise 1 or `torch.sigmoid` here;
+# * `tanh_grad(x)` $= 1 - \tanh^2 x$;
+# * `leaky_relu_grad(x, alpha)` $= 1$ for $x > 0$ and $\alpha$ for $x \le 0$ (PyTorch's convention at 0).
+#
+# The checks compare with what autograd computes for `torch.sigmoid`, `torch.tanh` and `F.leaky_relu`, including
+# $|x|$ up to $10^4$ in `float32` and `float64`.
 
-The checks compare with what autograd computes for `torch.sigmoid`, `torch.tanh` and `F.leaky_relu`, including
-$|x|$ up to $10^4$ in `float32` and `float64`.
-"""),
-    py(r"""
+# %% nbgrader={"grade": false, "grade_id": "activation_grads_answer", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def sigmoid_grad(x):
-    \"\"\"Derivative of the sigmoid, element-wise: sigmoid(x) * (1 - sigmoid(x)).
+    """Derivative of the sigmoid, element-wise: sigmoid(x) * (1 - sigmoid(x)).
 
     Args:
         x: floating-point tensor of any shape.
     Returns:
         Tensor of the same shape and dtype as ``x``, values in [0, 0.25], never nan or inf.
-    \"\"\"
+    """
     ### BEGIN SOLUTION
     e = torch.exp(-x.abs())  # sigma'(x) = e^{-|x|} / (1 + e^{-|x|})^2 is even in x
     return e / (1.0 + e) ** 2
@@ -271,32 +259,33 @@ def sigmoid_grad(x):
 
 
 def tanh_grad(x):
-    \"\"\"Derivative of tanh, element-wise: 1 - tanh(x)**2.
+    """Derivative of tanh, element-wise: 1 - tanh(x)**2.
 
     Args:
         x: floating-point tensor of any shape.
     Returns:
         Tensor of the same shape and dtype as ``x``, values in [0, 1].
-    \"\"\"
+    """
     ### BEGIN SOLUTION
     return 1.0 - torch.tanh(x) ** 2
     ### END SOLUTION
 
 
 def leaky_relu_grad(x, alpha=0.1):
-    \"\"\"Derivative of leaky ReLU max(alpha * x, x), element-wise.
+    """Derivative of leaky ReLU max(alpha * x, x), element-wise.
 
     Args:
         x: floating-point tensor of any shape.
         alpha: the slope for x <= 0, a float in (0, 1).
     Returns:
         Tensor of the same shape and dtype as ``x``: 1 where x > 0, alpha where x <= 0.
-    \"\"\"
+    """
     ### BEGIN SOLUTION
     return torch.where(x > 0, torch.ones_like(x), torch.full_like(x, alpha))
     ### END SOLUTION
-""", metadata=nbg("activation_grads_answer", solution=True)),
-    py(r"""
+
+
+# %% nbgrader={"grade": true, "grade_id": "activation_grads_tests", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
 # Visible checks for Exercise 2
 def autograd_derivative(fn, x):
     return value_and_derivative(fn, x)[1]  # g'(x) by autograd (course_utils.activations)
@@ -339,20 +328,20 @@ for dtype, tol in ((torch.float32, 1e-6), (torch.float64, 1e-12)):
         checks.check_close(out, autograd_derivative(reference, xt), f"{label} on {dtype} inputs against autograd",
                            inputs=xt, atol=tol, verbose=False)
 ### END HIDDEN TESTS
-""", metadata=nbg("activation_grads_tests", grade=True, locked=True, points=3)),
-    md(r"""
-### Exercise 3 -- the product of derivatives along a path (2 points)
-Figure 11 of the lecture: the gradient that reaches an early weight along one path is the product of the local
-derivatives met on the way, one weight and one activation derivative per layer. Implement
-`path_gradient(weights, preacts, grad_fn)` returning
-$$\prod_{\ell=1}^{L} w_\ell\, g'(z_\ell)$$
-for a path of $L$ layers, where `grad_fn` is the activation's derivative (for example `tanh_grad`). An empty path
-($L = 0$) has product 1. The visible check builds a chain of single units, $z_\ell = w_\ell h_{\ell-1} + b_\ell$,
-$h_\ell = g(z_\ell)$, and compares your product with autograd's $\partial h_L / \partial h_0$.
-"""),
-    py(r"""
+
+# %% [markdown]
+# ### Exercise 3 -- the product of derivatives along a path (2 points)
+# Figure 11 of the lecture: the gradient that reaches an early weight along one path is the product of the local
+# derivatives met on the way, one weight and one activation derivative per layer. Implement
+# `path_gradient(weights, preacts, grad_fn)` returning
+# $$\prod_{\ell=1}^{L} w_\ell\, g'(z_\ell)$$
+# for a path of $L$ layers, where `grad_fn` is the activation's derivative (for example `tanh_grad`). An empty path
+# ($L = 0$) has product 1. The visible check builds a chain of single units, $z_\ell = w_\ell h_{\ell-1} + b_\ell$,
+# $h_\ell = g(z_\ell)$, and compares your product with autograd's $\partial h_L / \partial h_0$.
+
+# %% nbgrader={"grade": false, "grade_id": "path_gradient_answer", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def path_gradient(weights, preacts, grad_fn):
-    \"\"\"Product of the local derivatives along one path: prod_l weights[l] * grad_fn(preacts[l]).
+    """Product of the local derivatives along one path: prod_l weights[l] * grad_fn(preacts[l]).
 
     Args:
         weights: 1-D tensor (L,), the weight on the path entering layer l.
@@ -360,15 +349,16 @@ def path_gradient(weights, preacts, grad_fn):
         grad_fn: the activation's derivative, an element-wise function tensor -> tensor.
     Returns:
         A 0-dim tensor (a Python float is accepted too): the product; 1 if L = 0.
-    \"\"\"
+    """
     ### BEGIN SOLUTION
     return torch.prod(weights * grad_fn(preacts))
     ### END SOLUTION
-""", metadata=nbg("path_gradient_answer", solution=True)),
-    py(r"""
+
+
+# %% nbgrader={"grade": true, "grade_id": "path_gradient_tests", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 # Visible checks for Exercise 3
 def chain_and_autograd(weights, biases, act, h0=0.3):
-    \"\"\"Run a chain of single units; return (pre-activations, d h_L / d h_0 by autograd).\"\"\"
+    """Run a chain of single units; return (pre-activations, d h_L / d h_0 by autograd)."""
     h0 = torch.tensor(h0, dtype=weights.dtype, requires_grad=True)
     h, zs = h0, []
     for w, b in zip(weights, biases):
@@ -406,13 +396,13 @@ checks.check_close(checks.call(path_gradient, torch.tensor([4.0]), torch.tensor(
 checks.check_close(checks.call(path_gradient, torch.zeros(0), torch.zeros(0), torch_sigmoid_grad), 1.0,
                    "path_gradient for an empty path (L = 0)", verbose=False)
 ### END HIDDEN TESTS
-""", metadata=nbg("path_gradient_tests", grade=True, locked=True, points=2)),
-    md(r"""
-### 🔮 Predict first
-Take paths of $L$ sigmoid units whose pre-activations are random, $z_\ell \sim \mathcal N(0, s^2)$. How does the
-typical product of the $L$ derivatives compare with the bound $0.25^L$ for $s = 1$? For $s = 4$ (large weights)?
-"""),
-    py(r"""
+
+# %% [markdown]
+# ### 🔮 Predict first
+# Take paths of $L$ sigmoid units whose pre-activations are random, $z_\ell \sim \mathcal N(0, s^2)$. How does the
+# typical product of the $L$ derivatives compare with the bound $0.25^L$ for $s = 1$? For $s = 4$ (large weights)?
+
+# %%
 torch.manual_seed(0)
 depths = np.arange(1, 31)
 fig, ax = plt.subplots(figsize=(7, 4))
@@ -428,28 +418,26 @@ ax.set(yscale="log", xlabel="number of layers L on the path", ylabel="median pro
        title="Products of activation derivatives along a path")
 ax.legend()
 plt.show()
-"""),
-    md(r"""
-**What to notice:** even unsaturated sigmoids ($s = 1$) sit just below the bound ($\sigma' \approx 0.2$ per layer);
-saturated ones ($s = 4$) lose more than a factor 10 per layer. tanh's derivative is close to 1 near 0, so its
-product decays far more slowly -- but it decays too. The weights on the path multiply in as well: that is what
-Experiment 2 untangles.
-"""),
-]
-cells += [
-    md(r"""
-## Experiment 2 · Gradient norms per layer in a deep network
-Five networks with 15 hidden layers of 64 units on the digits: sigmoid, tanh, ReLU, leaky ReLU ($\alpha = 0.1$)
-and ReLU with skip connections around layers 2–15 (`course_utils.nets.make_mlp`, PyTorch's default
-initialisation, identical random seed). For each we measure $\lVert \partial L / \partial W_\ell \rVert$ for every
-hidden layer $\ell$ on a batch of 512 training images (`layer_statistics`), at initialisation and after a few
-epochs of SGD, and report the **first-to-last ratio** $\lVert \partial L/\partial W_1\rVert / \lVert \partial L/\partial W_{15}\rVert$.
 
-### 🔮 Predict first
-Rank the five networks by their first-to-last ratio at initialisation. Which ones will learn anything in five
-epochs? Write down an order of magnitude for the sigmoid network's ratio (hint: $0.25^{14}$).
-"""),
-    py(r"""
+# %% [markdown]
+# **What to notice:** even unsaturated sigmoids ($s = 1$) sit just below the bound ($\sigma' \approx 0.2$ per layer);
+# saturated ones ($s = 4$) lose more than a factor 10 per layer. tanh's derivative is close to 1 near 0, so its
+# product decays far more slowly -- but it decays too. The weights on the path multiply in as well: that is what
+# Experiment 2 untangles.
+
+# %% [markdown]
+# ## Experiment 2 · Gradient norms per layer in a deep network
+# Five networks with 15 hidden layers of 64 units on the digits: sigmoid, tanh, ReLU, leaky ReLU ($\alpha = 0.1$)
+# and ReLU with skip connections around layers 2–15 (`course_utils.nets.make_mlp`, PyTorch's default
+# initialisation, identical random seed). For each we measure $\lVert \partial L / \partial W_\ell \rVert$ for every
+# hidden layer $\ell$ on a batch of 512 training images (`layer_statistics`), at initialisation and after a few
+# epochs of SGD, and report the **first-to-last ratio** $\lVert \partial L/\partial W_1\rVert / \lVert \partial L/\partial W_{15}\rVert$.
+#
+# ### 🔮 Predict first
+# Rank the five networks by their first-to-last ratio at initialisation. Which ones will learn anything in five
+# epochs? Write down an order of magnitude for the sigmoid network's ratio (hint: $0.25^{14}$).
+
+# %%
 VARIANTS = {  # label -> make_mlp arguments
     "sigmoid": dict(activation="sigmoid"),
     "tanh": dict(activation="tanh"),
@@ -482,17 +470,18 @@ for name in VARIANTS:
     r0 = grad_norms["init"][name][0] / grad_norms["init"][name][-1]
     r1 = grad_norms["trained"][name][0] / grad_norms["trained"][name][-1]
     print(f"{name:12s} {r0:19.2g} {r1:15.2g} {val_accuracy[name]:14.0%}")
-"""),
-    md(r"""
-**What to notice:** the gradient reaching layer 1 of the sigmoid network is about $10^{-12}$ of that at layer 15 --
-it cannot learn at all -- while skip connections keep every layer's gradient within about an order of magnitude. Training
-does not cure vanishing: after five epochs the plain networks' first layers still receive (almost) nothing, and
-only the residual network has learned the digits.
-"""),
-    py(r"""
+
+
+# %% [markdown]
+# **What to notice:** the gradient reaching layer 1 of the sigmoid network is about $10^{-12}$ of that at layer 15 --
+# it cannot learn at all -- while skip connections keep every layer's gradient within about an order of magnitude. Training
+# does not cure vanishing: after five epochs the plain networks' first layers still receive (almost) nothing, and
+# only the residual network has learned the digits.
+
+# %%
 # NBVAL_CHECK_OUTPUT
 def magnitude(ratio):
-    \"\"\"A coarse, machine-independent description of a first-to-last gradient ratio.\"\"\"
+    """A coarse, machine-independent description of a first-to-last gradient ratio."""
     for limit, words in [(1e-8, "below 1e-8 (vanished)"), (1e-3, "1e-8 .. 1e-3 (vanishing)"),
                          (1e-1, "1e-3 .. 0.1 (shrinking)"), (10.0, "0.1 .. 10 (healthy)")]:
         if ratio < limit:
@@ -505,27 +494,28 @@ for name in VARIANTS:
     print(f"{name:12s} first/last gradient ratio at init: {magnitude(ratios[name])}")
 print("sigmoid has the smallest ratio:", min(ratios, key=ratios.get) == "sigmoid")
 print("ReLU + skip has the largest ratio:", max(ratios, key=ratios.get) == "ReLU + skip")
-"""),
-    md(r"""
-### Whose fault is it: the activation or the weights?
-ReLU's derivative is exactly 1 where it is active, yet the plain ReLU network above lost a factor of about
-$10^{4}$. The lecture's story (*ReLU does not saturate, so it fixes vanishing gradients*) leaves out the weights.
-PyTorch's default initialisation draws $W$ uniformly with variance $1/(3 \cdot \text{fan\_in})$; a ReLU layer passes
-about half of the signal, so on its way back each layer multiplies the gradient by a factor of roughly
-$\sqrt{\text{fan\_in} \cdot \tfrac{1}{3\,\text{fan\_in}} \cdot \tfrac12} \approx 0.4$. The *weights* are too small;
-the activation is not to blame. (The weight gradient $\partial L/\partial W_\ell = \delta_\ell\, h_{\ell-1}^\top$ also
-contains the forward activations and the biases, so the measured ratio is not simply $0.4^{14}$.)
 
-Re-initialise the same networks with a **variance-preserving** scale -- Xavier/Glorot, $\operatorname{Var}(w) =
-1/\text{fan\_in}$, for sigmoid and tanh, and He, $\operatorname{Var}(w) = 2/\text{fan\_in}$ (i.e. std
-$\sqrt{2/\text{fan\_in}}$), for the ReLUs; notebook 02 derives both -- and measure again at initialisation.
 
-### 🔮 Predict first
-Which networks will now have a ratio near 1? Can any weight scale rescue the sigmoid?
-"""),
-    py(r"""
+# %% [markdown]
+# ### Whose fault is it: the activation or the weights?
+# ReLU's derivative is exactly 1 where it is active, yet the plain ReLU network above lost a factor of about
+# $10^{4}$. The lecture's story (*ReLU does not saturate, so it fixes vanishing gradients*) leaves out the weights.
+# PyTorch's default initialisation draws $W$ uniformly with variance $1/(3 \cdot \text{fan\_in})$; a ReLU layer passes
+# about half of the signal, so on its way back each layer multiplies the gradient by a factor of roughly
+# $\sqrt{\text{fan\_in} \cdot \tfrac{1}{3\,\text{fan\_in}} \cdot \tfrac12} \approx 0.4$. The *weights* are too small;
+# the activation is not to blame. (The weight gradient $\partial L/\partial W_\ell = \delta_\ell\, h_{\ell-1}^\top$ also
+# contains the forward activations and the biases, so the measured ratio is not simply $0.4^{14}$.)
+#
+# Re-initialise the same networks with a **variance-preserving** scale -- Xavier/Glorot, $\operatorname{Var}(w) =
+# 1/\text{fan\_in}$, for sigmoid and tanh, and He, $\operatorname{Var}(w) = 2/\text{fan\_in}$ (i.e. std
+# $\sqrt{2/\text{fan\_in}}$), for the ReLUs; notebook 02 derives both -- and measure again at initialisation.
+#
+# ### 🔮 Predict first
+# Which networks will now have a ratio near 1? Can any weight scale rescue the sigmoid?
+
+# %%
 def variance_preserving_init(net, activation):
-    \"\"\"He (ReLU family) or Xavier (sigmoid, tanh) normal init of every hidden Linear; zero biases.\"\"\"
+    """He (ReLU family) or Xavier (sigmoid, tanh) normal init of every hidden Linear; zero biases."""
     gain = 2.0 if "relu" in activation else 1.0
     for lin in hidden_linears(net):
         nn.init.normal_(lin.weight, std=math.sqrt(gain / lin.in_features))
@@ -550,40 +540,38 @@ for name in VARIANTS:
     print(f"{name:12s} first/last ratio {rescaled[name][0] / rescaled[name][-1]:9.2g}   "
           f"std of layer-15 activations {last_act_std[name]:9.3g}")
 print(f"largest fraction of saturated units in any layer of the sigmoid network: {sigmoid_saturated:.1%}")
-"""),
-    md(r"""
-**What to notice:** with the right weight scale tanh, ReLU and leaky ReLU pass the gradient through 15 layers almost
-unchanged (ratio near 1). The sigmoid still loses about $0.25^{14} \approx 4\times10^{-9}$ although none of its
-units is saturated: its derivative is at most 0.25 *everywhere*, and weights large enough to compensate (×4) push
-its inputs into saturation. (It also outputs values around 0.5, never centred on 0.) And the residual network with
-He weights *explodes* (see the std of its layer-15 activations) -- every block adds its own variance to the
-identity path, so the activations grow with depth; the lecture's "skip connections avoid vanishing gradients" is true, but deep residual networks also need
-normalisation (review lecture, *Deep learning depends on gradient descent*; notebook 05).
-"""),
-]
-cells += [
-    md(r"""
-## Experiment 3 · Dead ReLUs, and leaky ReLU recovering
-A ReLU unit whose pre-activation is $\le 0$ for **every** input it sees outputs 0 and has derivative 0 for all of
-them: no gradient reaches its weights or its bias, so gradient descent never changes them. It is *dead*. Units
-die when a large negative bias is learned, or after one too-large step of gradient descent throws their weights
-far off.
 
-We kill them on purpose: the same 2-hidden-layer network (64 units each), trained with Adam, with **every
-first-layer bias shifted by −3** so that $z = w^\top x + b < 0$ for all training images. We record the fraction
-of first-layer units that are dead on the whole training set as training goes on
-(`course_utils.activations.dead_unit_fraction`). For leaky ReLU we count a unit as "dead" when it is in its
-negative regime for all images -- but there it still has slope $\alpha = 0.1$.
+# %% [markdown]
+# **What to notice:** with the right weight scale tanh, ReLU and leaky ReLU pass the gradient through 15 layers almost
+# unchanged (ratio near 1). The sigmoid still loses about $0.25^{14} \approx 4\times10^{-9}$ although none of its
+# units is saturated: its derivative is at most 0.25 *everywhere*, and weights large enough to compensate (×4) push
+# its inputs into saturation. (It also outputs values around 0.5, never centred on 0.) And the residual network with
+# He weights *explodes* (see the std of its layer-15 activations) -- every block adds its own variance to the
+# identity path, so the activations grow with depth; the lecture's "skip connections avoid vanishing gradients" is true, but deep residual networks also need
+# normalisation (review lecture, *Deep learning depends on gradient descent*; notebook 05).
 
-### 🔮 Predict first
-Sketch both curves. Will any ReLU unit come back? Will the leaky ReLU units stay negative?
-"""),
-    py(r"""
+# %% [markdown]
+# ## Experiment 3 · Dead ReLUs, and leaky ReLU recovering
+# A ReLU unit whose pre-activation is $\le 0$ for **every** input it sees outputs 0 and has derivative 0 for all of
+# them: no gradient reaches its weights or its bias, so gradient descent never changes them. It is *dead*. Units
+# die when a large negative bias is learned, or after one too-large step of gradient descent throws their weights
+# far off.
+#
+# We kill them on purpose: the same 2-hidden-layer network (64 units each), trained with Adam, with **every
+# first-layer bias shifted by −3** so that $z = w^\top x + b < 0$ for all training images. We record the fraction
+# of first-layer units that are dead on the whole training set as training goes on
+# (`course_utils.activations.dead_unit_fraction`). For leaky ReLU we count a unit as "dead" when it is in its
+# negative regime for all images -- but there it still has slope $\alpha = 0.1$.
+#
+# ### 🔮 Predict first
+# Sketch both curves. Will any ReLU unit come back? Will the leaky ReLU units stay negative?
+
+# %%
 from tqdm.auto import tqdm
 
 
 def train_with_dead_units(activation, steps, bias_shift=-3.0, seed=0):
-    \"\"\"Train a 2-hidden-layer net whose first-layer biases start at b - 3; record layer 1's dead fraction.\"\"\"
+    """Train a 2-hidden-layer net whose first-layer biases start at b - 3; record layer 1's dead fraction."""
     net = make_mlp(64, 10, width=64, depth=2, activation=activation, seed=seed).to(DEVICE)
     with torch.no_grad():
         hidden_linears(net)[0].bias.add_(bias_shift)
@@ -615,51 +603,53 @@ ax.set(xlabel="training step", ylabel="fraction of layer-1 units dead on all ima
        title="Dead units after a −3 bias shift")
 ax.legend()
 plt.show()
-"""),
-    md(r"""
-**What to notice:** the ReLU line never moves: with every first-layer unit dead, no gradient reaches layer 1, and
-layer 2 only ever sees zeros, so only biases and the output layer can learn -- the network gives every image the
-same prediction and stays at chance. The leaky ReLU units
-receive gradients scaled by $\alpha$ and climb back into the positive regime within a few dozen steps.
 
-Two precise points the lecture glosses over. *Permanent* holds for a unit that is dead on **all** the data and
-whose inputs do not change -- like these first-layer units, whose inputs are the fixed pixels. A dead unit in a
-deeper layer can come back to life when the layers below it change its inputs. And "no gradient" is about the
-loss: momentum, or weight decay, can still move a dead unit's weights. (Here Adam helps the leaky units: it rescales
-their small $\alpha$-sized gradients; plain SGD brings them back more slowly.)
-"""),
-    py(r"""
+# %% [markdown]
+# **What to notice:** the ReLU line never moves: with every first-layer unit dead, no gradient reaches layer 1, and
+# layer 2 only ever sees zeros, so only biases and the output layer can learn -- the network gives every image the
+# same prediction and stays at chance. The leaky ReLU units
+# receive gradients scaled by $\alpha$ and climb back into the positive regime within a few dozen steps.
+#
+# Two precise points the lecture glosses over. *Permanent* holds for a unit that is dead on **all** the data and
+# whose inputs do not change -- like these first-layer units, whose inputs are the fixed pixels. A dead unit in a
+# deeper layer can come back to life when the layers below it change its inputs. And "no gradient" is about the
+# loss: momentum, or weight decay, can still move a dead unit's weights. (Here Adam helps the leaky units: it rescales
+# their small $\alpha$-sized gradients; plain SGD brings them back more slowly.)
+
+# %%
 # NBVAL_CHECK_OUTPUT
 relu_run, leaky_run = dead_runs["relu"], dead_runs["leaky_relu"]
 print("ReLU: all layer-1 units dead at the start and at the end:", relu_run["dead"][0] == 1.0 and relu_run["dead"][-1] == 1.0)
 print("ReLU network stays near chance (val. accuracy < 20%):", relu_run["val_acc"] < 0.2)
 print("leaky ReLU: fewer than half of the units still negative at the end:", leaky_run["dead"][-1] < 0.5)
 print("leaky ReLU network learns (val. accuracy > 50%):", leaky_run["val_acc"] > 0.5)
-"""),
-    md(r"""
-### Exercise 4 -- the fraction of dead units of a layer (2 points)
-Implement `dead_fraction(preacts)`: given the pre-activations $z$ of one ReLU layer on a batch, shape
-`(N, units)` (rows are examples, columns are units), return the fraction of **units** that are dead on the
-whole batch, i.e. whose $z \le 0$ for **every** example. ($z = 0$ counts as dead: ReLU's derivative there is 0.)
 
-Careful: the fraction of *entries* with $z \le 0$ is a different number -- about one half in a healthy ReLU layer,
-where every unit is off for some examples and on for others. Return a Python float (or a 0-dim tensor) in $[0, 1]$.
-"""),
-    py(r"""
+
+# %% [markdown]
+# ### Exercise 4 -- the fraction of dead units of a layer (2 points)
+# Implement `dead_fraction(preacts)`: given the pre-activations $z$ of one ReLU layer on a batch, shape
+# `(N, units)` (rows are examples, columns are units), return the fraction of **units** that are dead on the
+# whole batch, i.e. whose $z \le 0$ for **every** example. ($z = 0$ counts as dead: ReLU's derivative there is 0.)
+#
+# Careful: the fraction of *entries* with $z \le 0$ is a different number -- about one half in a healthy ReLU layer,
+# where every unit is off for some examples and on for others. Return a Python float (or a 0-dim tensor) in $[0, 1]$.
+
+# %% nbgrader={"grade": false, "grade_id": "dead_fraction_answer", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def dead_fraction(preacts):
-    \"\"\"Fraction of units (columns) whose pre-activation is <= 0 for every example (row).
+    """Fraction of units (columns) whose pre-activation is <= 0 for every example (row).
 
     Args:
         preacts: tensor (N, units) of pre-activations of one layer on a batch of N examples.
     Returns:
         A float in [0, 1]: (number of dead units) / units.
-    \"\"\"
+    """
     ### BEGIN SOLUTION
     dead = (preacts <= 0).all(dim=0)
     return dead.float().mean().item()
     ### END SOLUTION
-""", metadata=nbg("dead_fraction_answer", solution=True)),
-    py(r"""
+
+
+# %% nbgrader={"grade": true, "grade_id": "dead_fraction_tests", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 # Visible checks for Exercise 4
 z = torch.tensor([[-1.0, 2.0, -3.0, 0.5],
                   [-2.0, -1.0, -0.5, 1.0],
@@ -692,20 +682,20 @@ checks.check_close(checks.call(dead_fraction, -torch.ones(1, 7)), 1.0, "dead_fra
 checks.check_close(checks.call(dead_fraction, torch.ones(64, 3)), 0.0, "dead_fraction with no dead unit",
                    verbose=False)
 ### END HIDDEN TESTS
-""", metadata=nbg("dead_fraction_tests", grade=True, locked=True, points=2)),
-    md(r"""
-## Experiment 4 · The skip connection's identity path
-A residual block computes $z = x + \mathcal F(x)$ with $\mathcal F(x) = g(Wx + b)$ (`course_utils.nets.HiddenBlock`
-with `residual=True`). We take a sigmoid block with a **large bias** (+6), so that all its units saturate
-($\sigma \approx 1$) and $\partial\mathcal F/\partial x \approx 0$, push an upstream gradient $\partial L/\partial z$ through it with autograd, and
-compare with the formula
-$$\frac{\partial L}{\partial x} = \Big(I + \operatorname{diag}\big(g'(Wx+b)\big)\, W\Big)^{\!\top} \frac{\partial L}{\partial z}.$$
 
-### 🔮 Predict first
-How large is $\lVert \partial L/\partial x\rVert / \lVert \partial L/\partial z\rVert$ for the saturated block with the
-skip? And without it?
-"""),
-    py(r"""
+# %% [markdown]
+# ## Experiment 4 · The skip connection's identity path
+# A residual block computes $z = x + \mathcal F(x)$ with $\mathcal F(x) = g(Wx + b)$ (`course_utils.nets.HiddenBlock`
+# with `residual=True`). We take a sigmoid block with a **large bias** (+6), so that all its units saturate
+# ($\sigma \approx 1$) and $\partial\mathcal F/\partial x \approx 0$, push an upstream gradient $\partial L/\partial z$ through it with autograd, and
+# compare with the formula
+# $$\frac{\partial L}{\partial x} = \Big(I + \operatorname{diag}\big(g'(Wx+b)\big)\, W\Big)^{\!\top} \frac{\partial L}{\partial z}.$$
+#
+# ### 🔮 Predict first
+# How large is $\lVert \partial L/\partial x\rVert / \lVert \partial L/\partial z\rVert$ for the saturated block with the
+# skip? And without it?
+
+# %%
 seed_everything(1)
 D = 64
 x = torch.randn(1, D, device=DEVICE)
@@ -738,32 +728,33 @@ ax.bar(["‖∂L/∂z‖ (upstream)", "‖∂L/∂x‖ with skip", "‖∂L/∂x
        color=["C7", "C0", "C1"])
 ax.set(yscale="log", ylabel="gradient norm (log scale)", title="One saturated sigmoid block: gradient reaching x")
 plt.show()
-"""),
-    md(r"""
-**What to notice:** autograd and the formula agree to float precision. Without the skip, the saturated block lets
-through only a small fraction of the gradient; with it, $\partial L/\partial x \approx \partial L/\partial z$: the identity
-term carries the gradient back unscaled whatever $\mathcal F$ does. Stack 15 such blocks and the difference is the
-one between Experiment 2's sigmoid network and its residual sibling.
-"""),
-    py(r"""
+
+# %% [markdown]
+# **What to notice:** autograd and the formula agree to float precision. Without the skip, the saturated block lets
+# through only a small fraction of the gradient; with it, $\partial L/\partial x \approx \partial L/\partial z$: the identity
+# term carries the gradient back unscaled whatever $\mathcal F$ does. Stack 15 such blocks and the difference is the
+# one between Experiment 2's sigmoid network and its residual sibling.
+
+# %%
 # NBVAL_CHECK_OUTPUT
 for residual, r in results.items():
     same = torch.allclose(r["autograd"], r["formula"], rtol=1e-4, atol=1e-5)
     print(f"{'with skip':12s}" if residual else f"{'without skip':12s}",
           f"autograd equals the formula: {same};",
           f"gradient kept (ratio > 0.5): {r['ratio'] > 0.5};  mostly saturated: {r['saturated'] > 0.5}")
-"""),
-    md(r"""
-### Exercise 5 -- a residual block's forward pass (2 points)
-Implement `residual_forward(x, linear, act)`: the block $z = x + g(Wx + b)$ of the lecture, where `linear` is an
-`nn.Linear` (computing $Wx + b$) and `act` an element-wise activation function. The activation goes **inside** the
-residual branch: adding $x$ after it is what makes the identity term of $\partial L/\partial x$ exact. Keep the
-computation differentiable (no `.detach()`, no in-place change of `x`), and raise a `ValueError` if `linear`
-changes the width (`in_features != out_features`), since then $x$ cannot be added.
-"""),
-    py(r"""
+
+
+# %% [markdown]
+# ### Exercise 5 -- a residual block's forward pass (2 points)
+# Implement `residual_forward(x, linear, act)`: the block $z = x + g(Wx + b)$ of the lecture, where `linear` is an
+# `nn.Linear` (computing $Wx + b$) and `act` an element-wise activation function. The activation goes **inside** the
+# residual branch: adding $x$ after it is what makes the identity term of $\partial L/\partial x$ exact. Keep the
+# computation differentiable (no `.detach()`, no in-place change of `x`), and raise a `ValueError` if `linear`
+# changes the width (`in_features != out_features`), since then $x$ cannot be added.
+
+# %% nbgrader={"grade": false, "grade_id": "residual_forward_answer", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def residual_forward(x, linear, act):
-    \"\"\"Forward pass of a residual block: x + act(linear(x)).
+    """Forward pass of a residual block: x + act(linear(x)).
 
     Args:
         x: tensor (N, D), a batch of N inputs of width D.
@@ -773,14 +764,15 @@ def residual_forward(x, linear, act):
         Tensor (N, D), differentiable with respect to x and to linear's parameters.
     Raises:
         ValueError: if linear.in_features != linear.out_features.
-    \"\"\"
+    """
     ### BEGIN SOLUTION
     if linear.in_features != linear.out_features:
         raise ValueError(f"a residual block needs equal widths, got {linear.in_features} -> {linear.out_features}")
     return x + act(linear(x))
     ### END SOLUTION
-""", metadata=nbg("residual_forward_answer", solution=True)),
-    py(r"""
+
+
+# %% nbgrader={"grade": true, "grade_id": "residual_forward_tests", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 # Visible checks for Exercise 5
 torch.manual_seed(5)
 lin = nn.Linear(4, 4)
@@ -824,29 +816,27 @@ with torch.no_grad():
 checks.check_raises(residual_forward, (torch.randn(2, 6), nn.Linear(6, 3), torch.tanh), ValueError,
                     name="residual_forward with a Linear(6, 3)", verbose=False)
 ### END HIDDEN TESTS
-""", metadata=nbg("residual_forward_tests", grade=True, locked=True, points=2)),
-]
-cells += [
-    md(r"""
-## Widget · Activation × depth × input scale
-Build a fresh network (64 units per layer, PyTorch's default initialisation, seed 0) and push 256 training
-images through it, multiplied by an *input scale*. Left: the gradient's size at each layer's output,
-$\operatorname{std}(\partial L/\partial h_\ell)$; right: the percentage of saturated units per layer (sigmoid/tanh:
-$g'(z)$ below 5% of its maximum; ReLU: $z \le 0$; leaky ReLU never saturates). Each update is one forward and
-one backward pass.
 
-### 🔮 Predict first
-Sigmoid, depth 10: what happens to the layer-1 saturation when you raise the input scale from 1 to 30? Does
-switching on the skip connections change the saturation, the gradient, or both?
-"""),
-    py(r"""
+# %% [markdown]
+# ## Widget · Activation × depth × input scale
+# Build a fresh network (64 units per layer, PyTorch's default initialisation, seed 0) and push 256 training
+# images through it, multiplied by an *input scale*. Left: the gradient's size at each layer's output,
+# $\operatorname{std}(\partial L/\partial h_\ell)$; right: the percentage of saturated units per layer (sigmoid/tanh:
+# $g'(z)$ below 5% of its maximum; ReLU: $z \le 0$; leaky ReLU never saturates). Each update is one forward and
+# one backward pass.
+#
+# ### 🔮 Predict first
+# Sigmoid, depth 10: what happens to the layer-1 saturation when you raise the input scale from 1 to 30? Does
+# switching on the skip connections change the saturation, the gradient, or both?
+
+# %%
 from course_utils.widgets import App, dropdown, slider, toggle
 
 X_widget, y_widget = X_train[:256], y_train[:256]
 
 
 def gradient_profile(activation, depth, input_scale, skip):
-    \"\"\"Per-layer gradient size and saturation of a fresh deep MLP on scaled digits.\"\"\"
+    """Per-layer gradient size and saturation of a fresh deep MLP on scaled digits."""
     net = make_mlp(64, 10, width=64, depth=depth, activation=activation, residual=skip, seed=0).to(DEVICE)
     stats = layer_statistics(net, X_widget * input_scale, y_widget)
     grads = np.array(stats["act_grad_std"])
@@ -885,104 +875,98 @@ app = App(
     cache=True,
 )
 app
-"""),
-    md(r"""
-**What to notice:** scale the inputs up and most of the sigmoid's first layer saturates; the gradient then
-collapses right there, at layer 1. ReLU's inactive fraction stays near one half whatever the scale (ReLU is
-scale-invariant, $\max(0, cz) = c\max(0, z)$ for $c > 0$; only the biases break this a little). With skips on, the gradient curve flattens even where the
-branches saturate.
-"""),
-    py(r"""
+
+# %% [markdown]
+# **What to notice:** scale the inputs up and most of the sigmoid's first layer saturates; the gradient then
+# collapses right there, at layer 1. ReLU's inactive fraction stays near one half whatever the scale (ReLU is
+# scale-invariant, $\max(0, cz) = c\max(0, z)$ for $c > 0$; only the biases break this a little). With skips on, the gradient curve flattens even where the
+# branches saturate.
+
+# %%
 state = app.update(activation="sigmoid", depth=10, input_scale=30.0, skip=False)
 print(f"sigmoid, depth 10, input x30: {state.data['saturated'][0]:.0f}% of layer-1 units saturated, "
       f"first/last gradient ratio {state.data['ratio']:.2g} (update took {state.last_update_s * 1000:.0f} ms)")
 state = app.update(skip=True)
 print(f"  ... with skip connections: first/last gradient ratio {state.data['ratio']:.2g}")
-"""),
-    md(r"""
-### Free response (3 points, graded by your instructor)
-Why does a **saturated** sigmoid unit "kill" learning -- for its own weights *and* for the layers below it? And
-why is a **dead ReLU** unit's death permanent, while a leaky ReLU unit in the same situation can recover? Be
-precise about when "permanent" is true.
-"""),
-    md(r"""
-A unit's weight gradient is $\partial L/\partial w_{j,i} = \delta_j h_i$ with $\delta_j = g'(z_j)\sum_k w_{k,j}\delta_k$.
-When the sigmoid saturates ($|z_j|$ large), $g'(z_j) \approx 0$, so $\delta_j \approx 0$: its own weights barely
-change, and since $\delta_j$ is also the factor through which the gradient travels further back, every path through
-this unit carries almost nothing to the layers below -- on top of $\sigma' \le 0.25$ shrinking every path anyway.
-The unit only slowly escapes saturation because the step that would move it out is itself tiny.
 
-A ReLU unit with $z_j \le 0$ for every input has $g'(z_j) = 0$ exactly, so $\delta_j = 0$ for every example: the
-gradient of its weights and bias is exactly zero and gradient descent never moves them. If its inputs are fixed
-(a first-layer unit on a fixed data set) nothing can ever change $z_j$, so the death is permanent; a dead unit deeper
-in the network can only be revived indirectly, if the layers below change its inputs (or by momentum / weight
-decay, which act without the loss gradient). A leaky ReLU has $g'(z) = \alpha > 0$ for $z < 0$, so the unit still
-receives a (smaller) gradient that can move its weights and bias back into the positive regime, as in Experiment 3.
+# %% [markdown]
+# ### Free response (3 points, graded by your instructor)
+# Why does a **saturated** sigmoid unit "kill" learning -- for its own weights *and* for the layers below it? And
+# why is a **dead ReLU** unit's death permanent, while a leaky ReLU unit in the same situation can recover? Be
+# precise about when "permanent" is true.
 
-**Mark scheme (3 points):**
-* 1 point: saturation means $g'(z) \approx 0$, which makes this unit's weight gradient small **and** multiplies every
-  backpropagated path through it, so lower layers get (almost) no gradient (one of the two: ½).
-* 1 point: a dead ReLU has derivative exactly 0 for **all** inputs, so its weight/bias gradients are exactly zero and
-  the weights never change -- permanent when its inputs do not change (½ if "permanent" is stated without the
-  reason; full credit needs the zero gradient for every example).
-* 1 point: leaky ReLU's slope $\alpha > 0$ in the negative region keeps a non-zero gradient, so the unit can move back
-  (½ for "it has a small slope" without saying why that lets it recover).
-""", metadata=nbg("free_response_saturation_death", solution=True, grade=True, points=3)),
-    md(r"""
-## Check your understanding
-1. $0.25^{L}$ bounds the product of $L$ sigmoid derivatives. Why does that alone *not* prove that a deep sigmoid
-   network's gradient vanishes, and why does it vanish in practice anyway?
-2. Experiment 2's plain ReLU network had a first-to-last ratio of about $10^{-4}$, yet ReLU's derivative is 1 where it
-   is active. What shrank the gradient, and how did the second figure show it?
-3. A layer's pre-activations on a batch give "fraction of entries $\le 0$" = 0.5 and "fraction of dead units" = 0.
-   Is the layer healthy? What would 0.5 and 0.5 mean?
-4. In $z = x + g(Wx+b)$, why would writing $z = g(x + Wx + b)$ lose the guarantee of the identity term?
+# %% [markdown] nbgrader={"grade": true, "grade_id": "free_response_saturation_death", "locked": false, "points": 3, "schema_version": 3, "solution": true, "task": false}
+# A unit's weight gradient is $\partial L/\partial w_{j,i} = \delta_j h_i$ with $\delta_j = g'(z_j)\sum_k w_{k,j}\delta_k$.
+# When the sigmoid saturates ($|z_j|$ large), $g'(z_j) \approx 0$, so $\delta_j \approx 0$: its own weights barely
+# change, and since $\delta_j$ is also the factor through which the gradient travels further back, every path through
+# this unit carries almost nothing to the layers below -- on top of $\sigma' \le 0.25$ shrinking every path anyway.
+# The unit only slowly escapes saturation because the step that would move it out is itself tiny.
+#
+# A ReLU unit with $z_j \le 0$ for every input has $g'(z_j) = 0$ exactly, so $\delta_j = 0$ for every example: the
+# gradient of its weights and bias is exactly zero and gradient descent never moves them. If its inputs are fixed
+# (a first-layer unit on a fixed data set) nothing can ever change $z_j$, so the death is permanent; a dead unit deeper
+# in the network can only be revived indirectly, if the layers below change its inputs (or by momentum / weight
+# decay, which act without the loss gradient). A leaky ReLU has $g'(z) = \alpha > 0$ for $z < 0$, so the unit still
+# receives a (smaller) gradient that can move its weights and bias back into the positive regime, as in Experiment 3.
+#
+# **Mark scheme (3 points):**
+# * 1 point: saturation means $g'(z) \approx 0$, which makes this unit's weight gradient small **and** multiplies every
+#   backpropagated path through it, so lower layers get (almost) no gradient (one of the two: ½).
+# * 1 point: a dead ReLU has derivative exactly 0 for **all** inputs, so its weight/bias gradients are exactly zero and
+#   the weights never change -- permanent when its inputs do not change (½ if "permanent" is stated without the
+#   reason; full credit needs the zero gradient for every example).
+# * 1 point: leaky ReLU's slope $\alpha > 0$ in the negative region keeps a non-zero gradient, so the unit can move back
+#   (½ for "it has a small slope" without saying why that lets it recover).
 
-<details><summary>Answers</summary>
-
-1. The path product also contains the weights, and $|w| > 4$ could compensate; and the gradient is a sum of many
-   signed paths. In practice weights large enough to compensate push $|z|$ up and the sigmoid saturates, so the
-   factors get even smaller (Experiment 2 with Xavier weights: still $\sim 10^{-9}$).
-2. The weights: PyTorch's default initialisation has variance $1/(3\,\text{fan\_in})$, too small to preserve the signal
-   through ReLU layers. With He initialisation ($\operatorname{Var} = 2/\text{fan\_in}$) the ratio was close to 1.
-3. Yes: every unit fires for about half of the examples, which is normal. 0.5 dead units means half the units never
-   fire on any example: they get no gradient and the layer is effectively half as wide.
-4. Then $\partial z/\partial x = \operatorname{diag}(g'(\cdot))\,(I + W)$: the identity is multiplied by $g'$, which is 0 for a
-   ReLU that is off and tiny for a saturated sigmoid, so the gradient can vanish again.
-</details>
-
-## Summary
-* $\sigma'(z) \le 0.25$ and saturates for $|z| \gtrsim 4$; tanh's derivative reaches 1 but saturates too; ReLU's is exactly
-  1 or 0; leaky ReLU's never drops below $\alpha$.
-* Back-propagated gradients are sums of products $\prod_\ell w_\ell g'(z_\ell)$: both the derivatives **and** the weights
-  decide whether they vanish. Measured on 15-layer networks at initialisation, the first-to-last gradient ratio was
-  about $10^{-12}$ for sigmoid, $6\times10^{-3}$ for tanh, $10^{-4}$ for (leaky) ReLU with PyTorch's default weights,
-  and of order 1 with skip connections; with He/Xavier weights tanh and ReLU came close to 1, the sigmoid did not.
-* Compute the sigmoid stably: never exponentiate a positive number.
-* A ReLU unit is dead when $z \le 0$ for **all** examples (per unit, over the batch); with fixed inputs that is
-  permanent; leaky ReLU keeps a gradient $\alpha$ and recovers.
-* Skip connections add an identity term: $\partial L/\partial x = (I + \partial\mathcal F/\partial x)^\top \partial L/\partial z$.
-  They keep the gradient alive but do not by themselves keep activations bounded -- deep residual networks need
-  normalisation.
-
-## Further reading
-* Lecture: *Recall: activation functions*, *Sigmoid: vanishing gradient (1), (2)*, *ReLU: Dead ReLU*, *ReLU: Leaky
-  ReLU*, *Skip connections*; review lecture: *Deep Learning depends on Gradient Descent*, *The Shattered Gradient
-  Phenomenon*.
-* Y. Bengio, P. Simard and P. Frasconi, *Learning long-term dependencies with gradient descent is difficult*, IEEE
-  Transactions on Neural Networks, 1994.
-* X. Glorot and Y. Bengio, *Understanding the difficulty of training deep feedforward neural networks*, AISTATS 2010.
-* A. Maas, A. Hannun and A. Ng, *Rectifier nonlinearities improve neural network acoustic models*, ICML 2013
-  (leaky ReLU).
-* K. He, X. Zhang, S. Ren and J. Sun, *Deep residual learning for image recognition*, CVPR 2016.
-* D. Balduzzi et al., *The shattered gradients problem: if resnets are the answer, then what is the question?*,
-  ICML 2017.
-* L. Lu, Y. Shin, Y. Su and G. Karniadakis, *Dying ReLU and initialization: theory and numerical examples*, 2019.
-
-**Next:** `02_initialization` -- variance collapse and explosion, and the He and Xavier formulas.
-"""),
-]
-
-write_notebook(cells, "01_activations", title="Activations: saturation, vanishing gradients, dead ReLUs, skips",
-               budget_s=60,
-               minutes=60, topics='sigmoid, tanh, (leaky) ReLU and their derivatives, a stable sigmoid, vanishing gradients in 15-layer nets, dead ReLUs, skip connections')
+# %% [markdown]
+# ## Check your understanding
+# 1. $0.25^{L}$ bounds the product of $L$ sigmoid derivatives. Why does that alone *not* prove that a deep sigmoid
+#    network's gradient vanishes, and why does it vanish in practice anyway?
+# 2. Experiment 2's plain ReLU network had a first-to-last ratio of about $10^{-4}$, yet ReLU's derivative is 1 where it
+#    is active. What shrank the gradient, and how did the second figure show it?
+# 3. A layer's pre-activations on a batch give "fraction of entries $\le 0$" = 0.5 and "fraction of dead units" = 0.
+#    Is the layer healthy? What would 0.5 and 0.5 mean?
+# 4. In $z = x + g(Wx+b)$, why would writing $z = g(x + Wx + b)$ lose the guarantee of the identity term?
+#
+# <details><summary>Answers</summary>
+#
+# 1. The path product also contains the weights, and $|w| > 4$ could compensate; and the gradient is a sum of many
+#    signed paths. In practice weights large enough to compensate push $|z|$ up and the sigmoid saturates, so the
+#    factors get even smaller (Experiment 2 with Xavier weights: still $\sim 10^{-9}$).
+# 2. The weights: PyTorch's default initialisation has variance $1/(3\,\text{fan\_in})$, too small to preserve the signal
+#    through ReLU layers. With He initialisation ($\operatorname{Var} = 2/\text{fan\_in}$) the ratio was close to 1.
+# 3. Yes: every unit fires for about half of the examples, which is normal. 0.5 dead units means half the units never
+#    fire on any example: they get no gradient and the layer is effectively half as wide.
+# 4. Then $\partial z/\partial x = \operatorname{diag}(g'(\cdot))\,(I + W)$: the identity is multiplied by $g'$, which is 0 for a
+#    ReLU that is off and tiny for a saturated sigmoid, so the gradient can vanish again.
+# </details>
+#
+# ## Summary
+# * $\sigma'(z) \le 0.25$ and saturates for $|z| \gtrsim 4$; tanh's derivative reaches 1 but saturates too; ReLU's is exactly
+#   1 or 0; leaky ReLU's never drops below $\alpha$.
+# * Back-propagated gradients are sums of products $\prod_\ell w_\ell g'(z_\ell)$: both the derivatives **and** the weights
+#   decide whether they vanish. Measured on 15-layer networks at initialisation, the first-to-last gradient ratio was
+#   about $10^{-12}$ for sigmoid, $6\times10^{-3}$ for tanh, $10^{-4}$ for (leaky) ReLU with PyTorch's default weights,
+#   and of order 1 with skip connections; with He/Xavier weights tanh and ReLU came close to 1, the sigmoid did not.
+# * Compute the sigmoid stably: never exponentiate a positive number.
+# * A ReLU unit is dead when $z \le 0$ for **all** examples (per unit, over the batch); with fixed inputs that is
+#   permanent; leaky ReLU keeps a gradient $\alpha$ and recovers.
+# * Skip connections add an identity term: $\partial L/\partial x = (I + \partial\mathcal F/\partial x)^\top \partial L/\partial z$.
+#   They keep the gradient alive but do not by themselves keep activations bounded -- deep residual networks need
+#   normalisation.
+#
+# ## Further reading
+# * Lecture: *Recall: activation functions*, *Sigmoid: vanishing gradient (1), (2)*, *ReLU: Dead ReLU*, *ReLU: Leaky
+#   ReLU*, *Skip connections*; review lecture: *Deep Learning depends on Gradient Descent*, *The Shattered Gradient
+#   Phenomenon*.
+# * Y. Bengio, P. Simard and P. Frasconi, *Learning long-term dependencies with gradient descent is difficult*, IEEE
+#   Transactions on Neural Networks, 1994.
+# * X. Glorot and Y. Bengio, *Understanding the difficulty of training deep feedforward neural networks*, AISTATS 2010.
+# * A. Maas, A. Hannun and A. Ng, *Rectifier nonlinearities improve neural network acoustic models*, ICML 2013
+#   (leaky ReLU).
+# * K. He, X. Zhang, S. Ren and J. Sun, *Deep residual learning for image recognition*, CVPR 2016.
+# * D. Balduzzi et al., *The shattered gradients problem: if resnets are the answer, then what is the question?*,
+#   ICML 2017.
+# * L. Lu, Y. Shin, Y. Su and G. Karniadakis, *Dying ReLU and initialization: theory and numerical examples*, 2019.
+#
+# **Next:** `02_initialization` -- variance collapse and explosion, and the He and Xavier formulas.

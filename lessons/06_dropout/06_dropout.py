@@ -1,49 +1,42 @@
-"""Write solutions/06_dropout/06_dropout.ipynb: dropout and the other regularisers (L2, early stopping).
+# ---
+# jupyter:
+#   course:
+#     budget_s: 60
+#     gpu: false
+#     minutes: 60
+#     title: 'Dropout and the other regularisers: L2, early stopping'
+#     topics: over-fitting on purpose, L2 and torch's weight_decay, early stopping with
+#       best-weight restore, inverted dropout, the ensemble view, MC dropout, validation
+#       loss below training loss
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
 
-After editing: ``.venv/bin/python tools/build_06_dropout.py``, then
-``make execute release ASSIGNMENTS=06_dropout``. Designed wrong answers live in tests/cases/06_dropout.py;
-the experiment runner and reference implementations the demos use live in course_utils/regularization.py.
-"""
-from __future__ import annotations
+# %% [markdown]
+# # 06 · Dropout and the other regularisers: L2, early stopping
+#
+# **Time:** about 60 minutes · **Level:** after the lecture's *Regularization* section ·
+# **Prerequisites:** notebook 00 (training with `fit`), cross-entropy, SGD; notebooks 01–05 help but are not needed.
+#
+# ## Learning objectives
+# By the end of this notebook you can:
+# 1. recognise over-fitting in training and validation curves, and build a set-up that over-fits on purpose;
+# 2. write the SGD update with an L2 penalty and translate the lecture's $\lambda$ into PyTorch's `weight_decay`
+#    (and say why AdamW is different);
+# 3. implement early stopping with patience that restores the *best* weights, and explain why it must use the
+#    validation split and never the test split;
+# 4. implement inverted dropout, explain why it equals the lecture's "scale at test time" in expectation, and
+#    use dropout at test time (MC dropout) to measure uncertainty;
+# 5. explain why, with dropout, the validation loss can be *below* the training loss.
 
-import sys
-from pathlib import Path
+# %% [markdown]
+# Everything runs on a laptop CPU in about a minute: the data are the 8×8 handwritten digits that ship with
+# scikit-learn, and all the training runs of the lesson are made once, in the first experiment, then reused.
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from nbbuild import code, md, nbg, write_notebook  # noqa: E402
-
-cells = [
-    md(r"""
-# 06 · Dropout and the other regularisers: L2, early stopping
-
-**Time:** about 60 minutes · **Level:** after the lecture's *Regularization* section ·
-**Prerequisites:** notebook 00 (training with `fit`), cross-entropy, SGD; notebooks 01–05 help but are not needed.
-
-## Learning objectives
-By the end of this notebook you can:
-1. recognise over-fitting in training and validation curves, and build a set-up that over-fits on purpose;
-2. write the SGD update with an L2 penalty and translate the lecture's $\lambda$ into PyTorch's `weight_decay`
-   (and say why AdamW is different);
-3. implement early stopping with patience that restores the *best* weights, and explain why it must use the
-   validation split and never the test split;
-4. implement inverted dropout, explain why it equals the lecture's "scale at test time" in expectation, and
-   use dropout at test time (MC dropout) to measure uncertainty;
-5. explain why, with dropout, the validation loss can be *below* the training loss.
-"""),
-    md(r"""
-## How to run this notebook
-| where | how | GPU |
-|---|---|---|
-| your machine | `make lab` in a clone of the course repository | used if present |
-| Binder | the *launch binder* badge in the README | no |
-| Colab | the *Open in Colab* badge; the first cell installs the course package | optional |
-
-Everything runs on a laptop CPU in about a minute: the data are the 8×8 handwritten digits that ship with
-scikit-learn, and all the training runs of the lesson are made once, in the first experiment, then reused.
-Run the cells in order.
-"""),
-    code(r"""
-%matplotlib inline
+# %%
+# %matplotlib inline
 import copy
 
 import ipywidgets
@@ -53,11 +46,13 @@ import torch
 from matplotlib.figure import Figure
 from torch import nn
 
-from course_utils import checks
+from course_utils import (
+    checks,
+    regularization as reg,  # reference versions for the demos (not your answers)
+)
 from course_utils.data import load_digits
 from course_utils.nets import make_mlp
 from course_utils.plots import COLOR, FastRedraw, new_figure, use_style
-from course_utils import regularization as reg  # reference versions for the demos (not your answers)
 from course_utils.regularization import format_table, plot_run, run_grid, small_train_split, train_run
 from course_utils.reproducibility import device, fast_mode, pick, quiet_warnings, seed_everything
 from course_utils.widgets import App
@@ -66,55 +61,55 @@ quiet_warnings()
 use_style()
 seed_everything(0)
 DEVICE = device()
-"""),
-    md(r"""
-## Recap: three ways to regularise a network
-A network with enough capacity can fit its training set perfectly, including the noise and accidents of that
-particular sample. Regularisation trades a little training fit for better generalisation. The lecture lists
-three techniques.
 
-**L2 regularisation ("weight decay").** Plain gradient descent updates each weight by
-$w^{t+1} = w^t - \alpha\,\partial L/\partial w^t$. Adding the penalty $\frac{\lambda}{n}\sum w^2$ to the loss
-($n$ = number of training examples, $L$ = the *mean* loss over them) adds its gradient $\frac{2\lambda}{n}w$:
+# %% [markdown]
+# ## Recap: three ways to regularise a network
+# A network with enough capacity can fit its training set perfectly, including the noise and accidents of that
+# particular sample. Regularisation trades a little training fit for better generalisation. The lecture lists
+# three techniques.
+#
+# **L2 regularisation ("weight decay").** Plain gradient descent updates each weight by
+# $w^{t+1} = w^t - \alpha\,\partial L/\partial w^t$. Adding the penalty $\frac{\lambda}{n}\sum w^2$ to the loss
+# ($n$ = number of training examples, $L$ = the *mean* loss over them) adds its gradient $\frac{2\lambda}{n}w$:
+#
+# $$w^{t+1} = w^t - \alpha\left(\frac{\partial L}{\partial w^t} + \frac{2\lambda}{n}\,w^t\right)
+#           = \Bigl(1 - \frac{2\alpha\lambda}{n}\Bigr)w^t - \alpha\frac{\partial L}{\partial w^t}.$$
+#
+# Every step first shrinks ("decays") each weight by a constant factor, hence the name.
+#
+# **Early stopping.** Evaluate the validation loss after every epoch; stop when it has not improved for a while
+# (the *patience*), and keep the weights from the best epoch.
+#
+# **Dropout.** At each training step, every hidden unit is set to zero with probability $p$, independently; at test
+# time no unit is dropped. The expected input to the next layer must be the same in both cases, so one of them is
+# rescaled:
+#
+# | version | training | test |
+# |---|---|---|
+# | lecture ("scale at test time") | $\tilde h = m \odot h$, $m_i \sim \text{Bernoulli}(1-p)$ | $h\,(1-p)$ |
+# | inverted dropout (PyTorch's `nn.Dropout`) | $\tilde h = m \odot h \,/\, (1-p)$ | $h$ |
+#
+# Both give $\mathbb{E}[\text{training output}] = \text{test output}$. **Where the lecture is loose:** it says to
+# "scale activations by dropout probability" at test time. The factor is the *keep* probability $1-p$ (with $p$
+# the probability of dropping, PyTorch's convention); the original paper (Srivastava et al., 2014) calls the keep
+# probability $p$, which is where the confusion comes from. PyTorch does the scaling during training instead, so
+# the test-time network needs no change at all.
 
-$$w^{t+1} = w^t - \alpha\left(\frac{\partial L}{\partial w^t} + \frac{2\lambda}{n}\,w^t\right)
-          = \Bigl(1 - \frac{2\alpha\lambda}{n}\Bigr)w^t - \alpha\frac{\partial L}{\partial w^t}.$$
+# %% [markdown]
+# ## Experiment 1: a network that over-fits on purpose
+# We train a wide MLP (64 inputs → 256 → 256 → 10, about 85 000 weights) on only **150** training digits, and
+# judge it on 270 validation digits. The test split (another 269) stays locked away until the results table.
+#
+# All configurations this lesson needs -- dropout $p \in \{0, 0.25, 0.5, 0.75\}$ × weight decay
+# $\in \{0, 10^{-2}, 3\cdot 10^{-2}\}$, same initial weights, same data order -- are trained now, once
+# (`course_utils.regularization.run_grid`, SGD with momentum 0.9, learning rate 0.05, batches of 32). Later
+# sections and the widget read from this grid.
+#
+# ### 🔮 Predict first
+# With 150 examples and 85 000 weights: where will the training accuracy be after 60 epochs? Will the
+# validation loss keep falling, flatten, or turn back up?
 
-Every step first shrinks ("decays") each weight by a constant factor, hence the name.
-
-**Early stopping.** Evaluate the validation loss after every epoch; stop when it has not improved for a while
-(the *patience*), and keep the weights from the best epoch.
-
-**Dropout.** At each training step, every hidden unit is set to zero with probability $p$, independently; at test
-time no unit is dropped. The expected input to the next layer must be the same in both cases, so one of them is
-rescaled:
-
-| version | training | test |
-|---|---|---|
-| lecture ("scale at test time") | $\tilde h = m \odot h$, $m_i \sim \text{Bernoulli}(1-p)$ | $h\,(1-p)$ |
-| inverted dropout (PyTorch's `nn.Dropout`) | $\tilde h = m \odot h \,/\, (1-p)$ | $h$ |
-
-Both give $\mathbb{E}[\text{training output}] = \text{test output}$. **Where the lecture is loose:** it says to
-"scale activations by dropout probability" at test time. The factor is the *keep* probability $1-p$ (with $p$
-the probability of dropping, PyTorch's convention); the original paper (Srivastava et al., 2014) calls the keep
-probability $p$, which is where the confusion comes from. PyTorch does the scaling during training instead, so
-the test-time network needs no change at all.
-"""),
-    md(r"""
-## Experiment 1: a network that over-fits on purpose
-We train a wide MLP (64 inputs → 256 → 256 → 10, about 85 000 weights) on only **150** training digits, and
-judge it on 270 validation digits. The test split (another 269) stays locked away until the results table.
-
-All configurations this lesson needs -- dropout $p \in \{0, 0.25, 0.5, 0.75\}$ × weight decay
-$\in \{0, 10^{-2}, 3\cdot 10^{-2}\}$, same initial weights, same data order -- are trained now, once
-(`course_utils.regularization.run_grid`, SGD with momentum 0.9, learning rate 0.05, batches of 32). Later
-sections and the widget read from this grid.
-
-### 🔮 Predict first
-With 150 examples and 85 000 weights: where will the training accuracy be after 60 epochs? Will the
-validation loss keep falling, flatten, or turn back up?
-"""),
-    code(r"""
+# %%
 X, y = load_digits(flatten=True)
 split = small_train_split(X, y, n_train=150, seed=0)
 print(f"train {tuple(split.x_train.shape)}, validation {tuple(split.x_val.shape)}, test {tuple(split.x_test.shape)}")
@@ -130,48 +125,49 @@ if fast_mode():  # while autograding: no figure, to keep grading fast
     print("(figure skipped while autograding: run the notebook to see it)")
 else:
     plt.show()
-"""),
-    md(r"""
-**What to notice:** the training loss keeps falling -- by another factor of about 100 after epoch 20 -- and the
-training accuracy reaches 100 %: the network memorises its 150 digits. The validation loss stops improving after
-about 20 epochs and validation accuracy stalls a little above 90 %. The widening gap between the curves is
-over-fitting: everything the network learns after epoch 20 is specific to its training sample.
-"""),
-    code(r"""
+
+# %% [markdown]
+# **What to notice:** the training loss keeps falling -- by another factor of about 100 after epoch 20 -- and the
+# training accuracy reaches 100 %: the network memorises its 150 digits. The validation loss stops improving after
+# about 20 epochs and validation accuracy stalls a little above 90 %. The widening gap between the curves is
+# over-fitting: everything the network learns after epoch 20 is specific to its training sample.
+
+# %%
 # NBVAL_CHECK_OUTPUT
 print("training accuracy reaches 100%:", none.train_acc == 1.0)
 print("final validation loss at least 0.15 above training loss:", none.gap_loss > 0.15)
 print("final validation loss more than 10x the training loss:", none.val_loss > 10 * none.train_loss)
-"""),
-    md(r"""
-## L2 regularisation and PyTorch's `weight_decay`
-PyTorch's optimisers take a `weight_decay` argument. For `torch.optim.SGD` it **adds `weight_decay * w` to the
-gradient** before the step:
 
-$$w \leftarrow w - \alpha\,(\nabla_w L + \texttt{weight\_decay}\cdot w).$$
 
-Compare with the lecture's rule: they are the same update when
+# %% [markdown]
+# ## L2 regularisation and PyTorch's `weight_decay`
+# PyTorch's optimisers take a `weight_decay` argument. For `torch.optim.SGD` it **adds `weight_decay * w` to the
+# gradient** before the step:
+#
+# $$w \leftarrow w - \alpha\,(\nabla_w L + \texttt{weight\_decay}\cdot w).$$
+#
+# Compare with the lecture's rule: they are the same update when
+#
+# $$\texttt{weight\_decay} = \frac{2\lambda}{n}, \qquad\text{equivalently: adding } \tfrac{\texttt{weight\_decay}}{2}\lVert w\rVert^2
+# \text{ to the mean loss.}$$
+#
+# Three details worth knowing:
+# * The lecture's $\lambda$ is per data set: for the same $\lambda$, more training data means a smaller
+#   `weight_decay`. Most code (and this notebook's grid) just picks `weight_decay` directly.
+# * `weight_decay` decays **every** parameter you give the optimiser, biases included; the lecture's penalty is on
+#   the weights $w_{i,j}$. To exclude biases, pass two parameter groups.
+# * With momentum, SGD's `weight_decay` is still exactly an L2 penalty (the decay term goes through the momentum
+#   buffer like the rest of the gradient). With **Adam** it is not "weight decay" in the lecture's sense: the
+#   penalty gradient gets divided by Adam's per-weight scale, so weights with large gradients are barely decayed.
+#   **AdamW** (Loshchilov & Hutter, 2019) *decouples* the decay: $w \leftarrow w - \alpha\,\texttt{weight\_decay}\,w -
+#   \alpha\cdot(\text{Adam step})$.
+#
+# ### Exercise 1 -- one SGD step with an L2 penalty (2 points)
+# Implement `sgd_l2_step` (the lecture's update, for a tensor of weights) and `lecture_to_torch_weight_decay`
+# (the `weight_decay` that makes `torch.optim.SGD` do the same step). Return a **new** tensor; do not modify `w`.
+# The hidden tests compare your step with `torch.optim.SGD` on random tensors.
 
-$$\texttt{weight\_decay} = \frac{2\lambda}{n}, \qquad\text{equivalently: adding } \tfrac{\texttt{weight\_decay}}{2}\lVert w\rVert^2
-\text{ to the mean loss.}$$
-
-Three details worth knowing:
-* The lecture's $\lambda$ is per data set: for the same $\lambda$, more training data means a smaller
-  `weight_decay`. Most code (and this notebook's grid) just picks `weight_decay` directly.
-* `weight_decay` decays **every** parameter you give the optimiser, biases included; the lecture's penalty is on
-  the weights $w_{i,j}$. To exclude biases, pass two parameter groups.
-* With momentum, SGD's `weight_decay` is still exactly an L2 penalty (the decay term goes through the momentum
-  buffer like the rest of the gradient). With **Adam** it is not "weight decay" in the lecture's sense: the
-  penalty gradient gets divided by Adam's per-weight scale, so weights with large gradients are barely decayed.
-  **AdamW** (Loshchilov & Hutter, 2019) *decouples* the decay: $w \leftarrow w - \alpha\,\texttt{weight\_decay}\,w -
-  \alpha\cdot(\text{Adam step})$.
-
-### Exercise 1 -- one SGD step with an L2 penalty (2 points)
-Implement `sgd_l2_step` (the lecture's update, for a tensor of weights) and `lecture_to_torch_weight_decay`
-(the `weight_decay` that makes `torch.optim.SGD` do the same step). Return a **new** tensor; do not modify `w`.
-The hidden tests compare your step with `torch.optim.SGD` on random tensors.
-"""),
-    code(r'''
+# %% nbgrader={"grade": false, "grade_id": "sgd_l2_answer", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def sgd_l2_step(w, grad, lr, lam, n):
     """One gradient-descent step with the lecture's L2 penalty.
 
@@ -200,8 +196,9 @@ def lecture_to_torch_weight_decay(lam, n):
     ### BEGIN SOLUTION
     return 2.0 * lam / n
     ### END SOLUTION
-''', metadata=nbg("sgd_l2_answer", solution=True)),
-    code(r"""
+
+
+# %% nbgrader={"grade": true, "grade_id": "sgd_l2_tests", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 # Visible checks for Exercise 1
 w = torch.tensor([1.0, -2.0, 0.5])
 g = torch.tensor([0.1, 0.1, -0.2])
@@ -235,13 +232,13 @@ for _lr, _lam, _n in [(0.05, 3.0, 150), (0.5, 0.0, 10), (0.01, 40.0, 1000)]:
                        f"sgd_l2_step(lr={_lr}, lam={_lam}, n={_n}) compared with torch.optim.SGD(weight_decay=2*lam/n)"
                        f" -- check the factor 2, the division by n and the sign of the decay", verbose=False)
 ### END HIDDEN TESTS
-""", metadata=nbg("sgd_l2_tests", grade=True, locked=True, points=2)),
-    md(r"""
-### The same thing, checked against PyTorch
-This cell uses only PyTorch (not your answer). It checks the factor convention three ways on one step, then
-shows that Adam's `weight_decay` is *not* decoupled weight decay, while AdamW's is.
-"""),
-    code(r"""
+
+# %% [markdown]
+# ### The same thing, checked against PyTorch
+# This cell uses only PyTorch (not your answer). It checks the factor convention three ways on one step, then
+# shows that Adam's `weight_decay` is *not* decoupled weight decay, while AdamW's is.
+
+# %%
 # NBVAL_CHECK_OUTPUT
 torch.manual_seed(0)
 w0 = torch.randn(5, 3)
@@ -273,18 +270,18 @@ w_adam_wd = one_step(lambda ps: torch.optim.Adam(ps, lr=lr, weight_decay=wd))
 w_adamw = one_step(lambda ps: torch.optim.AdamW(ps, lr=lr, weight_decay=wd))
 print("AdamW == Adam step minus lr*weight_decay*w (decoupled):", torch.allclose(w_adamw, w_adam - lr * wd * w0, atol=1e-6))
 print("Adam(weight_decay) == Adam step minus lr*weight_decay*w:", torch.allclose(w_adam_wd, w_adam - lr * wd * w0, atol=1e-6))
-"""),
-    md(r"""
-**What to notice:** for SGD the three descriptions -- penalty in the loss, `weight_decay`, explicit shrinking --
-are the same update. Adam's own `weight_decay` puts the penalty gradient *through* Adam's normalisation (on the
-first step Adam's update is about ±lr whatever the gradient's size), so the decay is not $\alpha\lambda' w$; AdamW
-applies it outside, as the lecture's picture of "decay" suggests.
 
-### 🔮 Predict first
-In the grid we trained the same network with `weight_decay` $= 10^{-2}$ and $3\cdot10^{-2}$. What happens to the
-*training* loss, and to the gap between training and validation loss?
-"""),
-    code(r"""
+# %% [markdown]
+# **What to notice:** for SGD the three descriptions -- penalty in the loss, `weight_decay`, explicit shrinking --
+# are the same update. Adam's own `weight_decay` puts the penalty gradient *through* Adam's normalisation (on the
+# first step Adam's update is about ±lr whatever the gradient's size), so the decay is not $\alpha\lambda' w$; AdamW
+# applies it outside, as the lecture's picture of "decay" suggests.
+#
+# ### 🔮 Predict first
+# In the grid we trained the same network with `weight_decay` $= 10^{-2}$ and $3\cdot10^{-2}$. What happens to the
+# *training* loss, and to the gap between training and validation loss?
+
+# %%
 fig, axes = new_figure(1, 2)
 for wd_value in WEIGHT_DECAYS:
     c = grid[(0.0, wd_value)].curves()
@@ -302,33 +299,34 @@ if fast_mode():  # while autograding: no figure, to keep grading fast
     print("(figure skipped while autograding: run the notebook to see it)")
 else:
     plt.show()
-"""),
-    md(r"""
-**What to notice:** weight decay keeps the weights much smaller; the training loss can no longer go to zero (the
-penalty pulls the weights back), and the gap between training and validation loss shrinks. Too much decay
-($3\cdot10^{-2}$ here) starts to *under*-fit: the validation loss is higher than with moderate decay.
 
-## Early stopping
-The validation curve of Experiment 1 had its minimum long before the end. Early stopping keeps that minimum:
 
-1. after each epoch, compute the validation loss;
-2. if it improved by more than `min_delta` on the best so far, remember the epoch and **copy** the weights;
-3. otherwise count one more epoch without improvement; when the count reaches `patience`, stop;
-4. load the remembered (best) weights back into the model.
+# %% [markdown]
+# **What to notice:** weight decay keeps the weights much smaller; the training loss can no longer go to zero (the
+# penalty pulls the weights back), and the gap between training and validation loss shrinks. Too much decay
+# ($3\cdot10^{-2}$ here) starts to *under*-fit: the validation loss is higher than with moderate decay.
+#
+# ## Early stopping
+# The validation curve of Experiment 1 had its minimum long before the end. Early stopping keeps that minimum:
+#
+# 1. after each epoch, compute the validation loss;
+# 2. if it improved by more than `min_delta` on the best so far, remember the epoch and **copy** the weights;
+# 3. otherwise count one more epoch without improvement; when the count reaches `patience`, stop;
+# 4. load the remembered (best) weights back into the model.
+#
+# Patience matters because validation curves are noisy: stopping at the first uptick risks stopping too early (the
+# lecture's warning). **Why not the test split?** Choosing the stopping epoch *by* a data set is fitting a
+# hyper-parameter to it. Stop on the test set and the reported test accuracy is the best of many looks -- an
+# optimistic, biased estimate. The test split must be touched once, at the very end; the validation split is what
+# we tune on.
+#
+# ### Exercise 2 -- an `EarlyStopping` helper (3 points)
+# Complete the class. `step(val_loss, model)` is called once per epoch (epochs count 1, 2, 3, ...) and returns
+# `True` when training should stop. A pitfall the hidden tests look for: `model.state_dict()` returns
+# *references* to the live parameter tensors, which the optimiser keeps changing in place -- store a **copy**
+# (e.g. `copy.deepcopy(model.state_dict())`), or `restore` will give you the *last* weights, not the best.
 
-Patience matters because validation curves are noisy: stopping at the first uptick risks stopping too early (the
-lecture's warning). **Why not the test split?** Choosing the stopping epoch *by* a data set is fitting a
-hyper-parameter to it. Stop on the test set and the reported test accuracy is the best of many looks -- an
-optimistic, biased estimate. The test split must be touched once, at the very end; the validation split is what
-we tune on.
-
-### Exercise 2 -- an `EarlyStopping` helper (3 points)
-Complete the class. `step(val_loss, model)` is called once per epoch (epochs count 1, 2, 3, ...) and returns
-`True` when training should stop. A pitfall the hidden tests look for: `model.state_dict()` returns
-*references* to the live parameter tensors, which the optimiser keeps changing in place -- store a **copy**
-(e.g. `copy.deepcopy(model.state_dict())`), or `restore` will give you the *last* weights, not the best.
-"""),
-    code(r'''
+# %% nbgrader={"grade": false, "grade_id": "early_stopping_answer", "locked": false, "schema_version": 3, "solution": true, "task": false}
 class EarlyStopping:
     """Stop when the validation loss has not improved for ``patience`` epochs; restore the best weights.
 
@@ -373,8 +371,9 @@ class EarlyStopping:
         ### BEGIN SOLUTION
         model.load_state_dict(self.best_state)
         ### END SOLUTION
-''', metadata=nbg("early_stopping_answer", solution=True)),
-    code(r"""
+
+
+# %% nbgrader={"grade": true, "grade_id": "early_stopping_tests", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
 # Visible checks for Exercise 2
 def _run_stopper(losses, patience, min_delta=0.0):
     '''Feed the losses to a fresh EarlyStopping; the model's weight is set to the epoch number (in place,
@@ -455,17 +454,17 @@ for _k, _v in _net.state_dict().items():
     checks.check_close(_v, _snapshots[1][_k], f"restored parameter {_k} (expected the weights of epoch 2, the best)",
                        verbose=False)
 ### END HIDDEN TESTS
-""", metadata=nbg("early_stopping_tests", grade=True, locked=True, points=3)),
-    md(r"""
-### Early stopping on the over-fitting network
-The demo uses `course_utils.regularization.BestWeights`, the same algorithm written as a callback for `fit`
-(it does not depend on your answer). Patience 10, on the validation loss.
 
-### 🔮 Predict first
-At which epoch will training stop, roughly? Will the restored model have a lower validation loss than the final
-model of Experiment 1 -- and a lower *training* loss?
-"""),
-    code(r"""
+# %% [markdown]
+# ### Early stopping on the over-fitting network
+# The demo uses `course_utils.regularization.BestWeights`, the same algorithm written as a callback for `fit`
+# (it does not depend on your answer). Patience 10, on the validation loss.
+#
+# ### 🔮 Predict first
+# At which epoch will training stop, roughly? Will the restored model have a lower validation loss than the final
+# model of Experiment 1 -- and a lower *training* loss?
+
+# %%
 stopped = train_run(split, patience=10, epochs=EPOCHS, device=DEVICE)
 fig = plot_run(stopped, title=f"Early stopping: best epoch {stopped.best_epoch}, stopped at epoch "
                               f"{stopped.stopped_epoch or EPOCHS} (patience 10)")
@@ -476,22 +475,23 @@ else:
     plt.show()
 print(f"validation loss: restored model {stopped.val_loss:.3f}, model trained for {EPOCHS} epochs {none.val_loss:.3f}")
 print(f"training loss:   restored model {stopped.train_loss:.4f}, model trained for {EPOCHS} epochs {none.train_loss:.4f}")
-"""),
-    md(r"""
-**What to notice:** training stops `patience` epochs after the validation minimum (dash-dotted line) and the model
-goes back to the best epoch (dotted line): lower validation loss than training on, and -- as a side effect -- a
-higher training loss, since the network has had less time to memorise.
 
-## Dropout
-During training, each hidden unit is kept with probability $1-p$ and zeroed with probability $p$, a fresh random
-mask for every example and every step. `nn.Dropout(p)` implements **inverted** dropout: the kept units are
-multiplied by $1/(1-p)$, so the expected value of every unit is unchanged, $\mathbb{E}[\tilde h_i] = (1-p)\cdot
-\frac{h_i}{1-p} + p\cdot 0 = h_i$, and in `eval()` mode the layer does nothing.
 
-The lecture's figure 31, redrawn: the same network with two dropout masks ($p = 0.5$ on the hidden units). Each
-training step trains one such thinned network; all of them share the weights of the full one.
-"""),
-    code(r"""
+# %% [markdown]
+# **What to notice:** training stops `patience` epochs after the validation minimum (dash-dotted line) and the model
+# goes back to the best epoch (dotted line): lower validation loss than training on, and -- as a side effect -- a
+# higher training loss, since the network has had less time to memorise.
+#
+# ## Dropout
+# During training, each hidden unit is kept with probability $1-p$ and zeroed with probability $p$, a fresh random
+# mask for every example and every step. `nn.Dropout(p)` implements **inverted** dropout: the kept units are
+# multiplied by $1/(1-p)$, so the expected value of every unit is unchanged, $\mathbb{E}[\tilde h_i] = (1-p)\cdot
+# \frac{h_i}{1-p} + p\cdot 0 = h_i$, and in `eval()` mode the layer does nothing.
+#
+# The lecture's figure 31, redrawn: the same network with two dropout masks ($p = 0.5$ on the hidden units). Each
+# training step trains one such thinned network; all of them share the weights of the full one.
+
+# %%
 def draw_network(ax, keep_masks, title):
     '''Draw a 4-6-6-3 MLP; hidden units whose mask entry is False are crossed out, their edges removed.'''
     sizes = [4, 6, 6, 3]
@@ -527,19 +527,20 @@ if fast_mode():  # while autograding: no figure, to keep grading fast
     print("(figure skipped while autograding: run the notebook to see it)")
 else:
     plt.show()
-"""),
-    md(r"""
-**What to notice:** every step uses a different sub-network, so no unit can rely on a particular other unit being
-present; at test time all units are on.
 
-### Exercise 3 -- inverted dropout (3 points)
-Implement `inverted_dropout(x, p, training, generator)`. Use `generator` for **all** the randomness (e.g.
-`torch.rand(x.shape, generator=generator)`), so that the same seed gives the same mask. The checks are
-statistical: on a large tensor about a fraction $p$ of the entries must be zero and the mean must be preserved.
-The hidden tests look for the classic mistakes: dropping with probability $1-p$ instead of $p$, forgetting the
-$1/(1-p)$ rescale, and dropping in evaluation mode.
-"""),
-    code(r'''
+
+# %% [markdown]
+# **What to notice:** every step uses a different sub-network, so no unit can rely on a particular other unit being
+# present; at test time all units are on.
+#
+# ### Exercise 3 -- inverted dropout (3 points)
+# Implement `inverted_dropout(x, p, training, generator)`. Use `generator` for **all** the randomness (e.g.
+# `torch.rand(x.shape, generator=generator)`), so that the same seed gives the same mask. The checks are
+# statistical: on a large tensor about a fraction $p$ of the entries must be zero and the mean must be preserved.
+# The hidden tests look for the classic mistakes: dropping with probability $1-p$ instead of $p$, forgetting the
+# $1/(1-p)$ rescale, and dropping in evaluation mode.
+
+# %% nbgrader={"grade": false, "grade_id": "inverted_dropout_answer", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def inverted_dropout(x, p, training=True, generator=None):
     """Inverted dropout, as torch.nn.functional.dropout computes it.
 
@@ -558,8 +559,9 @@ def inverted_dropout(x, p, training=True, generator=None):
     keep = torch.rand(x.shape, generator=generator) >= p
     return x * keep.to(x.dtype) / (1.0 - p)
     ### END SOLUTION
-''', metadata=nbg("inverted_dropout_answer", solution=True)),
-    code(r"""
+
+
+# %% nbgrader={"grade": true, "grade_id": "inverted_dropout_tests", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
 # Visible checks for Exercise 3
 def _dropout_stats(p, x, seed=0, training=True):
     x_before = x.clone()
@@ -632,13 +634,13 @@ for _dim, _what in ((1, "rows"), (0, "columns")):
                       f"with p=0.5 the fraction of zeros varies wildly between {_what} (from {_frac.min():.2f} to "
                       f"{_frac.max():.2f}): draw an independent random number for every entry", verbose=False)
 ### END HIDDEN TESTS
-""", metadata=nbg("inverted_dropout_tests", grade=True, locked=True, points=3)),
-    md(r"""
-### Inverted dropout and "scale at test time" are equal in expectation
-The cell below uses `torch.nn.functional.dropout` (not your answer). For one vector of activations $h$ it draws
-20 000 masks and compares averages with what each version uses at test time.
-"""),
-    code(r"""
+
+# %% [markdown]
+# ### Inverted dropout and "scale at test time" are equal in expectation
+# The cell below uses `torch.nn.functional.dropout` (not your answer). For one vector of activations $h$ it draws
+# 20 000 masks and compares averages with what each version uses at test time.
+
+# %%
 # NBVAL_CHECK_OUTPUT
 p = 0.5
 torch.manual_seed(0)
@@ -652,25 +654,25 @@ print("lecture:  mean over masks == (1-p) * h:", torch.allclose(lecture_train.me
 print("inverted: mean over masks == h:        ", torch.allclose(inverted_train.mean(0), inverted_test, atol=0.03))
 print("the two versions differ by the constant factor 1-p:", torch.allclose(lecture_test / (1 - p), inverted_test))
 print("nn.Dropout(0.5) on ones, train mode, takes the values:", sorted(set(nn.Dropout(0.5).train()(torch.ones(1000)).tolist())))
-"""),
-    md(r"""
-**What to notice:** the two conventions differ only by the constant factor $1-p$ on one layer's output, which the
-next layer's weights absorb: a network trained with one convention can be converted exactly into the other by
-rescaling weights. PyTorch's choice means `model.eval()` is all you need at test time.
 
-**The ensemble view.** A network with $N$ droppable units has $2^N$ "thinned" sub-networks that share weights;
-each training step trains one of them. At test time, the ideal prediction would be the *average* over all of
-them -- an ensemble. The deterministic eval-mode network is a cheap approximation of that average (the "weight
-scaling rule"): exact for one linear layer, only approximate through non-linearities. MC dropout computes the
-average by sampling instead.
+# %% [markdown]
+# **What to notice:** the two conventions differ only by the constant factor $1-p$ on one layer's output, which the
+# next layer's weights absorb: a network trained with one convention can be converted exactly into the other by
+# rescaling weights. PyTorch's choice means `model.eval()` is all you need at test time.
+#
+# **The ensemble view.** A network with $N$ droppable units has $2^N$ "thinned" sub-networks that share weights;
+# each training step trains one of them. At test time, the ideal prediction would be the *average* over all of
+# them -- an ensemble. The deterministic eval-mode network is a cheap approximation of that average (the "weight
+# scaling rule"): exact for one linear layer, only approximate through non-linearities. MC dropout computes the
+# average by sampling instead.
+#
+# ### Dropout on the over-fitting network
+#
+# ### 🔮 Predict first
+# With dropout $p = 0.75$ (three quarters of the hidden units off at every step), will the training loss that `fit`
+# reports be above or below the validation loss?
 
-### Dropout on the over-fitting network
-
-### 🔮 Predict first
-With dropout $p = 0.75$ (three quarters of the hidden units off at every step), will the training loss that `fit`
-reports be above or below the validation loss?
-"""),
-    code(r"""
+# %%
 heavy = grid[(DROPOUTS[-1], 0.0)]
 fig = plot_run(heavy, title=f"Dropout p = {DROPOUTS[-1]}", reference=none)
 if fast_mode():  # while autograding: no figure, to keep grading fast
@@ -681,57 +683,58 @@ else:
 c = heavy.curves()
 below = np.mean(np.array(c["val_loss"]) < np.array(c["train_loss"]))
 print(f"validation loss below the training loss that fit reports in {below:.0%} of the epochs")
-"""),
-    code(r"""
+
+# %%
 # NBVAL_CHECK_OUTPUT
 print("with heavy dropout, validation loss below reported training loss in most epochs:", below > 0.5)
 print("training loss re-measured with dropout off is below the validation loss at the end:",
       heavy.clean_train_loss[-1] < heavy.history.val_loss[-1])
-"""),
-    md(r"""
-**What to notice:** the training loss that the training loop reports (green) lies *above* the validation loss for
-the whole run, which looks impossible for a model that has seen the training data. The third curve --
-the same training set, measured again after each epoch in evaluation mode -- is below the validation loss, as
-usual. Why? That is the free-response question below.
 
-### Free response (3 points, graded by your instructor)
-The lecture notes: *"when you use Dropout layers, you may notice that the validation/test loss seems better
-than the training loss! Why?"* Explain, using the figure above. Name at least two reasons, and say how you would
-check which training loss is the fair one to compare with the validation loss.
-"""),
-    md(r"""
-The training loss that the loop reports is computed **with dropout on**: every example goes through a thinned
-network that has lost a fraction $p$ of its hidden units (a random, weaker sub-network), and the noise of the
-masks adds to the loss. The validation loss is computed in `eval()` mode with **every unit active**, i.e. the
-full network -- which approximates the average of the whole ensemble of sub-networks and is better than a typical
-member. So the two numbers are not measured on the same model. A second, smaller reason: the reported training
-loss is an average over the epoch's mini-batches, measured while the weights were still improving, whereas the
-validation loss is measured once, after the epoch with the final weights. (Regularisation penalties added to the
-training loss, or a validation set that happens to be easier, can also contribute.)
 
-The fair comparison re-evaluates the **training set in eval mode** after the epoch (the "dropout off" curve):
-that loss is below the validation loss, and the usual generalisation gap reappears.
+# %% [markdown]
+# **What to notice:** the training loss that the training loop reports (green) lies *above* the validation loss for
+# the whole run, which looks impossible for a model that has seen the training data. The third curve --
+# the same training set, measured again after each epoch in evaluation mode -- is below the validation loss, as
+# usual. Why? That is the free-response question below.
+#
+# ### Free response (3 points, graded by your instructor)
+# The lecture notes: *"when you use Dropout layers, you may notice that the validation/test loss seems better
+# than the training loss! Why?"* Explain, using the figure above. Name at least two reasons, and say how you would
+# check which training loss is the fair one to compare with the validation loss.
 
-**Mark scheme (3 points):** 1 point: the reported training loss uses dropout (thinned, noisy network) while
-validation runs in eval mode with all units. 1 point: a second valid reason -- the epoch average is taken while
-the weights change (half an epoch behind), or the eval-mode network acts as an ensemble average, or an added
-penalty / an easier validation set. 1 point: the check -- re-evaluate the training set with `model.eval()` (or
-`torch.no_grad()` in eval mode) after the epoch and compare that with the validation loss.
-""", metadata=nbg("free_response_val_below_train", solution=True, grade=True, points=3)),
-    md(r"""
-## MC dropout: dropout at test time as an uncertainty estimate
-Keeping dropout **on** at test time and averaging the predicted probabilities over many masks gives the
-Monte-Carlo estimate of the ensemble average (Gal & Ghahramani, 2016). The spread of the predictions across masks
-is a rough measure of how unsure the network is.
+# %% [markdown] nbgrader={"grade": true, "grade_id": "free_response_val_below_train", "locked": false, "points": 3, "schema_version": 3, "solution": true, "task": false}
+# The training loss that the loop reports is computed **with dropout on**: every example goes through a thinned
+# network that has lost a fraction $p$ of its hidden units (a random, weaker sub-network), and the noise of the
+# masks adds to the loss. The validation loss is computed in `eval()` mode with **every unit active**, i.e. the
+# full network -- which approximates the average of the whole ensemble of sub-networks and is better than a typical
+# member. So the two numbers are not measured on the same model. A second, smaller reason: the reported training
+# loss is an average over the epoch's mini-batches, measured while the weights were still improving, whereas the
+# validation loss is measured once, after the epoch with the final weights. (Regularisation penalties added to the
+# training loss, or a validation set that happens to be easier, can also contribute.)
+#
+# The fair comparison re-evaluates the **training set in eval mode** after the epoch (the "dropout off" curve):
+# that loss is below the validation loss, and the usual generalisation gap reappears.
+#
+# **Mark scheme (3 points):** 1 point: the reported training loss uses dropout (thinned, noisy network) while
+# validation runs in eval mode with all units. 1 point: a second valid reason -- the epoch average is taken while
+# the weights change (half an epoch behind), or the eval-mode network acts as an ensemble average, or an added
+# penalty / an easier validation set. 1 point: the check -- re-evaluate the training set with `model.eval()` (or
+# `torch.no_grad()` in eval mode) after the epoch and compare that with the validation loss.
 
-### Exercise 4 -- MC-dropout prediction (2 points)
-Implement `mc_dropout_predict(model, x, n_samples)`. Switch **only the `nn.Dropout` modules** to training mode
-(a model may also contain batch norm, which must keep using its running statistics), run `n_samples` forward
-passes without gradients, take the softmax of each, and return the mean and the standard deviation over the
-samples. Put every module back in the mode it was in. Hints: `model.modules()`, `isinstance(m, nn.Dropout)`,
-`torch.no_grad()`, `torch.stack`.
-"""),
-    code(r'''
+# %% [markdown]
+# ## MC dropout: dropout at test time as an uncertainty estimate
+# Keeping dropout **on** at test time and averaging the predicted probabilities over many masks gives the
+# Monte-Carlo estimate of the ensemble average (Gal & Ghahramani, 2016). The spread of the predictions across masks
+# is a rough measure of how unsure the network is.
+#
+# ### Exercise 4 -- MC-dropout prediction (2 points)
+# Implement `mc_dropout_predict(model, x, n_samples)`. Switch **only the `nn.Dropout` modules** to training mode
+# (a model may also contain batch norm, which must keep using its running statistics), run `n_samples` forward
+# passes without gradients, take the softmax of each, and return the mean and the standard deviation over the
+# samples. Put every module back in the mode it was in. Hints: `model.modules()`, `isinstance(m, nn.Dropout)`,
+# `torch.no_grad()`, `torch.stack`.
+
+# %% nbgrader={"grade": false, "grade_id": "mc_dropout_answer", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def mc_dropout_predict(model, x, n_samples=100):
     """Monte-Carlo dropout: class probabilities averaged over random dropout masks.
 
@@ -758,8 +761,9 @@ def mc_dropout_predict(model, x, n_samples=100):
             m.train(mode)
     return probs.mean(dim=0), probs.std(dim=0, correction=0)
     ### END SOLUTION
-''', metadata=nbg("mc_dropout_answer", solution=True)),
-    code(r"""
+
+
+# %% nbgrader={"grade": true, "grade_id": "mc_dropout_tests", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 # Visible checks for Exercise 4
 _net = make_mlp(4, 3, width=32, depth=2, dropout=0.5, seed=0).eval()
 _x = torch.randn(5, 4, generator=torch.Generator().manual_seed(0))
@@ -824,16 +828,16 @@ checks.check_true(all(m.training for m in _net.modules()),
                   "a model that was in training mode was not put back in training mode", verbose=False)
 _ = _net.eval()
 ### END HIDDEN TESTS
-""", metadata=nbg("mc_dropout_tests", grade=True, locked=True, points=2)),
-    md(r"""
-### MC dropout on the digits
-The demo uses `course_utils.regularization.mc_dropout_predict` (same algorithm, not your answer) on the network
-trained with $p = 0.5$, over the 269 test digits (this is evaluation of a finished model, not tuning).
 
-### 🔮 Predict first
-Will the MC spread be larger for the digits the network gets wrong than for those it gets right?
-"""),
-    code(r"""
+# %% [markdown]
+# ### MC dropout on the digits
+# The demo uses `course_utils.regularization.mc_dropout_predict` (same algorithm, not your answer) on the network
+# trained with $p = 0.5$, over the 269 test digits (this is evaluation of a finished model, not tuning).
+#
+# ### 🔮 Predict first
+# Will the MC spread be larger for the digits the network gets wrong than for those it gets right?
+
+# %%
 dropout_run = grid[(0.5, 0.0)]
 model = dropout_run.model.eval()
 torch.manual_seed(0)
@@ -859,28 +863,28 @@ else:
 print(f"test accuracy: deterministic (eval mode) {(det.argmax(1) == y_test).float().mean():.3f}, "
       f"MC average {(predicted == y_test).float().mean():.3f}")
 print(f"largest gap between deterministic and MC-averaged probabilities: {(det - mc_mean).abs().max():.3f}")
-"""),
-    code(r"""
+
+# %%
 # NBVAL_CHECK_OUTPUT
 print("mean spread larger on wrong predictions than on right ones:", bool(spread[~correct].mean() > spread[correct].mean()))
-"""),
-    md(r"""
-**What to notice:** the eval-mode network and the MC average agree on almost every digit (the weight-scaling rule
-is a good approximation), but the probabilities are not identical. The spread is a useful warning sign: the
-misclassified digits have clearly larger spread than the correct ones -- not a calibrated probability, but
-information the single deterministic prediction does not give.
 
-## Results: which regulariser helps?
-Five configurations of the same network, data and seed: nothing, L2 (`weight_decay` $=10^{-2}$), dropout
-($p=0.5$), early stopping (patience 10), and all three. Only now do we evaluate on the **test** split, once per
-configuration. "Acc gap" is training minus validation accuracy, "loss gap" validation minus training loss, both
-with dropout off.
+# %% [markdown]
+# **What to notice:** the eval-mode network and the MC average agree on almost every digit (the weight-scaling rule
+# is a good approximation), but the probabilities are not identical. The spread is a useful warning sign: the
+# misclassified digits have clearly larger spread than the correct ones -- not a calibrated probability, but
+# information the single deterministic prediction does not give.
+#
+# ## Results: which regulariser helps?
+# Five configurations of the same network, data and seed: nothing, L2 (`weight_decay` $=10^{-2}$), dropout
+# ($p=0.5$), early stopping (patience 10), and all three. Only now do we evaluate on the **test** split, once per
+# configuration. "Acc gap" is training minus validation accuracy, "loss gap" validation minus training loss, both
+# with dropout off.
+#
+# ### 🔮 Predict first
+# Which row has the smallest loss gap? Will any regulariser change the test accuracy by more than a couple of
+# percentage points?
 
-### 🔮 Predict first
-Which row has the smallest loss gap? Will any regulariser change the test accuracy by more than a couple of
-percentage points?
-"""),
-    code(r"""
+# %%
 everything = train_run(split, dropout=0.5, weight_decay=1e-2, patience=10, epochs=EPOCHS, device=DEVICE)
 table = {
     "none": none,
@@ -907,32 +911,32 @@ if fast_mode():  # while autograding: no figure, to keep grading fast
     print("(figure skipped while autograding: run the notebook to see it)")
 else:
     plt.show()
-"""),
-    code(r"""
+
+# %%
 # NBVAL_CHECK_OUTPUT
 gaps = {name: run.gap_loss for name, run in table.items()}
 print("every regulariser shrinks the val - train loss gap:", all(g < gaps["none"] for name, g in gaps.items() if name != "none"))
 print("all test accuracies between 85% and 97%:", all(0.85 <= r.test_acc <= 0.97 for r in table.values()))
 print("test accuracies within 5 points of each other:", max(r.test_acc for r in table.values())
       - min(r.test_acc for r in table.values()) <= 0.05)
-"""),
-    md(r"""
-**What to notice:** every regulariser shrinks the loss gap, most of all in combination; the differences in test
-accuracy are small. Be honest about them: the test split has 269 digits, so one digit is 0.37 percentage points
-and the standard error of an accuracy near 92 % is about 1.7 points -- differences of one or two points between
-rows are within the noise of a single seed. To claim that one regulariser *beats* another you would repeat the
-runs over several seeds and splits. What the table shows reliably is the mechanism: smaller weights, noisier
-training or fewer epochs all make the network memorise less.
 
-## Widget: dropout × weight decay
-Every point of the grid is a real training run made in Experiment 1, so moving a slider only looks a run up. The
-right panel shows the final validation accuracy for the whole grid; the square marks the current setting.
+# %% [markdown]
+# **What to notice:** every regulariser shrinks the loss gap, most of all in combination; the differences in test
+# accuracy are small. Be honest about them: the test split has 269 digits, so one digit is 0.37 percentage points
+# and the standard error of an accuracy near 92 % is about 1.7 points -- differences of one or two points between
+# rows are within the noise of a single seed. To claim that one regulariser *beats* another you would repeat the
+# runs over several seeds and splits. What the table shows reliably is the mechanism: smaller weights, noisier
+# training or fewer epochs all make the network memorise less.
+#
+# ## Widget: dropout × weight decay
+# Every point of the grid is a real training run made in Experiment 1, so moving a slider only looks a run up. The
+# right panel shows the final validation accuracy for the whole grid; the square marks the current setting.
+#
+# ### 🔮 Predict first
+# Start at $p = 0$, weight decay $0$. Which direction do you have to move to make the training and validation
+# curves meet -- and when do they meet because *both* got worse?
 
-### 🔮 Predict first
-Start at $p = 0$, weight decay $0$. Which direction do you have to move to make the training and validation
-curves meet -- and when do they meet because *both* got worse?
-"""),
-    code(r"""
+# %%
 # Speed: one persistent figure whose axes never change (shared limits for the whole grid), redrawn with
 # course_utils.plots.FastRedraw: axes, ticks, labels and the grid's table are drawn once; an update draws only the
 # curves, the square, the legends and the title again on top of that saved picture (tens of ms, not hundreds).
@@ -1013,64 +1017,59 @@ app = App(
     title="Regularisation explorer (precomputed real runs)",
 )
 app
-"""),
-    code(r"""
+
+# %%
 state = app.update(dropout=DROPOUTS[-1], weight_decay=WEIGHT_DECAYS[-1])
 print(f"p={DROPOUTS[-1]}, decay {WEIGHT_DECAYS[-1]}: val - train loss {state.data['run'].gap_loss:.3f}, "
       f"train accuracy {state.data['run'].train_acc:.3f}")
-"""),
-    md(r"""
-**What to notice:** with no regularisation the curves are far apart; more dropout or more decay brings the
-training and validation losses closer. At the far corner (heavy dropout *and* strong decay) the training accuracy
-itself drops below 100 % and the validation accuracy is the worst of the grid: that is under-fitting -- the gap
-closes because the training fit got worse, not because the validation fit got better. The best validation
-accuracy is at moderate settings (one seed, so differences of a point or two are noise).
 
-## Check your understanding
-1. You train with `torch.optim.SGD(..., weight_decay=1e-3)` on 10 000 examples. What is the lecture's $\lambda$?
-2. Your colleague picks the patience and the stopping epoch by looking at the test accuracy curve, then reports
-   the test accuracy at that epoch. What is wrong with the number?
-3. A network was trained with `nn.Dropout(0.3)`. Its predictions change every time you call it on the same input.
-   What did your colleague forget?
-4. In the lecture's convention (no scaling during training), what must you multiply the activations by at test
-   time for $p = 0.3$ (probability of dropping)?
-5. Why is Adam's `weight_decay` not the same as AdamW's?
-
-<details><summary>Answers</summary>
-
-1. $\texttt{weight\_decay} = 2\lambda/n$, so $\lambda = 10^{-3}\cdot 10\,000/2 = 5$.
-2. The test set was used to choose a hyper-parameter (when to stop), so the reported accuracy is optimistically
-   biased; it is no longer an estimate on unseen data. Use the validation split to stop, then test once.
-3. `model.eval()`: in training mode dropout keeps drawing new masks.
-4. By the keep probability $1 - p = 0.7$ (not by $p$, as a literal reading of the lecture slide suggests).
-5. Adam adds `weight_decay * w` to the gradient *before* its per-weight normalisation, so the decay is rescaled
-   weight by weight (it is an L2 penalty, not decay); AdamW shrinks the weights directly by `lr * weight_decay * w`.
-</details>
-
-## Summary
-* Over-fitting shows as a growing gap between training and validation curves; a small training set and a big
-  network make it easy to provoke.
-* L2: $w \leftarrow w - \alpha(\partial L/\partial w + \frac{2\lambda}{n}w)$; in PyTorch's SGD,
-  `weight_decay` $= 2\lambda/n$ (penalty $\frac{\texttt{weight\_decay}}{2}\lVert w\rVert^2$ on the mean loss).
-  Adam's `weight_decay` is an L2 penalty; AdamW decouples the decay.
-* Early stopping watches the validation loss with patience and restores a *copy* of the best weights; the test
-  split is never used to decide anything.
-* Dropout zeroes units with probability $p$ during training; inverted dropout rescales by $1/(1-p)$ then so
-  nothing changes at test time -- equal in expectation to scaling by $1-p$ at test time. It trains an ensemble of
-  weight-sharing sub-networks; MC dropout samples that ensemble at test time to estimate uncertainty.
-* With dropout, the training loss a loop reports is measured on thinned networks; compare losses in eval mode.
-* On small data the effects on test accuracy are small and noisy; judge them over several seeds.
-
-## Further reading
-* Lecture: *Regularization*, *L1 or L2 regularization*, *Early stopping*, *Dropout* (figure 31).
-* N. Srivastava, G. Hinton, A. Krizhevsky, I. Sutskever, R. Salakhutdinov, *Dropout: A Simple Way to Prevent
-  Neural Networks from Overfitting*, JMLR 2014.
-* I. Loshchilov and F. Hutter, *Decoupled Weight Decay Regularization*, ICLR 2019 (AdamW).
-* Y. Gal and Z. Ghahramani, *Dropout as a Bayesian Approximation*, ICML 2016 (MC dropout).
-* L. Prechelt, *Early Stopping -- But When?*, in *Neural Networks: Tricks of the Trade*, 1998.
-* Goodfellow, Bengio and Courville, *Deep Learning*, chapter 7 (regularisation), sections 7.1, 7.8 and 7.12.
-"""),
-]
-
-write_notebook(cells, "06_dropout", title="Dropout and the other regularisers: L2, early stopping", budget_s=60,
-               minutes=60, topics="over-fitting on purpose, L2 and torch's weight_decay, early stopping with best-weight restore, inverted dropout, the ensemble view, MC dropout, validation loss below training loss")
+# %% [markdown]
+# **What to notice:** with no regularisation the curves are far apart; more dropout or more decay brings the
+# training and validation losses closer. At the far corner (heavy dropout *and* strong decay) the training accuracy
+# itself drops below 100 % and the validation accuracy is the worst of the grid: that is under-fitting -- the gap
+# closes because the training fit got worse, not because the validation fit got better. The best validation
+# accuracy is at moderate settings (one seed, so differences of a point or two are noise).
+#
+# ## Check your understanding
+# 1. You train with `torch.optim.SGD(..., weight_decay=1e-3)` on 10 000 examples. What is the lecture's $\lambda$?
+# 2. Your colleague picks the patience and the stopping epoch by looking at the test accuracy curve, then reports
+#    the test accuracy at that epoch. What is wrong with the number?
+# 3. A network was trained with `nn.Dropout(0.3)`. Its predictions change every time you call it on the same input.
+#    What did your colleague forget?
+# 4. In the lecture's convention (no scaling during training), what must you multiply the activations by at test
+#    time for $p = 0.3$ (probability of dropping)?
+# 5. Why is Adam's `weight_decay` not the same as AdamW's?
+#
+# <details><summary>Answers</summary>
+#
+# 1. $\texttt{weight\_decay} = 2\lambda/n$, so $\lambda = 10^{-3}\cdot 10\,000/2 = 5$.
+# 2. The test set was used to choose a hyper-parameter (when to stop), so the reported accuracy is optimistically
+#    biased; it is no longer an estimate on unseen data. Use the validation split to stop, then test once.
+# 3. `model.eval()`: in training mode dropout keeps drawing new masks.
+# 4. By the keep probability $1 - p = 0.7$ (not by $p$, as a literal reading of the lecture slide suggests).
+# 5. Adam adds `weight_decay * w` to the gradient *before* its per-weight normalisation, so the decay is rescaled
+#    weight by weight (it is an L2 penalty, not decay); AdamW shrinks the weights directly by `lr * weight_decay * w`.
+# </details>
+#
+# ## Summary
+# * Over-fitting shows as a growing gap between training and validation curves; a small training set and a big
+#   network make it easy to provoke.
+# * L2: $w \leftarrow w - \alpha(\partial L/\partial w + \frac{2\lambda}{n}w)$; in PyTorch's SGD,
+#   `weight_decay` $= 2\lambda/n$ (penalty $\frac{\texttt{weight\_decay}}{2}\lVert w\rVert^2$ on the mean loss).
+#   Adam's `weight_decay` is an L2 penalty; AdamW decouples the decay.
+# * Early stopping watches the validation loss with patience and restores a *copy* of the best weights; the test
+#   split is never used to decide anything.
+# * Dropout zeroes units with probability $p$ during training; inverted dropout rescales by $1/(1-p)$ then so
+#   nothing changes at test time -- equal in expectation to scaling by $1-p$ at test time. It trains an ensemble of
+#   weight-sharing sub-networks; MC dropout samples that ensemble at test time to estimate uncertainty.
+# * With dropout, the training loss a loop reports is measured on thinned networks; compare losses in eval mode.
+# * On small data the effects on test accuracy are small and noisy; judge them over several seeds.
+#
+# ## Further reading
+# * Lecture: *Regularization*, *L1 or L2 regularization*, *Early stopping*, *Dropout* (figure 31).
+# * N. Srivastava, G. Hinton, A. Krizhevsky, I. Sutskever, R. Salakhutdinov, *Dropout: A Simple Way to Prevent
+#   Neural Networks from Overfitting*, JMLR 2014.
+# * I. Loshchilov and F. Hutter, *Decoupled Weight Decay Regularization*, ICLR 2019 (AdamW).
+# * Y. Gal and Z. Ghahramani, *Dropout as a Bayesian Approximation*, ICML 2016 (MC dropout).
+# * L. Prechelt, *Early Stopping -- But When?*, in *Neural Networks: Tricks of the Trade*, 1998.
+# * Goodfellow, Bengio and Courville, *Deep Learning*, chapter 7 (regularisation), sections 7.1, 7.8 and 7.12.

@@ -1,46 +1,40 @@
-"""Write solutions/02_initialization/02_initialization.ipynb from this script.
+# ---
+# jupyter:
+#   course:
+#     budget_s: 60
+#     gpu: false
+#     minutes: 60
+#     title: 'Weight initialisation: variance collapse and explosion'
+#     topics: zero and constant initialisation, variance collapse and explosion over
+#       50 layers, He and Xavier (and the slide's misprint), an init-scale widget, training
+#       with small, He and large weights
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
 
-Issue 3, second half: variance collapse and explosion, He and Xavier initialisation, symmetry of
-constant initialisation. After editing: ``python tools/build_02_initialization.py`` then
-``make execute release ASSIGNMENTS=02_initialization``.
-"""
-from __future__ import annotations
+# %% [markdown]
+# # 02 · Weight initialisation: variance collapse and explosion
+#
+# **Time:** about 60 minutes · **Level:** after `01_activations` · **Prerequisites:** backpropagation, the ReLU,
+# mean and variance of a random variable; notebooks 00 and 01.
+#
+# ## Learning objectives
+# By the end of this notebook you can:
+# 1. explain why all-zero or constant weights leave every unit of a layer identical forever, and detect it;
+# 2. derive the variance a weight must have so that activations keep their variance forward **and** gradients
+#    keep theirs backward, and state the He and Xavier (Glorot) formulas correctly -- including the lecture's misprint;
+# 3. reproduce the lecture's experiments: activation histograms per layer (figures 17/18) and the 50-layer
+#    variance sweep of the review (figure 7.4): collapse, stability at $\sigma^2 = 2/D_h$, explosion;
+# 4. initialise any PyTorch model by a named scheme and check it statistically against `torch.nn.init`;
+# 5. see what a bad initialisation does to training on real data.
 
-import sys
-from pathlib import Path
+# %% [markdown]
+# Everything runs on a laptop CPU in about a minute; a GPU is used for training when present.
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from nbbuild import code, md, nbg, write_notebook  # noqa: E402
-
-
-def src(text: str) -> str:
-    """Cell code with ``\\"\\"\\"`` written as escaped quotes in this file (docstrings inside cells)."""
-    return text.replace('\\"', '"')
-
-
-cells = [
-    md(r"""
-# 02 · Weight initialisation: variance collapse and explosion
-
-**Time:** about 60 minutes · **Level:** after `01_activations` · **Prerequisites:** backpropagation, the ReLU,
-mean and variance of a random variable; notebooks 00 and 01.
-
-## Learning objectives
-By the end of this notebook you can:
-1. explain why all-zero or constant weights leave every unit of a layer identical forever, and detect it;
-2. derive the variance a weight must have so that activations keep their variance forward **and** gradients
-   keep theirs backward, and state the He and Xavier (Glorot) formulas correctly -- including the lecture's misprint;
-3. reproduce the lecture's experiments: activation histograms per layer (figures 17/18) and the 50-layer
-   variance sweep of the review (figure 7.4): collapse, stability at $\sigma^2 = 2/D_h$, explosion;
-4. initialise any PyTorch model by a named scheme and check it statistically against `torch.nn.init`;
-5. see what a bad initialisation does to training on real data.
-
-## How to run
-Locally (`make lab`), on Binder or on Colab -- see `00_welcome`. Everything runs on a laptop CPU in about a minute;
-a GPU is used for training when present. Run the cells in order.
-"""),
-    code(r"""
-%matplotlib inline
+# %%
+# %matplotlib inline
 import math
 
 import matplotlib.pyplot as plt
@@ -53,74 +47,76 @@ from course_utils.data import load_digits, train_val_test_split
 from course_utils.initialization import init_normal_, propagation_stats, variance_sweep
 from course_utils.nets import HiddenBlock, hidden_linears, layer_statistics, make_mlp
 from course_utils.plots import use_style
-from course_utils.reproducibility import device, fast_mode, pick, quiet_warnings, seed_everything
+from course_utils.reproducibility import device, pick, quiet_warnings, seed_everything
 from course_utils.training import fit
 
 quiet_warnings()
 use_style()
 seed_everything(0)
 DEVICE = device()
-"""),
-    md(r"""
-## Recap: what the initial weights must do
-A hidden layer computes $\mathbf{f}_k = \boldsymbol\beta_k + \boldsymbol\Omega_k \mathbf{h}_k$ and
-$\mathbf{h}_{k+1} = a[\mathbf{f}_k]$ (the review's notation; $D_h$ units per layer). With independent weights of
-mean 0 and variance $\sigma_\Omega^2$, zero biases, and $D_h$ inputs per unit (the **fan-in**),
 
-$$\operatorname{Var}[f_k] = D_h\,\sigma_\Omega^2\,\mathbb{E}[h_k^2].$$
 
-For a ReLU, half of a symmetric pre-activation is zeroed, so $\mathbb{E}[h_{k+1}^2] = \tfrac12 \operatorname{Var}[f_k]$
-and therefore
+# %% [markdown]
+# ## Recap: what the initial weights must do
+# A hidden layer computes $\mathbf{f}_k = \boldsymbol\beta_k + \boldsymbol\Omega_k \mathbf{h}_k$ and
+# $\mathbf{h}_{k+1} = a[\mathbf{f}_k]$ (the review's notation; $D_h$ units per layer). With independent weights of
+# mean 0 and variance $\sigma_\Omega^2$, zero biases, and $D_h$ inputs per unit (the **fan-in**),
+#
+# $$\operatorname{Var}[f_k] = D_h\,\sigma_\Omega^2\,\mathbb{E}[h_k^2].$$
+#
+# For a ReLU, half of a symmetric pre-activation is zeroed, so $\mathbb{E}[h_{k+1}^2] = \tfrac12 \operatorname{Var}[f_k]$
+# and therefore
+#
+# $$\operatorname{Var}[f_{k+1}] = \tfrac12 D_h\,\sigma_\Omega^2 \operatorname{Var}[f_k]
+# \qquad\Longrightarrow\qquad \operatorname{Var}[f_K] = \left(\tfrac12 D_h \sigma_\Omega^2\right)^{K} \operatorname{Var}[f_0].$$
+#
+# The factor $\tfrac12 D_h\sigma_\Omega^2$ is raised to the power of the depth: below 1 the signal **collapses**
+# exponentially, above 1 it **explodes**; only $\sigma_\Omega^2 = 2/D_h$ keeps it. Backpropagation
+# ($\partial l/\partial \mathbf{f}_{k-1} = \mathbb{I}[\mathbf{f}_{k-1}>0] \odot \boldsymbol\Omega_k^\top \partial l/\partial \mathbf{f}_k$)
+# multiplies by $\boldsymbol\Omega_k^\top$, whose rows have one entry per unit of the layer *above*: the gradients keep
+# their variance when $\sigma_\Omega^2 = 2/D_{\text{out}}$ (the **fan-out**).
+#
+# | scheme | for | variance $\sigma^2$ | **standard deviation** $\sigma$ | uniform $U(-a, a)$ with the same variance |
+# |---|---|---|---|---|
+# | He / Kaiming (2015) | ReLU | $2/\text{fan\_in}$ | $\sqrt{2/\text{fan\_in}}$ | $a = \sqrt{6/\text{fan\_in}}$ |
+# | Xavier / Glorot (2010) | tanh, linear | $2/(\text{fan\_in}+\text{fan\_out})$ | $\sqrt{2/(\text{fan\_in}+\text{fan\_out})}$ | $a = \sqrt{6/(\text{fan\_in}+\text{fan\_out})}$ |
+#
+# (A uniform distribution on $[-a, a]$ has variance $a^2/3$, hence the 6 under the root.) Xavier averages the two fans
+# because the forward condition wants $1/\text{fan\_in}$ and the backward one $1/\text{fan\_out}$ (for an activation with
+# slope 1 at 0, like tanh); He keeps the forward one (fan-in mode), which PyTorch also uses by default.
+#
+# > ⚠️ **The lecture slide has a misprint.** "*For ReLU: He scales by $2/\sqrt{N_{in}}$*" is wrong: He's standard deviation
+# > is $\sqrt{2/N_{in}}$ -- the 2 is *inside* the root. For $N_{in} = 100$ that is $0.141$, not $0.2$; with $0.2$ every ReLU
+# > layer doubles the variance ($\tfrac12 \cdot 100 \cdot 0.04 = 2$), and 50 layers multiply it by $2^{50} \approx 10^{15}$.
+# > The same slide's "*Xavier scales by $1/\sqrt{N_{in}}$*" is LeCun's initialisation; Glorot and Bengio's formula is
+# > $\sqrt{2/(N_{in}+N_{out})}$ (they agree only when $N_{in} = N_{out}$). And watch the review's notation: it gives
+# > the **variance** $\sigma_\Omega^2 = 2/D_h$; `torch.nn.init.normal_(w, std=...)` wants the **standard deviation**.
 
-$$\operatorname{Var}[f_{k+1}] = \tfrac12 D_h\,\sigma_\Omega^2 \operatorname{Var}[f_k]
-\qquad\Longrightarrow\qquad \operatorname{Var}[f_K] = \left(\tfrac12 D_h \sigma_\Omega^2\right)^{K} \operatorname{Var}[f_0].$$
+# %% [markdown]
+# ### 🔮 Predict first
+# A ReLU layer has 784 inputs and 256 outputs. Write down He's standard deviation and Xavier's, to two digits, before
+# you implement them. Which is larger, and why does that make sense for a ReLU?
 
-The factor $\tfrac12 D_h\sigma_\Omega^2$ is raised to the power of the depth: below 1 the signal **collapses**
-exponentially, above 1 it **explodes**; only $\sigma_\Omega^2 = 2/D_h$ keeps it. Backpropagation
-($\partial l/\partial \mathbf{f}_{k-1} = \mathbb{I}[\mathbf{f}_{k-1}>0] \odot \boldsymbol\Omega_k^\top \partial l/\partial \mathbf{f}_k$)
-multiplies by $\boldsymbol\Omega_k^\top$, whose rows have one entry per unit of the layer *above*: the gradients keep
-their variance when $\sigma_\Omega^2 = 2/D_{\text{out}}$ (the **fan-out**).
+# %% [markdown]
+# ### Exercise 1 -- He's standard deviation (1 point)
+# Implement `he_std(fan_in)`: the **standard deviation** of He (Kaiming) normal initialisation for a ReLU layer with
+# `fan_in` inputs per unit. The hidden tests try other fan-ins and reject the lecture's misprint and the variance.
 
-| scheme | for | variance $\sigma^2$ | **standard deviation** $\sigma$ | uniform $U(-a, a)$ with the same variance |
-|---|---|---|---|---|
-| He / Kaiming (2015) | ReLU | $2/\text{fan\_in}$ | $\sqrt{2/\text{fan\_in}}$ | $a = \sqrt{6/\text{fan\_in}}$ |
-| Xavier / Glorot (2010) | tanh, linear | $2/(\text{fan\_in}+\text{fan\_out})$ | $\sqrt{2/(\text{fan\_in}+\text{fan\_out})}$ | $a = \sqrt{6/(\text{fan\_in}+\text{fan\_out})}$ |
-
-(A uniform distribution on $[-a, a]$ has variance $a^2/3$, hence the 6 under the root.) Xavier averages the two fans
-because the forward condition wants $1/\text{fan\_in}$ and the backward one $1/\text{fan\_out}$ (for an activation with
-slope 1 at 0, like tanh); He keeps the forward one (fan-in mode), which PyTorch also uses by default.
-
-> ⚠️ **The lecture slide has a misprint.** "*For ReLU: He scales by $2/\sqrt{N_{in}}$*" is wrong: He's standard deviation
-> is $\sqrt{2/N_{in}}$ -- the 2 is *inside* the root. For $N_{in} = 100$ that is $0.141$, not $0.2$; with $0.2$ every ReLU
-> layer doubles the variance ($\tfrac12 \cdot 100 \cdot 0.04 = 2$), and 50 layers multiply it by $2^{50} \approx 10^{15}$.
-> The same slide's "*Xavier scales by $1/\sqrt{N_{in}}$*" is LeCun's initialisation; Glorot and Bengio's formula is
-> $\sqrt{2/(N_{in}+N_{out})}$ (they agree only when $N_{in} = N_{out}$). And watch the review's notation: it gives
-> the **variance** $\sigma_\Omega^2 = 2/D_h$; `torch.nn.init.normal_(w, std=...)` wants the **standard deviation**.
-"""),
-    md(r"""
-### 🔮 Predict first
-A ReLU layer has 784 inputs and 256 outputs. Write down He's standard deviation and Xavier's, to two digits, before
-you implement them. Which is larger, and why does that make sense for a ReLU?
-"""),
-    md(r"""
-### Exercise 1 -- He's standard deviation (1 point)
-Implement `he_std(fan_in)`: the **standard deviation** of He (Kaiming) normal initialisation for a ReLU layer with
-`fan_in` inputs per unit. The hidden tests try other fan-ins and reject the lecture's misprint and the variance.
-"""),
-    code(src(r"""
+# %% nbgrader={"grade": false, "grade_id": "he_std_answer", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def he_std(fan_in):
-    \"\"\"Standard deviation of He (Kaiming) normal initialisation for ReLU layers.
+    """Standard deviation of He (Kaiming) normal initialisation for ReLU layers.
 
     Args:
         fan_in: number of inputs of each unit of the layer, a positive int.
     Returns:
         A float: the standard deviation (not the variance) of the weights.
-    \"\"\"
+    """
     ### BEGIN SOLUTION
     return math.sqrt(2.0 / fan_in)
     ### END SOLUTION
-"""), metadata=nbg("he_std_answer", solution=True)),
-    code(r"""
+
+
+# %% nbgrader={"grade": true, "grade_id": "he_std_tests", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
 # Visible checks for Exercise 1
 out = checks.call(he_std, 100)
 got = float(checks.as_array(out, "he_std(100)"))
@@ -145,28 +141,29 @@ for fan_in in (1, 3, 50, 784, 4096):
 ref = torch.nn.init.calculate_gain("relu") / math.sqrt(300)  # what torch.nn.init.kaiming_normal_ uses
 checks.check_close(checks.call(he_std, 300), ref, "he_std(300) against torch's kaiming_normal_ std", verbose=False)
 ### END HIDDEN TESTS
-""", metadata=nbg("he_std_tests", grade=True, locked=True, points=1)),
-    md(r"""
-### Exercise 2 -- Xavier's standard deviation (1 point)
-Implement `xavier_std(fan_in, fan_out)`: the **standard deviation** of Xavier (Glorot) normal initialisation. The
-hidden tests use layers with `fan_in != fan_out` and reject the variance, the uniform bound $a$ and the slide's
-$1/\sqrt{\text{fan\_in}}$.
-"""),
-    code(src(r"""
+
+# %% [markdown]
+# ### Exercise 2 -- Xavier's standard deviation (1 point)
+# Implement `xavier_std(fan_in, fan_out)`: the **standard deviation** of Xavier (Glorot) normal initialisation. The
+# hidden tests use layers with `fan_in != fan_out` and reject the variance, the uniform bound $a$ and the slide's
+# $1/\sqrt{\text{fan\_in}}$.
+
+# %% nbgrader={"grade": false, "grade_id": "xavier_std_answer", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def xavier_std(fan_in, fan_out):
-    \"\"\"Standard deviation of Xavier (Glorot) normal initialisation.
+    """Standard deviation of Xavier (Glorot) normal initialisation.
 
     Args:
         fan_in: inputs per unit of the layer (positive int).
         fan_out: units of the layer, i.e. outputs (positive int).
     Returns:
         A float: the standard deviation of the weights.
-    \"\"\"
+    """
     ### BEGIN SOLUTION
     return math.sqrt(2.0 / (fan_in + fan_out))
     ### END SOLUTION
-"""), metadata=nbg("xavier_std_answer", solution=True)),
-    code(r"""
+
+
+# %% nbgrader={"grade": true, "grade_id": "xavier_std_tests", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
 # Visible checks for Exercise 2
 def check_xavier(fan_in, fan_out, verbose=True):
     got = float(checks.as_array(checks.call(xavier_std, fan_in, fan_out), f"xavier_std({fan_in}, {fan_out})"))
@@ -192,34 +189,34 @@ w = torch.nn.init.xavier_normal_(torch.empty(256, 784))  # torch's weight shape 
 checks.check_close(checks.call(xavier_std, 784, 256), float(w.std()), "xavier_std(784, 256) against torch",
                    rtol=0.02, verbose=False)
 ### END HIDDEN TESTS
-""", metadata=nbg("xavier_std_tests", grade=True, locked=True, points=1)),
-    code(r"""
+
+# %%
 # NBVAL_CHECK_OUTPUT
 # The numbers every practitioner should recognise (torch's own functions, not your answers)
 for fan_in, fan_out in ((100, 100), (784, 256), (256, 10)):
     he = torch.nn.init.calculate_gain("relu") / math.sqrt(fan_in)
     print(f"fan_in {fan_in:4d}, fan_out {fan_out:4d}:  He std {he:.4f} (misprint 2/sqrt(fan_in) = {2 / math.sqrt(fan_in):.4f})"
           f",  Xavier std {math.sqrt(2 / (fan_in + fan_out)):.4f}")
-"""),
-    md(r"""
-## Experiment 1 -- zero and constant initialisation: the symmetry problem
-The lecture: with all-zero weights "*all the outputs are zero ... won't learn*"; with a constant, "*hidden units all
-move in the same direction*". The review is precise: all units of a layer see the same gradients, get the same
-updates and represent the same function, so **every layer is effectively one unit wide**.
 
-### 🔮 Predict first
-We train a 3-hidden-layer ReLU network (32 units per layer) on the digits for a few epochs, once with every weight set to
-0.05 (biases 0) and once with He initialisation. After training, how many *different* units will the first hidden
-layer of each network have? What will the all-zero network have learned?
-"""),
-    code(r"""
+# %% [markdown]
+# ## Experiment 1 -- zero and constant initialisation: the symmetry problem
+# The lecture: with all-zero weights "*all the outputs are zero ... won't learn*"; with a constant, "*hidden units all
+# move in the same direction*". The review is precise: all units of a layer see the same gradients, get the same
+# updates and represent the same function, so **every layer is effectively one unit wide**.
+#
+# ### 🔮 Predict first
+# We train a 3-hidden-layer ReLU network (32 units per layer) on the digits for a few epochs, once with every weight set to
+# 0.05 (biases 0) and once with He initialisation. After training, how many *different* units will the first hidden
+# layer of each network have? What will the all-zero network have learned?
+
+# %%
 X, y = load_digits(size=8, flatten=True)
 split = train_val_test_split(X, y, fractions=(0.7, 0.15, 0.15), seed=0)
 train, val = (split.x_train, split.y_train), (split.x_val, split.y_val)
 
 
 def constant_init_(model, value):
-    \"\"\"Every weight of every Linear layer = ``value``; biases 0.\"\"\"
+    """Every weight of every Linear layer = ``value``; biases 0."""
     with torch.no_grad():
         for layer in model.modules():
             if isinstance(layer, nn.Linear):
@@ -229,7 +226,7 @@ def constant_init_(model, value):
 
 
 def unit_spread(layer):
-    \"\"\"Largest difference between any unit's (weights, bias) and unit 0's.\"\"\"
+    """Largest difference between any unit's (weights, bias) and unit 0's."""
     params = torch.cat([layer.weight, layer.bias[:, None]], dim=1).detach()
     return float((params - params[0]).abs().max())
 
@@ -251,36 +248,37 @@ for ax, (name, net) in zip(axes, sym_nets.items()):
     ax.set(title=f"{name}: layer 1 after training", xlabel="input pixel", ylabel="unit (row of W)")
     fig.colorbar(im, ax=ax)
 plt.show()
-"""),
-    md(r"""
-**What to notice:** after training, the constant-initialised layer has learned *something* -- its weights differ from
-pixel to pixel (the columns) -- but its 32 rows are still identical: every unit has the same weights as every other,
-so the layer is one unit copied 32 times. The He-initialised layer has 32 different units. The all-zero network has not
-changed its hidden weights at all: with $\boldsymbol\Omega_{k+1} = 0$ no gradient reaches layer $k$, and with $\mathbf h_k = 0$
-the gradient of $\boldsymbol\Omega_{k+1}$ is 0 as well; only the output biases learn (the class frequencies).
-"""),
-    code(r"""
+
+# %% [markdown]
+# **What to notice:** after training, the constant-initialised layer has learned *something* -- its weights differ from
+# pixel to pixel (the columns) -- but its 32 rows are still identical: every unit has the same weights as every other,
+# so the layer is one unit copied 32 times. The He-initialised layer has 32 different units. The all-zero network has not
+# changed its hidden weights at all: with $\boldsymbol\Omega_{k+1} = 0$ no gradient reaches layer $k$, and with $\mathbf h_k = 0$
+# the gradient of $\boldsymbol\Omega_{k+1}$ is 0 as well; only the output biases learn (the class frequencies).
+
+# %%
 # NBVAL_CHECK_OUTPUT
 for name, net in sym_nets.items():
     spreads = [unit_spread(layer) for layer in hidden_linears(net)]
     same = ["identical" if s < 1e-6 else "different" for s in spreads]
     print(f"{name:14s} units of hidden layers 1-3: {', '.join(same)};  "
           f"validation accuracy above 50%: {sym_hist[name].val_acc[-1] > 0.5}")
-"""),
-    md(r"""
-### Exercise 3 -- a symmetry detector (2 points)
-Implement `units_identical(layer, atol=1e-6)` for an `nn.Linear`: return `True` if **all units** of the layer compute
-the same function, i.e. every unit's incoming weights *and* its bias equal those of unit 0 to within `atol`, and
-`False` otherwise. Remember that `layer.weight` has shape `(out_features, in_features)`: **one row per unit**. The
-layer may have no bias (`layer.bias is None`). Return a Python `bool`.
 
-The hidden tests use layers whose units are identical but whose weights differ from input to input (as after
-training from a constant), tiny floating-point differences below `atol`, units that differ only in their bias, and
-layers whose *columns* are identical but rows are not.
-"""),
-    code(src(r"""
+
+# %% [markdown]
+# ### Exercise 3 -- a symmetry detector (2 points)
+# Implement `units_identical(layer, atol=1e-6)` for an `nn.Linear`: return `True` if **all units** of the layer compute
+# the same function, i.e. every unit's incoming weights *and* its bias equal those of unit 0 to within `atol`, and
+# `False` otherwise. Remember that `layer.weight` has shape `(out_features, in_features)`: **one row per unit**. The
+# layer may have no bias (`layer.bias is None`). Return a Python `bool`.
+#
+# The hidden tests use layers whose units are identical but whose weights differ from input to input (as after
+# training from a constant), tiny floating-point differences below `atol`, units that differ only in their bias, and
+# layers whose *columns* are identical but rows are not.
+
+# %% nbgrader={"grade": false, "grade_id": "units_identical_answer", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def units_identical(layer, atol=1e-6):
-    \"\"\"Whether every unit of a Linear layer has the same weights and bias as unit 0.
+    """Whether every unit of a Linear layer has the same weights and bias as unit 0.
 
     Args:
         layer: a torch.nn.Linear; ``layer.weight`` has shape (out_features, in_features) and
@@ -288,15 +286,16 @@ def units_identical(layer, atol=1e-6):
         atol: largest absolute difference that still counts as equal.
     Returns:
         A Python bool: True if all out_features units are identical (within atol), else False.
-    \"\"\"
+    """
     ### BEGIN SOLUTION
     params = layer.weight.detach()
     if layer.bias is not None:
         params = torch.cat([params, layer.bias.detach()[:, None]], dim=1)
     return bool((params - params[0]).abs().max() <= atol)
     ### END SOLUTION
-"""), metadata=nbg("units_identical_answer", solution=True)),
-    code(r"""
+
+
+# %% nbgrader={"grade": true, "grade_id": "units_identical_tests", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 # Visible checks for Exercise 3
 lin = nn.Linear(5, 4)
 with torch.no_grad():
@@ -349,22 +348,22 @@ loose = _layer(row.repeat(3, 1) + torch.tensor([[0.0], [0.01], [0.02]]), torch.z
 checks.check_true(checks.call(units_identical, loose, atol=0.05) is True,
                   "units_identical(layer, atol=0.05) should use the given atol (rows differ by at most 0.02)")
 ### END HIDDEN TESTS
-""", metadata=nbg("units_identical_tests", grade=True, locked=True, points=2)),
-    md(r"""
-Random initialisation breaks the symmetry: it is the reason we draw weights at random at all. The rest of this notebook
-is about *how large* those random weights should be.
 
-## Experiment 2 -- the lecture's figures 17 and 18: activations layer by layer
-A ReLU network with five hidden layers of 100, 150, 200, 250 and 300 units (figure 18's sizes) gets a batch of
-1000 standard-normal inputs with 100 features. We draw every weight from $N(0, \sigma^2)$, biases 0, with three fixed
-$\sigma$ -- too small (0.01), about right (0.1), too large (1.0) -- and with He's per-layer $\sigma_k = \sqrt{2/\text{fan\_in}_k}$,
-and look at the outputs of every layer.
+# %% [markdown]
+# Random initialisation breaks the symmetry: it is the reason we draw weights at random at all. The rest of this notebook
+# is about *how large* those random weights should be.
+#
+# ## Experiment 2 -- the lecture's figures 17 and 18: activations layer by layer
+# A ReLU network with five hidden layers of 100, 150, 200, 250 and 300 units (figure 18's sizes) gets a batch of
+# 1000 standard-normal inputs with 100 features. We draw every weight from $N(0, \sigma^2)$, biases 0, with three fixed
+# $\sigma$ -- too small (0.01), about right (0.1), too large (1.0) -- and with He's per-layer $\sigma_k = \sqrt{2/\text{fan\_in}_k}$,
+# and look at the outputs of every layer.
+#
+# ### 🔮 Predict first
+# With $\sigma = 0.01$ and fan-in 100, by what factor does the variance shrink per layer (use the recap's formula)?
+# Roughly how small is the standard deviation after five layers? And with $\sigma = 1$?
 
-### 🔮 Predict first
-With $\sigma = 0.01$ and fan-in 100, by what factor does the variance shrink per layer (use the recap's formula)?
-Roughly how small is the standard deviation after five layers? And with $\sigma = 1$?
-"""),
-    code(r"""
+# %%
 WIDTHS = [100, 150, 200, 250, 300]
 SCHEMES = {  # name -> std(fan_in, fan_out)
     "too small  σ = 0.01": lambda fan_in, fan_out: 0.01,
@@ -375,7 +374,7 @@ SCHEMES = {  # name -> std(fan_in, fan_out)
 
 
 def widening_relu_net(widths=WIDTHS, in_features=100):
-    \"\"\"Hidden ReLU layers of the given widths (course_utils HiddenBlocks), then a Linear output.\"\"\"
+    """Hidden ReLU layers of the given widths (course_utils HiddenBlocks), then a Linear output."""
     sizes = [in_features] + list(widths)
     blocks = [HiddenBlock(a, b, "relu") for a, b in zip(sizes[:-1], sizes[1:])]
     return nn.Sequential(*blocks, nn.Linear(sizes[-1], 1))
@@ -408,40 +407,41 @@ for r, (name, outs) in enumerate(layer_outputs.items()):
             ax.set_xlabel("ReLU output (> 0)")
 fig.suptitle("ReLU outputs per layer (zeros left out; larger values piled up at the right edge)")
 plt.show()
-"""),
-    md(r"""
-**What to notice:** with $\sigma = 0.01$ the outputs' standard deviation shrinks by a factor of 9-15 per layer until
-they are a spike at zero (collapse); with $\sigma = 1$ it grows 7- to 11-fold per layer and the outputs pile up at the
-right edge (explosion). The factor is $\sqrt{\tfrac12\,\text{fan\_in}\,\sigma^2}$, so it changes with the width. A fixed
-$\sigma = 0.1$ is close for these sizes but still drifts as the fan-in grows from 100 to 250, while He's per-layer
-$\sigma$ keeps the distribution the same from the first layer to the last -- the point of figure 18.
-"""),
-    code(r"""
+
+# %% [markdown]
+# **What to notice:** with $\sigma = 0.01$ the outputs' standard deviation shrinks by a factor of 9-15 per layer until
+# they are a spike at zero (collapse); with $\sigma = 1$ it grows 7- to 11-fold per layer and the outputs pile up at the
+# right edge (explosion). The factor is $\sqrt{\tfrac12\,\text{fan\_in}\,\sigma^2}$, so it changes with the width. A fixed
+# $\sigma = 0.1$ is close for these sizes but still drifts as the fan-in grows from 100 to 250, while He's per-layer
+# $\sigma$ keeps the distribution the same from the first layer to the last -- the point of figure 18.
+
+# %%
 # NBVAL_CHECK_OUTPUT
 for name, outs in layer_outputs.items():
     first, last = float(outs[0].std()), float(outs[-1].std())
     print(f"{name:22s} std of layer 5 / layer 1 ≈ 10^{round(math.log10(last / first)):+d}")
-"""),
-    md(r"""
-### Exercise 4 -- initialise a model by a named scheme (3 points)
-Implement `initialize_(model, scheme)`: set the weights of **every** `nn.Linear` layer anywhere inside `model` (also
-nested ones, also the output layer) according to `scheme`, and every bias to **zero**; return the model.
 
-| `scheme` | weights |
-|---|---|
-| `"he"` | $N(0, \sigma^2)$ with $\sigma = \sqrt{2/\text{fan\_in}}$ |
-| `"xavier"` | $N(0, \sigma^2)$ with $\sigma = \sqrt{2/(\text{fan\_in}+\text{fan\_out})}$ |
-| `"he_uniform"` | $U(-a, a)$ with $a = \sqrt{6/\text{fan\_in}}$ |
-| `"xavier_uniform"` | $U(-a, a)$ with $a = \sqrt{6/(\text{fan\_in}+\text{fan\_out})}$ |
 
-Any other name raises `ValueError`. `model.modules()` visits every submodule; an `nn.Linear` stores `in_features`
-(fan-in) and `out_features` (fan-out); change parameters inside `with torch.no_grad():`. You may use your
-`he_std`/`xavier_std` or `torch.nn.init` -- the tests compare your weights *statistically* with `torch.nn.init`'s:
-their standard deviation layer by layer, their shape (normal or uniform), and the biases.
-"""),
-    code(src(r"""
+# %% [markdown]
+# ### Exercise 4 -- initialise a model by a named scheme (3 points)
+# Implement `initialize_(model, scheme)`: set the weights of **every** `nn.Linear` layer anywhere inside `model` (also
+# nested ones, also the output layer) according to `scheme`, and every bias to **zero**; return the model.
+#
+# | `scheme` | weights |
+# |---|---|
+# | `"he"` | $N(0, \sigma^2)$ with $\sigma = \sqrt{2/\text{fan\_in}}$ |
+# | `"xavier"` | $N(0, \sigma^2)$ with $\sigma = \sqrt{2/(\text{fan\_in}+\text{fan\_out})}$ |
+# | `"he_uniform"` | $U(-a, a)$ with $a = \sqrt{6/\text{fan\_in}}$ |
+# | `"xavier_uniform"` | $U(-a, a)$ with $a = \sqrt{6/(\text{fan\_in}+\text{fan\_out})}$ |
+#
+# Any other name raises `ValueError`. `model.modules()` visits every submodule; an `nn.Linear` stores `in_features`
+# (fan-in) and `out_features` (fan-out); change parameters inside `with torch.no_grad():`. You may use your
+# `he_std`/`xavier_std` or `torch.nn.init` -- the tests compare your weights *statistically* with `torch.nn.init`'s:
+# their standard deviation layer by layer, their shape (normal or uniform), and the biases.
+
+# %% nbgrader={"grade": false, "grade_id": "initialize_answer", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def initialize_(model, scheme):
-    \"\"\"Initialise every nn.Linear layer of ``model`` in place by a named scheme; biases to zero.
+    """Initialise every nn.Linear layer of ``model`` in place by a named scheme; biases to zero.
 
     Args:
         model: a torch.nn.Module; all nn.Linear submodules (at any depth) are changed.
@@ -450,7 +450,7 @@ def initialize_(model, scheme):
         ``model``.
     Raises:
         ValueError: for an unknown scheme.
-    \"\"\"
+    """
     ### BEGIN SOLUTION
     if scheme not in ("he", "xavier", "he_uniform", "xavier_uniform"):
         raise ValueError(f"unknown scheme {scheme!r}")
@@ -472,8 +472,9 @@ def initialize_(model, scheme):
                 layer.bias.zero_()
     return model
     ### END SOLUTION
-"""), metadata=nbg("initialize_answer", solution=True)),
-    code(r"""
+
+
+# %% nbgrader={"grade": true, "grade_id": "initialize_tests", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
 # Visible checks for Exercise 4 (the reference weights come from torch.nn.init)
 REFERENCE = {
     "he": lambda w: torch.nn.init.kaiming_normal_(w, nonlinearity="relu"),
@@ -484,7 +485,7 @@ REFERENCE = {
 
 
 def check_initialized(model, scheme, what, verbose=True):
-    \"\"\"Compare every Linear layer of ``model`` with torch.nn.init's ``scheme``: std, mean, shape, biases.\"\"\"
+    """Compare every Linear layer of ``model`` with torch.nn.init's ``scheme``: std, mean, shape, biases."""
     for i, layer in enumerate(m for m in model.modules() if isinstance(m, nn.Linear)):
         where = f"Linear layer {i + 1} ({layer.in_features} -> {layer.out_features}) of {what}, scheme {scheme!r}"
         w = layer.weight.detach().double()
@@ -544,23 +545,23 @@ for scheme in REFERENCE:
 checks.check_raises(initialize_, (nn.Linear(3, 2), "orthogonal"), ValueError, name="initialize_(layer, 'orthogonal')",
                     verbose=False)
 ### END HIDDEN TESTS
-""", metadata=nbg("initialize_tests", grade=True, locked=True, points=3)),
-    md(r"""
-## Experiment 3 -- the review's figure 7.4: 50 layers, five variances
-The review's set-up: 50 hidden ReLU layers of $D_h = 100$ units, a 100-dimensional standard-normal input, one output,
-least-squares loss with the target fixed at $y = 0$, zero biases, and every weight drawn from $N(0, \sigma_\Omega^2)$ with
-$\sigma_\Omega^2 \in \{0.001, 0.01, 0.02, 0.1, 1.0\}$. We measure the variance of every layer's activations (forward)
-and of the loss gradient with respect to them (backward), using `course_utils.initialization.variance_sweep`, which
-builds the network with `make_mlp`, sets the weights with `init_normal_` and measures with `nets.layer_statistics`.
 
-The values span more than 250 orders of magnitude -- far beyond float32's range (about $10^{-45}$ to $10^{38}$),
-where they would turn into 0 and `inf` -- so this small experiment runs in float64 on the CPU.
+# %% [markdown]
+# ## Experiment 3 -- the review's figure 7.4: 50 layers, five variances
+# The review's set-up: 50 hidden ReLU layers of $D_h = 100$ units, a 100-dimensional standard-normal input, one output,
+# least-squares loss with the target fixed at $y = 0$, zero biases, and every weight drawn from $N(0, \sigma_\Omega^2)$ with
+# $\sigma_\Omega^2 \in \{0.001, 0.01, 0.02, 0.1, 1.0\}$. We measure the variance of every layer's activations (forward)
+# and of the loss gradient with respect to them (backward), using `course_utils.initialization.variance_sweep`, which
+# builds the network with `make_mlp`, sets the weights with `init_normal_` and measures with `nets.layer_statistics`.
+#
+# The values span more than 250 orders of magnitude -- far beyond float32's range (about $10^{-45}$ to $10^{38}$),
+# where they would turn into 0 and `inf` -- so this small experiment runs in float64 on the CPU.
+#
+# ### 🔮 Predict first
+# For $\sigma_\Omega^2 = 0.1$ the per-layer factor is $\tfrac12 \cdot 100 \cdot 0.1 = 5$. What order of magnitude do
+# you expect for the activation variance at layer 50? For $\sigma_\Omega^2 = 0.001$? Which curve should be flat?
 
-### 🔮 Predict first
-For $\sigma_\Omega^2 = 0.1$ the per-layer factor is $\tfrac12 \cdot 100 \cdot 0.1 = 5$. What order of magnitude do
-you expect for the activation variance at layer 50? For $\sigma_\Omega^2 = 0.001$? Which curve should be flat?
-"""),
-    code(r"""
+# %%
 SIGMA2 = [0.001, 0.01, 0.02, 0.1, 1.0]
 sweep = variance_sweep(SIGMA2, variance=True, depth=50, width=100, batch=pick(full=256, fast=64), seed=0)
 layers = np.arange(1, 51)
@@ -575,14 +576,14 @@ ax_b.set(yscale="log", xlabel="hidden layer", ylabel="variance of ∂loss/∂act
 ax_f.legend(fontsize=8)
 fig.suptitle("Figure 7.4: 50 ReLU layers, D_h = 100, weights N(0, σ²)")
 plt.show()
-"""),
-    md(r"""
-**What to notice:** on a log axis every curve is a straight line -- the variance is multiplied by the same factor
-$\tfrac12 D_h \sigma_\Omega^2$ at every layer -- and only $\sigma_\Omega^2 = 0.02 = 2/D_h$ stays flat, in both directions.
-The backward curves are steeper because the least-squares gradient at the output is proportional to the output,
-which has itself collapsed or exploded; the gradient then shrinks or grows again on its way back to layer 1.
-"""),
-    code(r"""
+
+# %% [markdown]
+# **What to notice:** on a log axis every curve is a straight line -- the variance is multiplied by the same factor
+# $\tfrac12 D_h \sigma_\Omega^2$ at every layer -- and only $\sigma_\Omega^2 = 0.02 = 2/D_h$ stays flat, in both directions.
+# The backward curves are steeper because the least-squares gradient at the output is proportional to the output,
+# which has itself collapsed or exploded; the gradient then shrinks or grows again on its way back to layer 1.
+
+# %%
 # NBVAL_CHECK_OUTPUT
 # Order of magnitude at layer 50, measured (one network, seed 0) and predicted by the recap's formula
 # Var[h_50] = (1 - 1/pi)/2 * D_h sigma^2 * (D_h sigma^2 / 2)^49 for unit-variance inputs.
@@ -591,29 +592,30 @@ for i, s2 in enumerate(SIGMA2):
     theory = math.log10((1 - 1 / math.pi) / 2 * 100 * s2) + 49 * math.log10(100 * s2 / 2)
     print(f"σ² = {s2:<6} activation variance at layer 50 ≈ 1e{round(measured):+d}  (theory 1e{round(theory):+d}),"
           f"  gradient variance at layer 1 ≈ 1e{round(math.log10(sweep['grad_var'][i, 0])):+d}")
-"""),
-    md(r"""
-All five measurements agree with the formula to within about one order of magnitude (a width-100 layer is not
-infinitely wide: each layer's gain fluctuates by a few percent around its mean, and 50 such factors multiply), while
-they differ from each other by up to 150 orders of magnitude.
 
-### Exercise 5 -- per-layer activation variance on a batch (2 points)
-Implement `activation_variances(layers, x)`: feed the batch `x` through the modules in `layers` one after the other
-and return the **variance** (not the standard deviation) of each module's output, over all its entries (batch and
-units together, as `tensor.var()` computes it), as a list of Python floats, one per module, input side first.
-For a network from `make_mlp`, `layers` is `model.blocks` (each block is Linear → activation), so you measure the
-*post-activation* outputs. No gradients are needed.
-"""),
-    code(src(r"""
+
+# %% [markdown]
+# All five measurements agree with the formula to within about one order of magnitude (a width-100 layer is not
+# infinitely wide: each layer's gain fluctuates by a few percent around its mean, and 50 such factors multiply), while
+# they differ from each other by up to 150 orders of magnitude.
+#
+# ### Exercise 5 -- per-layer activation variance on a batch (2 points)
+# Implement `activation_variances(layers, x)`: feed the batch `x` through the modules in `layers` one after the other
+# and return the **variance** (not the standard deviation) of each module's output, over all its entries (batch and
+# units together, as `tensor.var()` computes it), as a list of Python floats, one per module, input side first.
+# For a network from `make_mlp`, `layers` is `model.blocks` (each block is Linear → activation), so you measure the
+# *post-activation* outputs. No gradients are needed.
+
+# %% nbgrader={"grade": false, "grade_id": "activation_variances_answer", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def activation_variances(layers, x):
-    \"\"\"Variance of each layer's output when the batch ``x`` passes through ``layers`` in order.
+    """Variance of each layer's output when the batch ``x`` passes through ``layers`` in order.
 
     Args:
         layers: a sequence of torch modules (e.g. ``model.blocks`` of a make_mlp network).
         x: input batch, shape (N, in_features).
     Returns:
         A list of len(layers) floats: ``h_k.var()`` for the output h_k of layer k.
-    \"\"\"
+    """
     ### BEGIN SOLUTION
     variances = []
     h = x
@@ -623,8 +625,9 @@ def activation_variances(layers, x):
             variances.append(float(h.var()))
     return variances
     ### END SOLUTION
-"""), metadata=nbg("activation_variances_answer", solution=True)),
-    code(r"""
+
+
+# %% nbgrader={"grade": true, "grade_id": "activation_variances_tests", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 # Visible checks for Exercise 5 (compared with course_utils.nets.layer_statistics)
 def check_variances(net, xb, what, verbose=True):
     before = xb.clone()
@@ -655,20 +658,20 @@ for kwargs, n in ((dict(width=64, depth=7, activation="tanh"), 200), (dict(width
     torch.manual_seed(5)
     check_variances(make_mlp(12, 2, **kwargs), 3 * torch.randn(n, 12), f"make_mlp(12, 2, {kwargs})", verbose=False)
 ### END HIDDEN TESTS
-""", metadata=nbg("activation_variances_tests", grade=True, locked=True, points=2)),
-    md(r"""
-## An interactive widget: find the critical σ yourself
-Pick an activation, a depth and a weight scale $\sigma$ (a log slider; the network has $D_h = 100$ units per layer,
-zero biases, standard-normal inputs). The left panels show the standard deviation of every layer's activations and of
-the gradient reaching them (a unit gradient at the output, so the backward pass is seen on its own). The right panel
-sweeps $\sigma$ and shows how far the signal gets to the last layer; the dashed line marks the critical value
-$\sigma^\ast = g/\sqrt{D_h}$ with $g = \sqrt2$ (ReLU), $\sqrt{2/(1+0.1^2)}$ (leaky ReLU, slope 0.1), 1 (tanh).
 
-### 🔮 Predict first
-For tanh at depth 50, do you expect the activations to survive at $\sigma = 0.1$ as well as a ReLU network survives
-at $0.141$? What about the sigmoid: is there a $\sigma$ that keeps both its activations and its gradients steady?
-"""),
-    code(r"""
+# %% [markdown]
+# ## An interactive widget: find the critical σ yourself
+# Pick an activation, a depth and a weight scale $\sigma$ (a log slider; the network has $D_h = 100$ units per layer,
+# zero biases, standard-normal inputs). The left panels show the standard deviation of every layer's activations and of
+# the gradient reaching them (a unit gradient at the output, so the backward pass is seen on its own). The right panel
+# sweeps $\sigma$ and shows how far the signal gets to the last layer; the dashed line marks the critical value
+# $\sigma^\ast = g/\sqrt{D_h}$ with $g = \sqrt2$ (ReLU), $\sqrt{2/(1+0.1^2)}$ (leaky ReLU, slope 0.1), 1 (tanh).
+#
+# ### 🔮 Predict first
+# For tanh at depth 50, do you expect the activations to survive at $\sigma = 0.1$ as well as a ReLU network survives
+# at $0.141$? What about the sigmoid: is there a $\sigma$ that keeps both its activations and its gradients steady?
+
+# %%
 from course_utils.widgets import App, dropdown, slider
 
 WIDGET_WIDTH = 100
@@ -678,7 +681,7 @@ SWEEPS = {}
 
 
 def sigma_sweep(activation, depth):
-    \"\"\"Std of the last layer's activations and of the first layer's gradient, for each σ in SIGMA_GRID (cached).\"\"\"
+    """Std of the last layer's activations and of the first layer's gradient, for each σ in SIGMA_GRID (cached)."""
     if (activation, depth) not in SWEEPS:
         runs = variance_sweep(SIGMA_GRID, depth=depth, width=WIDGET_WIDTH, activation=activation, batch=64, loss="sum")
         SWEEPS[activation, depth] = (runs["act_std"][:, -1], runs["grad_std"][:, 0])
@@ -724,16 +727,16 @@ app = App(
     compute=init_scale_data, draw=draw_init_scale, title="How large should the initial weights be?", cache=True,
 )
 app
-"""),
-    md(r"""
-**What to notice:** for ReLU the sweep curves pass through the order of 1 (neither collapse nor explosion) at the
-dashed $\sigma^\ast = \sqrt{2/100} \approx 0.14$, and the deeper the network the steeper the sweep -- an error in
-$\sigma$ is raised to the power of the depth. Tanh is best near $\sigma = 0.1$, where its activations and gradients
-shrink only slowly (polynomially, not exponentially); a little above it the gradients grow. For the sigmoid the
-gradient reaching layer 1 vanishes for *every* $\sigma$ (its derivative is at most $\tfrac14$, less once its
-off-centre outputs push the next layer into saturation) -- one reason it fell out of use in deep networks.
-"""),
-    code(r"""
+
+# %% [markdown]
+# **What to notice:** for ReLU the sweep curves pass through the order of 1 (neither collapse nor explosion) at the
+# dashed $\sigma^\ast = \sqrt{2/100} \approx 0.14$, and the deeper the network the steeper the sweep -- an error in
+# $\sigma$ is raised to the power of the depth. Tanh is best near $\sigma = 0.1$, where its activations and gradients
+# shrink only slowly (polynomially, not exponentially); a little above it the gradients grow. For the sigmoid the
+# gradient reaching layer 1 vanishes for *every* $\sigma$ (its derivative is at most $\tfrac14$, less once its
+# off-centre outputs push the next layer into saturation) -- one reason it fell out of use in deep networks.
+
+# %%
 # NBVAL_CHECK_OUTPUT
 # The app's numbers (its compute function; app.update(sigma=...) would also redraw) at the critical σ and 3x
 # away from it (ReLU, depth 30): ratio of the activation std at the last and the first layer
@@ -741,17 +744,17 @@ for sigma in (math.sqrt(2 / WIDGET_WIDTH) / 3, math.sqrt(2 / WIDGET_WIDTH), 3 * 
     data = init_scale_data(sigma, activation="relu", depth=30)
     ratio = data["act_std"][-1] / data["act_std"][0]
     print(f"σ = {sigma:.3f}: activation std, layer 30 / layer 1 ≈ 10^{round(math.log10(ratio)):+d}")
-"""),
-    md(r"""
-## Experiment 4 -- the consequence for training
-Now the same deep network (10 hidden ReLU layers of 100 units) is trained on the digits three times, identical except
-for the initial weights: too small ($\sigma = 0.3\,\sigma_{He}$), He, and too large ($\sigma = 2\,\sigma_{He}$).
 
-### 🔮 Predict first
-Which run will learn fastest? What will the loss curve of the too-small run look like at the start -- and the
-too-large one?
-"""),
-    code(r"""
+# %% [markdown]
+# ## Experiment 4 -- the consequence for training
+# Now the same deep network (10 hidden ReLU layers of 100 units) is trained on the digits three times, identical except
+# for the initial weights: too small ($\sigma = 0.3\,\sigma_{He}$), He, and too large ($\sigma = 2\,\sigma_{He}$).
+#
+# ### 🔮 Predict first
+# Which run will learn fastest? What will the loss curve of the too-small run look like at the start -- and the
+# too-large one?
+
+# %%
 INITS = {
     "too small (0.3 × He)": lambda fan_in, fan_out: 0.3 * math.sqrt(2 / fan_in),
     "He": lambda fan_in, fan_out: math.sqrt(2 / fan_in),
@@ -773,15 +776,15 @@ for ax, (name, hist) in zip(axes, histories.items()):
 axes[0].set_ylabel("training loss (per mini-batch)")
 axes[0].legend()
 plt.show()
-"""),
-    md(r"""
-**What to notice:** He learns at once. The too-small network starts with outputs that carry almost no information
-about the input -- its loss sits at $\ln 10 \approx 2.3$ (guessing) while the tiny gradients slowly grow the weights --
-and the too-large one starts with enormous logits and loss, takes a few enormous steps and diverges (the loss
-becomes NaN and `fit` stops). Initialisation only sets the *starting point*,
-but a deep network can waste its whole budget escaping a bad one (or never escape).
-"""),
-    code(r"""
+
+# %% [markdown]
+# **What to notice:** He learns at once. The too-small network starts with outputs that carry almost no information
+# about the input -- its loss sits at $\ln 10 \approx 2.3$ (guessing) while the tiny gradients slowly grow the weights --
+# and the too-large one starts with enormous logits and loss, takes a few enormous steps and diverges (the loss
+# becomes NaN and `fit` stops). Initialisation only sets the *starting point*,
+# but a deep network can waste its whole budget escaping a bad one (or never escape).
+
+# %%
 # NBVAL_CHECK_OUTPUT
 small, he, large = (histories[name] for name in INITS)
 print("He: validation accuracy above 85%:", he.val_acc[-1] > 0.85)
@@ -789,93 +792,85 @@ print("too small: still guessing after epoch 1 (loss 2.2-2.4):", 2.2 < small.tra
 print("too small: ends with a higher training loss than He:", small.train_loss[-1] > he.train_loss[-1])
 print("too large: first loss above 10:", large.step_loss[0] > 10)
 print("too large: diverged or ends above He:", large.diverged or large.train_loss[-1] > he.train_loss[-1])
-"""),
-    md(r"""
-## Going further: what initialisation does not fix
-The review's own caveat: He initialisation "*avoid[s] exploding or vanishing values and gradients at the first step*"
-but "*does not guarantee that values and gradients stay well behaved after many steps*". And even at the first step
-it controls only the **size** of the gradient, not its **structure**: in a very deep plain network the gradient
-$\partial y/\partial x$ changes so quickly with the input $x$ that neighbouring inputs get almost unrelated gradients --
-the *shattered gradients* of Balduzzi et al. (2017), the review's last point. Normalisation and residual connections
-(the next notebooks) are the remedies it lists.
 
-### Free response (2 points, graded by your instructor)
-Why must the variance be preserved **both** in the forward and in the backward pass -- what goes wrong in each
-direction if only the other one is preserved? And when a layer's fan-in and fan-out differ, which fan do you use, and
-why?
-"""),
-    md(r"""
-Forward: if the activations' variance shrinks or grows by a constant factor per layer, after many layers they
-collapse to 0 (the output no longer depends on the input) or overflow (saturating activations, huge losses). Backward:
-the gradients are multiplied by $\boldsymbol\Omega_k^\top$ and the activation derivative at every layer, so their
-variance changes by a per-layer factor too; if it is not 1, the early layers get vanishing (they never learn) or
-exploding (unstable steps) updates. The weight gradient is the product of an activation (forward) and a backpropagated
-gradient (backward), so both must stay in range for every layer to learn at a similar rate. The forward condition
-depends on the fan-in ($\sigma^2 = 2/\text{fan\_in}$ for ReLU), the backward one on the fan-out
-($2/\text{fan\_out}$); they cannot both hold when the fans differ. Xavier/Glorot compromise with the
-average of the two fans, $2/(\text{fan\_in}+\text{fan\_out})$; He showed that either choice alone is fine for ReLU networks, because the
-mismatch factor over the whole network is only the ratio of the first and last widths, not exponential in depth.
-PyTorch defaults to fan-in (`mode="fan_in"`), which keeps the forward pass exact; fan-out is chosen when the backward
-pass matters more.
+# %% [markdown]
+# ## Going further: what initialisation does not fix
+# The review's own caveat: He initialisation "*avoid[s] exploding or vanishing values and gradients at the first step*"
+# but "*does not guarantee that values and gradients stay well behaved after many steps*". And even at the first step
+# it controls only the **size** of the gradient, not its **structure**: in a very deep plain network the gradient
+# $\partial y/\partial x$ changes so quickly with the input $x$ that neighbouring inputs get almost unrelated gradients --
+# the *shattered gradients* of Balduzzi et al. (2017), the review's last point. Normalisation and residual connections
+# (the next notebooks) are the remedies it lists.
+#
+# ### Free response (2 points, graded by your instructor)
+# Why must the variance be preserved **both** in the forward and in the backward pass -- what goes wrong in each
+# direction if only the other one is preserved? And when a layer's fan-in and fan-out differ, which fan do you use, and
+# why?
 
-=== BEGIN MARK SCHEME ===
-2 points in total.
-* 1 point: forward -- activations collapse/explode exponentially with depth (output independent of input / overflow,
-  saturation); backward -- gradients vanish/explode so early layers do not learn or updates are unstable. Both
-  directions needed for the full point; one direction only: ½.
-* 1 point: the fans differ, so no single variance satisfies both; a justified choice: Xavier's compromise
-  $2/(\text{fan\_in}+\text{fan\_out})$, or fan-in (He, PyTorch's default, preserves the forward pass; the
-  mismatch is a constant factor, not exponential in depth), or fan-out (preserves gradients). A choice without a
-  reason: ½. Stating He as $2/\sqrt{\text{fan\_in}}$ (the misprint) or confusing variance and std: −½.
-=== END MARK SCHEME ===
-""", metadata=nbg("free_response_variance", solution=True, grade=True, points=2)),
-    md(r"""
-## Check your understanding
-1. A layer has 512 inputs and ReLU units. A classmate initialises it with `torch.nn.init.normal_(w, std=2/512)`. By
-   what factor does each such layer multiply the activation variance, roughly?
-2. In the all-zero network of Experiment 1, which parameters receive a non-zero gradient in the first step?
-3. The review states the backward condition as $\sigma_\Omega^2 = 2/D_{h'}$ with $D_{h'}$ the units of layer $k+1$.
-   Why the *next* layer's size?
-4. Your network uses tanh. Why is He's $\sqrt{2/\text{fan\_in}}$ too large for it?
+# %% [markdown] nbgrader={"grade": true, "grade_id": "free_response_variance", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
+# Forward: if the activations' variance shrinks or grows by a constant factor per layer, after many layers they
+# collapse to 0 (the output no longer depends on the input) or overflow (saturating activations, huge losses). Backward:
+# the gradients are multiplied by $\boldsymbol\Omega_k^\top$ and the activation derivative at every layer, so their
+# variance changes by a per-layer factor too; if it is not 1, the early layers get vanishing (they never learn) or
+# exploding (unstable steps) updates. The weight gradient is the product of an activation (forward) and a backpropagated
+# gradient (backward), so both must stay in range for every layer to learn at a similar rate. The forward condition
+# depends on the fan-in ($\sigma^2 = 2/\text{fan\_in}$ for ReLU), the backward one on the fan-out
+# ($2/\text{fan\_out}$); they cannot both hold when the fans differ. Xavier/Glorot compromise with the
+# average of the two fans, $2/(\text{fan\_in}+\text{fan\_out})$; He showed that either choice alone is fine for ReLU networks, because the
+# mismatch factor over the whole network is only the ratio of the first and last widths, not exponential in depth.
+# PyTorch defaults to fan-in (`mode="fan_in"`), which keeps the forward pass exact; fan-out is chosen when the backward
+# pass matters more.
+#
+# === BEGIN MARK SCHEME ===
+# 2 points in total.
+# * 1 point: forward -- activations collapse/explode exponentially with depth (output independent of input / overflow,
+#   saturation); backward -- gradients vanish/explode so early layers do not learn or updates are unstable. Both
+#   directions needed for the full point; one direction only: ½.
+# * 1 point: the fans differ, so no single variance satisfies both; a justified choice: Xavier's compromise
+#   $2/(\text{fan\_in}+\text{fan\_out})$, or fan-in (He, PyTorch's default, preserves the forward pass; the
+#   mismatch is a constant factor, not exponential in depth), or fan-out (preserves gradients). A choice without a
+#   reason: ½. Stating He as $2/\sqrt{\text{fan\_in}}$ (the misprint) or confusing variance and std: −½.
+# === END MARK SCHEME ===
 
-<details><summary>Answers</summary>
-
-1. Variance $= (2/512)^2 \approx 1.5\times10^{-5}$ instead of $2/512$; the factor is $\tfrac12 \cdot 512 \cdot (2/512)^2 =
-   1/256$ per layer: the activations collapse (the std-for-variance confusion, squared).
-2. Only the output layer's biases. Every hidden output is $a[0] = 0$ (ReLU), so the output weights' gradients
-   $\partial l/\partial \mathbf f \, \mathbf h^\top$ are 0, and with $\boldsymbol\Omega = 0$ nothing flows back to the hidden
-   layers. The network can only learn the class frequencies.
-3. Backpropagation multiplies by $\boldsymbol\Omega^\top$: each unit's gradient sums over the units it feeds, i.e. over
-   the fan-out.
-4. tanh has slope 1 at 0 and zeroes nothing, so $\mathbb{E}[h^2] \approx \operatorname{Var}[f]$ (not half of it): the
-   variance-preserving choice is $1/\text{fan\_in}$ (or Xavier's average); $2/\text{fan\_in}$ doubles the variance per
-   layer until the units saturate.
-</details>
-
-## Summary
-* Constant (or zero) weights make every unit of a layer identical forever: random initialisation breaks the symmetry.
-* The variance is multiplied by $\tfrac12 D_h\sigma^2$ per ReLU layer, forward (fan-in) and backward (fan-out), so it
-  collapses or explodes exponentially with depth unless $\sigma^2 = 2/D_h$.
-* **He:** std $\sqrt{2/\text{fan\_in}}$ (not $2/\sqrt{\text{fan\_in}}$ as on the slide); **Xavier:** std
-  $\sqrt{2/(\text{fan\_in}+\text{fan\_out})}$; uniform variants $U(-a, a)$ with $a = \sqrt3\,\text{std}$.
-* Variance and standard deviation are different numbers: `torch.nn.init.normal_` wants the std.
-* A bad initialisation stalls or destabilises training; good initialisation does not guarantee good behaviour later
-  (normalisation and residual connections take over from there).
-
-## Further reading
-* Lecture: *Weight initialization*, *Weight initialization - normal*, *Weight initialization - He*; review:
-  *Initialization*, *Initialize weights to different variances*, *He initialization*, *The Shattered Gradient Phenomenon*.
-* X. Glorot and Y. Bengio, *Understanding the difficulty of training deep feedforward neural networks*, AISTATS 2010.
-* K. He, X. Zhang, S. Ren and J. Sun, *Delving Deep into Rectifiers: Surpassing Human-Level Performance on ImageNet
-  Classification*, ICCV 2015 (section 2.2).
-* S. J. D. Prince, *Understanding Deep Learning*, MIT Press 2023, section 7.5 (figure 7.4) and section 11.1.
-* D. Balduzzi et al., *The Shattered Gradients Problem: If resnets are the answer, then what is the question?*, ICML 2017.
-* PyTorch: `torch.nn.init` (`kaiming_normal_`, `xavier_normal_`, `calculate_gain`).
-"""),
-]
-
-for cell in cells:  # docstrings inside cells are written as \"\"\" in this file
-    cell.source = src(cell.source)
-
-write_notebook(cells, "02_initialization", title="Weight initialisation: variance collapse and explosion", budget_s=60,
-               minutes=60, topics="zero and constant initialisation, variance collapse and explosion over 50 layers, He and Xavier (and the slide's misprint), an init-scale widget, training with small, He and large weights")
+# %% [markdown]
+# ## Check your understanding
+# 1. A layer has 512 inputs and ReLU units. A classmate initialises it with `torch.nn.init.normal_(w, std=2/512)`. By
+#    what factor does each such layer multiply the activation variance, roughly?
+# 2. In the all-zero network of Experiment 1, which parameters receive a non-zero gradient in the first step?
+# 3. The review states the backward condition as $\sigma_\Omega^2 = 2/D_{h'}$ with $D_{h'}$ the units of layer $k+1$.
+#    Why the *next* layer's size?
+# 4. Your network uses tanh. Why is He's $\sqrt{2/\text{fan\_in}}$ too large for it?
+#
+# <details><summary>Answers</summary>
+#
+# 1. Variance $= (2/512)^2 \approx 1.5\times10^{-5}$ instead of $2/512$; the factor is $\tfrac12 \cdot 512 \cdot (2/512)^2 =
+#    1/256$ per layer: the activations collapse (the std-for-variance confusion, squared).
+# 2. Only the output layer's biases. Every hidden output is $a[0] = 0$ (ReLU), so the output weights' gradients
+#    $\partial l/\partial \mathbf f \, \mathbf h^\top$ are 0, and with $\boldsymbol\Omega = 0$ nothing flows back to the hidden
+#    layers. The network can only learn the class frequencies.
+# 3. Backpropagation multiplies by $\boldsymbol\Omega^\top$: each unit's gradient sums over the units it feeds, i.e. over
+#    the fan-out.
+# 4. tanh has slope 1 at 0 and zeroes nothing, so $\mathbb{E}[h^2] \approx \operatorname{Var}[f]$ (not half of it): the
+#    variance-preserving choice is $1/\text{fan\_in}$ (or Xavier's average); $2/\text{fan\_in}$ doubles the variance per
+#    layer until the units saturate.
+# </details>
+#
+# ## Summary
+# * Constant (or zero) weights make every unit of a layer identical forever: random initialisation breaks the symmetry.
+# * The variance is multiplied by $\tfrac12 D_h\sigma^2$ per ReLU layer, forward (fan-in) and backward (fan-out), so it
+#   collapses or explodes exponentially with depth unless $\sigma^2 = 2/D_h$.
+# * **He:** std $\sqrt{2/\text{fan\_in}}$ (not $2/\sqrt{\text{fan\_in}}$ as on the slide); **Xavier:** std
+#   $\sqrt{2/(\text{fan\_in}+\text{fan\_out})}$; uniform variants $U(-a, a)$ with $a = \sqrt3\,\text{std}$.
+# * Variance and standard deviation are different numbers: `torch.nn.init.normal_` wants the std.
+# * A bad initialisation stalls or destabilises training; good initialisation does not guarantee good behaviour later
+#   (normalisation and residual connections take over from there).
+#
+# ## Further reading
+# * Lecture: *Weight initialization*, *Weight initialization - normal*, *Weight initialization - He*; review:
+#   *Initialization*, *Initialize weights to different variances*, *He initialization*, *The Shattered Gradient Phenomenon*.
+# * X. Glorot and Y. Bengio, *Understanding the difficulty of training deep feedforward neural networks*, AISTATS 2010.
+# * K. He, X. Zhang, S. Ren and J. Sun, *Delving Deep into Rectifiers: Surpassing Human-Level Performance on ImageNet
+#   Classification*, ICCV 2015 (section 2.2).
+# * S. J. D. Prince, *Understanding Deep Learning*, MIT Press 2023, section 7.5 (figure 7.4) and section 11.1.
+# * D. Balduzzi et al., *The Shattered Gradients Problem: If resnets are the answer, then what is the question?*, ICML 2017.
+# * PyTorch: `torch.nn.init` (`kaiming_normal_`, `xavier_normal_`, `calculate_gain`).

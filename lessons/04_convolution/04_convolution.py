@@ -1,56 +1,43 @@
-"""Write solutions/04_convolution/04_convolution.ipynb from this script.
+# ---
+# jupyter:
+#   course:
+#     budget_s: 90
+#     gpu: false
+#     minutes: 80
+#     title: 'Convolutions: arithmetic, parameter sharing, pooling and LeNet'
+#     topics: convolution arithmetic (padding, stride, dilation), parameter sharing,
+#       cross-correlation, pooling, translation equivariance, receptive fields, LeNet-5
+#       against an MLP
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
 
-After editing: ``.venv/bin/python tools/build_04_convolution.py``, then
-``make execute release ASSIGNMENTS=04_convolution``. Designed mistakes for the grading round trip
-are in tests/cases/04_convolution.py; reusable drawing and models in course_utils/conv.py.
-"""
-from __future__ import annotations
+# %% [markdown]
+# # 04 · Convolutions: arithmetic, parameter sharing, pooling and LeNet
+#
+# **Time:** about 80 minutes · **Level:** after 00–03 · **Prerequisites:** tensors and `nn.Module` in PyTorch,
+# training with `fit` (notebook 00), the cross-entropy loss; a little NumPy indexing.
+#
+# ## Learning objectives
+# By the end of this notebook you can:
+# 1. explain, with numbers for a real photo, why fully connected layers are a poor fit for images;
+# 2. compute the output shape and parameter count of convolution and pooling layers, say when a setting is
+#    invalid, and check your arithmetic against PyTorch;
+# 3. implement a convolution layer's forward pass and max pooling from scratch, and state precisely what
+#    deep-learning "convolution" computes (cross-correlation);
+# 4. show numerically that convolution is translation *equivariant* and a dense layer is not, and compute the
+#    receptive field of a stack of layers;
+# 5. walk through LeNet-5 layer by layer and train a LeNet-style network on handwritten digits, comparing it with
+#    a fully connected network of the same size.
 
-import sys
-from pathlib import Path
+# %% [markdown]
+# Everything runs on a laptop CPU in about a minute and a half (`DEVICE` below switches to a GPU when there is
+# one). Nothing is downloaded: the photo ships with matplotlib and the digits with scikit-learn.
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from nbbuild import code, md, nbg, write_notebook  # noqa: E402
-
-
-def py(text: str, **kw):
-    """A code cell whose docstrings are written as \\"\\"\\" inside the raw strings below."""
-    return code(text.replace('\\"', '"'), **kw)
-
-
-cells = [
-    md(r"""
-# 04 · Convolutions: arithmetic, parameter sharing, pooling and LeNet
-
-**Time:** about 80 minutes · **Level:** after 00–03 · **Prerequisites:** tensors and `nn.Module` in PyTorch,
-training with `fit` (notebook 00), the cross-entropy loss; a little NumPy indexing.
-
-## Learning objectives
-By the end of this notebook you can:
-1. explain, with numbers for a real photo, why fully connected layers are a poor fit for images;
-2. compute the output shape and parameter count of convolution and pooling layers, say when a setting is
-   invalid, and check your arithmetic against PyTorch;
-3. implement a convolution layer's forward pass and max pooling from scratch, and state precisely what
-   deep-learning "convolution" computes (cross-correlation);
-4. show numerically that convolution is translation *equivariant* and a dense layer is not, and compute the
-   receptive field of a stack of layers;
-5. walk through LeNet-5 layer by layer and train a LeNet-style network on handwritten digits, comparing it with
-   a fully connected network of the same size.
-"""),
-    md(r"""
-## How to run this notebook
-| where | how | GPU |
-|---|---|---|
-| your machine | `make lab` in a clone of the course repository | used if present |
-| Binder | the *launch binder* badge in the README | no |
-| Colab | the *Open in Colab* badge; the first cell installs the course package | optional |
-
-Everything runs on a laptop CPU in about a minute and a half (`DEVICE` below switches to a GPU when there is
-one). Run the cells in order. Nothing is downloaded: the photo ships with matplotlib and the digits with
-scikit-learn.
-"""),
-    py(r"""
-%matplotlib inline
+# %%
+# %matplotlib inline
 import time
 from collections import OrderedDict
 
@@ -61,8 +48,16 @@ import torch.nn.functional as F
 from torch import nn
 
 from course_utils import checks
-from course_utils.conv import (conv_arithmetic, conv_explorer, count_parameters, draw_receptive_field,
-                               layer_table, make_lenet, receptive_field_layout, translate)
+from course_utils.conv import (
+    conv_arithmetic,
+    conv_explorer,
+    count_parameters,
+    draw_receptive_field,
+    layer_table,
+    make_lenet,
+    receptive_field_layout,
+    translate,
+)
 from course_utils.data import load_digits, load_sample_image, train_val_test_split
 from course_utils.mistakes import check_known_mistakes
 from course_utils.nets import make_mlp
@@ -74,53 +69,53 @@ quiet_warnings()
 use_style()
 seed_everything(0)
 DEVICE = device()
-"""),
-    md(r"""
-## Recap: the convolutional layer
-A convolutional layer takes a volume $W_1 \times H_1 \times D_1$ (width, height, depth = channels) and has four
-hyperparameters: the number of filters $K$, the filter size $F$, the stride $S$ and the zero padding $P$ (added on
-**each** side). Each filter is small in width and height but spans the **full depth** $D_1$; it slides over the
-input and at every position computes a dot product plus a bias. Output:
 
-$$W_2 = \frac{W_1 - F + 2P}{S} + 1, \qquad H_2 = \frac{H_1 - F + 2P}{S} + 1, \qquad D_2 = K,$$
+# %% [markdown]
+# ## Recap: the convolutional layer
+# A convolutional layer takes a volume $W_1 \times H_1 \times D_1$ (width, height, depth = channels) and has four
+# hyperparameters: the number of filters $K$, the filter size $F$, the stride $S$ and the zero padding $P$ (added on
+# **each** side). Each filter is small in width and height but spans the **full depth** $D_1$; it slides over the
+# input and at every position computes a dot product plus a bias. Output:
+#
+# $$W_2 = \frac{W_1 - F + 2P}{S} + 1, \qquad H_2 = \frac{H_1 - F + 2P}{S} + 1, \qquad D_2 = K,$$
+#
+# with **parameter sharing**: $F \cdot F \cdot D_1$ weights per filter, so $F \cdot F \cdot D_1 \cdot K$ weights and
+# $K$ biases in total, however large the image.
+#
+# **Pooling** has no parameters; it aggregates (usually the max of) each $F \times F$ window, per depth slice:
+# $W_2 = (W_1 - F)/S + 1$, $H_2 = (H_1 - F)/S + 1$, $D_2 = D_1$.
+#
+# **Dilation** (an extension, not in the lecture): a kernel with $F$ taps spaced $D$ pixels apart spans
+# $F_\text{eff} = D(F-1) + 1$ pixels; replace $F$ by $F_\text{eff}$ in the formula. It enlarges the receptive field
+# without adding weights.
+#
+# **When is a setting invalid?** When the kernel does not fit into the padded input, or when $W_2$ is not a whole
+# number: then the filter positions do not tile the input evenly. The lecture's formula simply has no answer
+# there; PyTorch *rounds down* and silently ignores the last rows or columns. In this notebook the shape functions
+# raise an error for such settings, and the explorer flags them.
+#
+# **What is computed at one position -- and a correction to the lecture.** The lecture says the sliding dot product
+# "effectively performs convolution". What `nn.Conv2d` (and every deep-learning library) computes is
+# **cross-correlation**, the kernel is *not* flipped:
+#
+# $$\text{out}[k, i, j] = b_k + \sum_{c=1}^{D_1} \sum_{u=0}^{F-1} \sum_{v=0}^{F-1}
+#    w[k, c, u, v] \; x_\text{pad}[c,\; iS + u,\; jS + v].$$
+#
+# Convolution in the mathematical sense uses $w[k, c, F-1-u, F-1-v]$, the kernel flipped in both directions. For a
+# *learned* kernel the difference does not matter (the network would just learn the flipped kernel), which is why the
+# name stuck; for a *given* kernel, such as an edge detector, it flips the result's sign or direction. We check
+# this numerically below.
 
-with **parameter sharing**: $F \cdot F \cdot D_1$ weights per filter, so $F \cdot F \cdot D_1 \cdot K$ weights and
-$K$ biases in total, however large the image.
+# %% [markdown]
+# ## 1. Why fully connected layers fail on images
+# The lecture names two problems: (1) every pixel is an input feature, so a dense layer needs a weight per pixel *per
+# unit*; (2) those weights are tied to positions, so a pattern learned in one place is not recognised elsewhere.
+#
+# ### 🔮 Predict first
+# The photo below is 600 × 512 pixels with 3 colour channels. A dense layer with 1000 units on top of it: how many
+# weights? A convolutional layer with 64 filters of size 3 × 3? Write both numbers down (orders of magnitude are fine).
 
-**Pooling** has no parameters; it aggregates (usually the max of) each $F \times F$ window, per depth slice:
-$W_2 = (W_1 - F)/S + 1$, $H_2 = (H_1 - F)/S + 1$, $D_2 = D_1$.
-
-**Dilation** (an extension, not in the lecture): a kernel with $F$ taps spaced $D$ pixels apart spans
-$F_\text{eff} = D(F-1) + 1$ pixels; replace $F$ by $F_\text{eff}$ in the formula. It enlarges the receptive field
-without adding weights.
-
-**When is a setting invalid?** When the kernel does not fit into the padded input, or when $W_2$ is not a whole
-number: then the filter positions do not tile the input evenly. The lecture's formula simply has no answer
-there; PyTorch *rounds down* and silently ignores the last rows or columns. In this notebook the shape functions
-raise an error for such settings, and the explorer flags them.
-
-**What is computed at one position -- and a correction to the lecture.** The lecture says the sliding dot product
-"effectively performs convolution". What `nn.Conv2d` (and every deep-learning library) computes is
-**cross-correlation**, the kernel is *not* flipped:
-
-$$\text{out}[k, i, j] = b_k + \sum_{c=1}^{D_1} \sum_{u=0}^{F-1} \sum_{v=0}^{F-1}
-   w[k, c, u, v] \; x_\text{pad}[c,\; iS + u,\; jS + v].$$
-
-Convolution in the mathematical sense uses $w[k, c, F-1-u, F-1-v]$, the kernel flipped in both directions. For a
-*learned* kernel the difference does not matter (the network would just learn the flipped kernel), which is why the
-name stuck; for a *given* kernel, such as an edge detector, it flips the result's sign or direction. We check
-this numerically below.
-"""),
-    md(r"""
-## 1. Why fully connected layers fail on images
-The lecture names two problems: (1) every pixel is an input feature, so a dense layer needs a weight per pixel *per
-unit*; (2) those weights are tied to positions, so a pattern learned in one place is not recognised elsewhere.
-
-### 🔮 Predict first
-The photo below is 600 × 512 pixels with 3 colour channels. A dense layer with 1000 units on top of it: how many
-weights? A convolutional layer with 64 filters of size 3 × 3? Write both numbers down (orders of magnitude are fine).
-"""),
-    py(r"""
+# %%
 photo = load_sample_image("grace_hopper")             # (3, 600, 512), values in [0, 1]
 n_inputs = photo.numel()
 dense_params = n_inputs * 1000 + 1000                  # weights + biases
@@ -138,34 +133,35 @@ for i, v in enumerate([dense_params, conv_params]):
     ax_bar.text(i, v * 1.3, f"{v:,}", ha="center")
 ax_bar.legend(loc="upper right")
 plt.show()
-"""),
-    py(r"""
+
+# %%
 # NBVAL_CHECK_OUTPUT
 print(f"inputs: {n_inputs:,}")
 print(f"dense layer, 1000 units: {dense_params:,} parameters ({dense_params * 4 / 1e9:.1f} GB as float32)")
 print(f"conv layer, 64 filters 3x3x3: {conv_params:,} parameters, the same for any image size")
-"""),
-    md(r"""
-**What to notice:** the dense layer needs almost a *billion* parameters (3.7 GB) for one layer on one modest photo;
-the convolutional layer needs 1,792, because each filter's 27 weights are shared across all 600 × 512 positions.
-The second problem, translation, gets its own experiment in section 5.
-"""),
-    md(r"""
-## 2. The arithmetic, as code
-Three exercises turn the formulas into functions. Shapes are **channels first**, as in PyTorch:
-an input volume is `(D1, H1, W1)`. The hidden tests compare your functions with PyTorch on hundreds of random valid
-settings, and require a `ValueError` with a clear message for invalid ones.
 
-### Exercise 1 -- output shape of a convolutional layer (3 points)
-Implement `conv_output_shape`. Use $F_\text{eff} = D(F-1)+1$ for the dilation $D$. Raise `ValueError` (with a
-message that says what is wrong) when a size, `num_filters`, `kernel_size`, `stride` or `dilation` is below 1 or
-`padding` is negative, when the dilated kernel is larger than the padded input, or when
-$(W_1 - F_\text{eff} + 2P)/S + 1$ (or the same for $H$) is not a whole number. Height and width can differ;
-the padding goes on both sides.
-"""),
-    py(r"""
+
+# %% [markdown]
+# **What to notice:** the dense layer needs almost a *billion* parameters (3.7 GB) for one layer on one modest photo;
+# the convolutional layer needs 1,792, because each filter's 27 weights are shared across all 600 × 512 positions.
+# The second problem, translation, gets its own experiment in section 5.
+
+# %% [markdown]
+# ## 2. The arithmetic, as code
+# Three exercises turn the formulas into functions. Shapes are **channels first**, as in PyTorch:
+# an input volume is `(D1, H1, W1)`. The hidden tests compare your functions with PyTorch on hundreds of random valid
+# settings, and require a `ValueError` with a clear message for invalid ones.
+#
+# ### Exercise 1 -- output shape of a convolutional layer (3 points)
+# Implement `conv_output_shape`. Use $F_\text{eff} = D(F-1)+1$ for the dilation $D$. Raise `ValueError` (with a
+# message that says what is wrong) when a size, `num_filters`, `kernel_size`, `stride` or `dilation` is below 1 or
+# `padding` is negative, when the dilated kernel is larger than the padded input, or when
+# $(W_1 - F_\text{eff} + 2P)/S + 1$ (or the same for $H$) is not a whole number. Height and width can differ;
+# the padding goes on both sides.
+
+# %% nbgrader={"grade": false, "grade_id": "conv_output_shape_answer", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def conv_output_shape(input_shape, num_filters, kernel_size, stride=1, padding=0, dilation=1):
-    \"\"\"Shape of the output volume of a 2-D convolutional layer with square kernels.
+    """Shape of the output volume of a 2-D convolutional layer with square kernels.
 
     Args:
         input_shape: (D1, H1, W1), positive ints: channels, height, width.
@@ -179,7 +175,7 @@ def conv_output_shape(input_shape, num_filters, kernel_size, stride=1, padding=0
     Raises:
         ValueError: an argument out of range, a kernel larger than the padded input, or a
             non-integer output size.
-    \"\"\"
+    """
     ### BEGIN SOLUTION
     D1, H1, W1 = input_shape
     if min(D1, H1, W1, num_filters, kernel_size, stride, dilation) < 1 or padding < 0:
@@ -198,8 +194,9 @@ def conv_output_shape(input_shape, num_filters, kernel_size, stride=1, padding=0
         sizes.append(free // stride + 1)
     return (num_filters, sizes[0], sizes[1])
     ### END SOLUTION
-""", metadata=nbg("conv_output_shape_answer", solution=True)),
-    py(r"""
+
+
+# %% nbgrader={"grade": true, "grade_id": "conv_output_shape_tests", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
 # Visible checks for Exercise 1
 checks.check_equal(checks.call(conv_output_shape, (1, 32, 32), 6, 5), (6, 28, 28), "conv_output_shape((1, 32, 32), 6, 5)")
 checks.check_equal(checks.call(conv_output_shape, (6, 14, 14), 16, 5), (16, 10, 10), "conv_output_shape((6, 14, 14), 16, 5)")
@@ -211,6 +208,7 @@ checks.check_raises(conv_output_shape, ((1, 7, 7), 1, 3, 3), ValueError,
                     name="conv_output_shape((1, 7, 7), 1, 3, stride=3), where (7 - 3)/3 + 1 is not an integer,")
 ### BEGIN HIDDEN TESTS
 import random as _random
+
 _rng = _random.Random(4)
 _valid, _invalid = [], []
 while len(_valid) < 300 or len(_invalid) < 100:
@@ -237,17 +235,17 @@ for _args in _invalid:
     checks.check_raises(conv_output_shape, _args, ValueError,
                         name=f"conv_output_shape{_args} (an invalid setting)", verbose=False)
 ### END HIDDEN TESTS
-""", metadata=nbg("conv_output_shape_tests", grade=True, locked=True, points=3)),
-    md(r"""
-### Exercise 2 -- parameter count of a convolutional layer (2 points)
-Implement `conv_param_count`: all weights and biases of a layer with `num_filters` filters of size
-`kernel_size × kernel_size` over `in_channels` input channels. Raise `ValueError` when an argument is below 1.
-(Two classic slips the hidden tests look for: forgetting that each filter spans the full input depth, and
-forgetting the biases.)
-"""),
-    py(r"""
+
+# %% [markdown]
+# ### Exercise 2 -- parameter count of a convolutional layer (2 points)
+# Implement `conv_param_count`: all weights and biases of a layer with `num_filters` filters of size
+# `kernel_size × kernel_size` over `in_channels` input channels. Raise `ValueError` when an argument is below 1.
+# (Two classic slips the hidden tests look for: forgetting that each filter spans the full input depth, and
+# forgetting the biases.)
+
+# %% nbgrader={"grade": false, "grade_id": "conv_param_count_answer", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def conv_param_count(in_channels, num_filters, kernel_size, bias=True):
-    \"\"\"Number of learnable parameters of nn.Conv2d(in_channels, num_filters, kernel_size, bias=bias).
+    """Number of learnable parameters of nn.Conv2d(in_channels, num_filters, kernel_size, bias=bias).
 
     Args:
         in_channels: D1 (int >= 1).
@@ -258,15 +256,16 @@ def conv_param_count(in_channels, num_filters, kernel_size, bias=True):
         An int: F*F*D1*K weights, plus K biases if ``bias``.
     Raises:
         ValueError: an argument below 1.
-    \"\"\"
+    """
     ### BEGIN SOLUTION
     if min(in_channels, num_filters, kernel_size) < 1:
         raise ValueError(f"in_channels, num_filters and kernel_size must be >= 1, "
                          f"got {in_channels}, {num_filters}, {kernel_size}")
     return kernel_size * kernel_size * in_channels * num_filters + (num_filters if bias else 0)
     ### END SOLUTION
-""", metadata=nbg("conv_param_count_answer", solution=True)),
-    py(r"""
+
+
+# %% nbgrader={"grade": true, "grade_id": "conv_param_count_tests", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 # Visible checks for Exercise 2
 checks.check_equal(checks.call(conv_param_count, 1, 6, 5), 156, "conv_param_count(1, 6, 5) (LeNet's C1)")
 checks.check_equal(checks.call(conv_param_count, 3, 64, 3), 1792, "conv_param_count(3, 64, 3)")
@@ -274,6 +273,7 @@ checks.check_equal(checks.call(conv_param_count, 3, 64, 3, False), 1728, "conv_p
 checks.check_raises(conv_param_count, (0, 6, 5), ValueError, name="conv_param_count(0, 6, 5)")
 ### BEGIN HIDDEN TESTS
 import random as _random
+
 _rng = _random.Random(5)
 for _ in range(300):
     _D1, _K, _F, _bias = _rng.randint(1, 64), _rng.randint(1, 64), _rng.randint(1, 7), _rng.random() < 0.7
@@ -288,16 +288,16 @@ for _ in range(300):
 for _args in [(0, 1, 1), (1, 0, 1), (1, 1, 0), (-3, 4, 3)]:
     checks.check_raises(conv_param_count, _args, ValueError, name=f"conv_param_count{_args}", verbose=False)
 ### END HIDDEN TESTS
-""", metadata=nbg("conv_param_count_tests", grade=True, locked=True, points=2)),
-    md(r"""
-### Exercise 3 -- output shape of a pooling layer (2 points)
-Implement `pool_output_shape` for max (or average) pooling without padding: $W_2 = (W_1 - F)/S + 1$, the same for
-$H$, and the depth is unchanged. As in PyTorch, `stride=None` means "stride equal to the kernel size". Raise
-`ValueError` when an argument is below 1, the window is larger than the input, or the result is not a whole number.
-"""),
-    py(r"""
+
+# %% [markdown]
+# ### Exercise 3 -- output shape of a pooling layer (2 points)
+# Implement `pool_output_shape` for max (or average) pooling without padding: $W_2 = (W_1 - F)/S + 1$, the same for
+# $H$, and the depth is unchanged. As in PyTorch, `stride=None` means "stride equal to the kernel size". Raise
+# `ValueError` when an argument is below 1, the window is larger than the input, or the result is not a whole number.
+
+# %% nbgrader={"grade": false, "grade_id": "pool_output_shape_answer", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def pool_output_shape(input_shape, kernel_size, stride=None):
-    \"\"\"Shape of the output of a 2-D pooling layer (no padding, square windows).
+    """Shape of the output of a 2-D pooling layer (no padding, square windows).
 
     Args:
         input_shape: (D1, H1, W1), positive ints.
@@ -307,7 +307,7 @@ def pool_output_shape(input_shape, kernel_size, stride=None):
         A tuple of ints (D1, (H1 - F)/S + 1, (W1 - F)/S + 1).
     Raises:
         ValueError: an argument below 1, a window larger than the input, or a non-integer size.
-    \"\"\"
+    """
     ### BEGIN SOLUTION
     stride = kernel_size if stride is None else stride
     D1, H1, W1 = input_shape
@@ -322,8 +322,9 @@ def pool_output_shape(input_shape, kernel_size, stride=None):
         sizes.append((n - kernel_size) // stride + 1)
     return (D1, sizes[0], sizes[1])
     ### END SOLUTION
-""", metadata=nbg("pool_output_shape_answer", solution=True)),
-    py(r"""
+
+
+# %% nbgrader={"grade": true, "grade_id": "pool_output_shape_tests", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 # Visible checks for Exercise 3
 checks.check_equal(checks.call(pool_output_shape, (6, 28, 28), 2), (6, 14, 14), "pool_output_shape((6, 28, 28), 2)")
 checks.check_equal(checks.call(pool_output_shape, (16, 7, 9), 3, 2), (16, 3, 4), "pool_output_shape((16, 7, 9), 3, stride=2)")
@@ -331,6 +332,7 @@ checks.check_raises(pool_output_shape, ((1, 7, 7), 2), ValueError,
                     name="pool_output_shape((1, 7, 7), 2), where (7 - 2)/2 + 1 is not an integer,")
 ### BEGIN HIDDEN TESTS
 import random as _random
+
 _rng = _random.Random(6)
 _valid, _invalid = [], []
 while len(_valid) < 300 or len(_invalid) < 100:
@@ -352,62 +354,63 @@ for _args in _invalid:
     checks.check_raises(pool_output_shape, _args, ValueError, name=f"pool_output_shape{_args} (an invalid setting)",
                         verbose=False)
 ### END HIDDEN TESTS
-""", metadata=nbg("pool_output_shape_tests", grade=True, locked=True, points=2)),
-    md(r"""
-## 3. The convolution explorer
-Move the sliders: input size $W_1$, kernel size $F$, padding $P$, stride $S$, dilation $D$. The left panel is the
-padded input (grey: padding; dashed: the original input); orange cells are the ones the kernel reads at its current
-position, and the output cell they produce is orange on the right. Press ▶ to step the kernel through every position
-in order. The kernel slider's maximum follows the padded input size (the kernel always fits), and the formula at the
-top has your numbers filled in. Settings where the positions do not tile the input are shown in red, with the cells
-no position ever reads hatched.
 
-### 🔮 Predict first
-Input 7 × 7, kernel 3 × 3, no padding. How many output cells for stride 1? Stride 2? Stride 3 -- and which input
-cells does stride 3 never read? Then add padding 1 with stride 2, and try dilation 2 with stride 1: how large is the
-output, and why?
-"""),
-    py(r"""
+# %% [markdown]
+# ## 3. The convolution explorer
+# Move the sliders: input size $W_1$, kernel size $F$, padding $P$, stride $S$, dilation $D$. The left panel is the
+# padded input (grey: padding; dashed: the original input); orange cells are the ones the kernel reads at its current
+# position, and the output cell they produce is orange on the right. Press ▶ to step the kernel through every position
+# in order. The kernel slider's maximum follows the padded input size (the kernel always fits), and the formula at the
+# top has your numbers filled in. Settings where the positions do not tile the input are shown in red, with the cells
+# no position ever reads hatched.
+#
+# ### 🔮 Predict first
+# Input 7 × 7, kernel 3 × 3, no padding. How many output cells for stride 1? Stride 2? Stride 3 -- and which input
+# cells does stride 3 never read? Then add padding 1 with stride 2, and try dilation 2 with stride 1: how large is the
+# output, and why?
+
+# %%
 explorer = conv_explorer(W1=7, F=3, P=1, S=2, D=1)
 explorer
-"""),
-    md(r"""
-The app keeps the numbers behind its picture in `explorer.state`, and `explorer.update(...)` moves its controls from code (that is how the tests drive it):
-"""),
-    py(r"""
+
+# %% [markdown]
+# The app keeps the numbers behind its picture in `explorer.state`, and `explorer.update(...)` moves its controls from code (that is how the tests drive it):
+
+# %%
 print("the app now:", explorer.state.values)
 print("   ", explorer.state.data["arith"].message)
 # explorer.update(W1=7, P=0, S=3) would move the sliders and redraw; conv_arithmetic gives the same numbers:
 for stride in (1, 2, 3):
     print(f"P=0, S={stride}: {conv_arithmetic(7, 3, padding=0, stride=stride).message}")
-"""),
-    py(r"""
+
+# %%
 # NBVAL_CHECK_OUTPUT
 for W1, F_, P, S, D in [(32, 5, 0, 1, 1), (28, 5, 2, 1, 1), (7, 3, 1, 2, 1), (7, 3, 0, 3, 1), (9, 3, 0, 1, 2), (224, 7, 3, 2, 1)]:
     a = conv_arithmetic(W1, F_, P, S, D)
     print(f"W1={W1:3d} F={F_} P={P} S={S} D={D}: W2 = {float(a.exact):6.2f}  valid={a.valid}")
-"""),
-    md(r"""
-**What to notice:** with $P = (F-1)/2$ and $S = 1$ the output keeps the input size ("same" padding); each
-stride step divides the number of positions; a stride that does not tile the padded input leaves cells unread,
-which PyTorch handles by rounding down -- silently. The last row is the first layer of a ResNet on a 224 × 224
-image: $(224 - 7 + 6)/2 + 1 = 112.5$, so PyTorch gives 112, which is what every ResNet diagram shows.
-"""),
-    md(r"""
-## 4. Convolution, from scratch
-### Exercise 4 -- a naive `conv2d` forward pass (4 points)
-Implement the forward pass of a convolutional layer with loops over the output positions: a batch of multi-channel
-images, several filters, stride, zero padding on all four sides, and an optional bias. It must match
-`torch.nn.functional.conv2d` (which computes **cross-correlation**: do not flip the kernel). Positions that do not fit
-are dropped, as in PyTorch: $H_2 = \lfloor (H + 2P - F)/S \rfloor + 1$. Raise `ValueError` if `x` and `weight` have
-different numbers of channels. Use only tensor operations you know (`torch.zeros`, slicing, `*`, `.sum`), not
-`F.conv2d`, `F.unfold` or `nn.Conv2d`. Hint: `F.pad` (or writing `x` into the middle of a zero tensor) does the padding;
-one loop over output rows and one over columns, each doing a whole `(N, C, F, F)` window against all `K` filters at once,
-is fast enough.
-"""),
-    py(r"""
+
+
+# %% [markdown]
+# **What to notice:** with $P = (F-1)/2$ and $S = 1$ the output keeps the input size ("same" padding); each
+# stride step divides the number of positions; a stride that does not tile the padded input leaves cells unread,
+# which PyTorch handles by rounding down -- silently. The last row is the first layer of a ResNet on a 224 × 224
+# image: $(224 - 7 + 6)/2 + 1 = 112.5$, so PyTorch gives 112, which is what every ResNet diagram shows.
+
+# %% [markdown]
+# ## 4. Convolution, from scratch
+# ### Exercise 4 -- a naive `conv2d` forward pass (4 points)
+# Implement the forward pass of a convolutional layer with loops over the output positions: a batch of multi-channel
+# images, several filters, stride, zero padding on all four sides, and an optional bias. It must match
+# `torch.nn.functional.conv2d` (which computes **cross-correlation**: do not flip the kernel). Positions that do not fit
+# are dropped, as in PyTorch: $H_2 = \lfloor (H + 2P - F)/S \rfloor + 1$. Raise `ValueError` if `x` and `weight` have
+# different numbers of channels. Use only tensor operations you know (`torch.zeros`, slicing, `*`, `.sum`), not
+# `F.conv2d`, `F.unfold` or `nn.Conv2d`. Hint: `F.pad` (or writing `x` into the middle of a zero tensor) does the padding;
+# one loop over output rows and one over columns, each doing a whole `(N, C, F, F)` window against all `K` filters at once,
+# is fast enough.
+
+# %% nbgrader={"grade": false, "grade_id": "conv2d_answer", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def conv2d(x, weight, bias=None, stride=1, padding=0):
-    \"\"\"2-D cross-correlation, as computed by torch.nn.functional.conv2d.
+    """2-D cross-correlation, as computed by torch.nn.functional.conv2d.
 
     Args:
         x: tensor (N, C, H, W), a batch of N images with C channels.
@@ -420,7 +423,7 @@ def conv2d(x, weight, bias=None, stride=1, padding=0):
         out[n, k, i, j] = bias[k] + sum_{c,u,v} weight[k, c, u, v] * x_padded[n, c, i*S + u, j*S + v].
     Raises:
         ValueError: x and weight have different numbers of channels.
-    \"\"\"
+    """
     ### BEGIN SOLUTION
     N, C, H, W = x.shape
     K, C_w, FH, FW = weight.shape
@@ -438,11 +441,12 @@ def conv2d(x, weight, bias=None, stride=1, padding=0):
         out = out + bias.view(1, K, 1, 1)
     return out
     ### END SOLUTION
-""", metadata=nbg("conv2d_answer", solution=True)),
-    py(r"""
+
+
+# %% nbgrader={"grade": true, "grade_id": "conv2d_tests", "locked": true, "points": 4, "schema_version": 3, "solution": false, "task": false}
 # Visible checks for Exercise 4
 def _conv2d_mistake(got, x, w, b, stride, padding):
-    \"\"\"Raise a pointed message when `got` is what a classic wrong conv2d returns.\"\"\"
+    """Raise a pointed message when `got` is what a classic wrong conv2d returns."""
     p = padding
     mistakes = {"flip the kernel. That is convolution in the maths sense; conv2d computes cross-correlation, "
                 "with w[k, c, u, v] multiplying x_padded[c, i*S + u, j*S + v]":
@@ -470,6 +474,7 @@ for _stride, _padding in [(1, 0), (2, 1)]:
 checks.check_raises(conv2d, (_x, _w[:, :2], _b), ValueError, name="conv2d with 3-channel x and 2-channel filters")
 ### BEGIN HIDDEN TESTS
 import random as _random
+
 _rng = _random.Random(7)
 for _trial in range(25):
     _N, _C, _K = _rng.randint(1, 2), _rng.randint(1, 3), _rng.randint(1, 3)
@@ -492,17 +497,17 @@ _got = checks.call(conv2d, _x32, _w32, None, stride=1, padding=1, name="conv2d w
 checks.check_close(_got, F.conv2d(_x32, _w32, None, padding=1), "conv2d with a 2x3 kernel in float32",
                    rtol=1e-4, atol=1e-5, verbose=False)
 ### END HIDDEN TESTS
-""", metadata=nbg("conv2d_tests", grade=True, locked=True, points=4)),
-    md(r"""
-### Cross-correlation or convolution? Check it.
-SciPy has both operations: `scipy.signal.correlate2d` (no flip) and `scipy.signal.convolve2d` (kernel flipped). Which
-one does `F.conv2d` agree with? We use an asymmetric kernel, because for a kernel that equals its own 180° rotation
-(a box blur, a Gaussian) the two are the same.
 
-### 🔮 Predict first
-Which of the three comparisons below print `True`?
-"""),
-    py(r"""
+# %% [markdown]
+# ### Cross-correlation or convolution? Check it.
+# SciPy has both operations: `scipy.signal.correlate2d` (no flip) and `scipy.signal.convolve2d` (kernel flipped). Which
+# one does `F.conv2d` agree with? We use an asymmetric kernel, because for a kernel that equals its own 180° rotation
+# (a box blur, a Gaussian) the two are the same.
+#
+# ### 🔮 Predict first
+# Which of the three comparisons below print `True`?
+
+# %%
 # NBVAL_CHECK_OUTPUT
 from scipy import signal
 
@@ -512,23 +517,23 @@ torch_out = F.conv2d(image[None, None], kernel[None, None])[0, 0].numpy()
 print("F.conv2d == correlate2d:                 ", np.allclose(torch_out, signal.correlate2d(image.numpy(), kernel.numpy(), mode="valid")))
 print("F.conv2d == convolve2d:                  ", np.allclose(torch_out, signal.convolve2d(image.numpy(), kernel.numpy(), mode="valid")))
 print("F.conv2d == convolve2d of flipped kernel:", np.allclose(torch_out, signal.convolve2d(image.numpy(), kernel.flip(0, 1).numpy(), mode="valid")))
-"""),
-    md(r"""
-**What to notice:** PyTorch's "convolution" is cross-correlation; true convolution with this kernel gives the
-*negated* edge map. For learned filters the name is harmless, but when you copy a textbook kernel (or compare with
-`scipy.signal.convolve2d`) the flip matters.
-"""),
-    md(r"""
-### Filters on a real image
-Hand-made kernels show what a single filter can detect. Each panel is `F.conv2d` of the grey-scale photo with one
-3 × 3 to 9 × 9 kernel (padding keeps the size).
 
-### 🔮 Predict first
-The Sobel-x kernel above weighs the left column $+1, +2, +1$ and the right column $-1, -2, -1$. Where will its output be
-large: on vertical edges, on horizontal edges, or on flat regions? And what sign does a dark-to-bright edge (left to
-right) get?
-"""),
-    py(r"""
+# %% [markdown]
+# **What to notice:** PyTorch's "convolution" is cross-correlation; true convolution with this kernel gives the
+# *negated* edge map. For learned filters the name is harmless, but when you copy a textbook kernel (or compare with
+# `scipy.signal.convolve2d`) the flip matters.
+
+# %% [markdown]
+# ### Filters on a real image
+# Hand-made kernels show what a single filter can detect. Each panel is `F.conv2d` of the grey-scale photo with one
+# 3 × 3 to 9 × 9 kernel (padding keeps the size).
+#
+# ### 🔮 Predict first
+# The Sobel-x kernel above weighs the left column $+1, +2, +1$ and the right column $-1, -2, -1$. Where will its output be
+# large: on vertical edges, on horizontal edges, or on flat regions? And what sign does a dark-to-bright edge (left to
+# right) get?
+
+# %%
 gray = load_sample_image("grace_hopper", size=(240, 205), gray=True)        # (1, 240, 205)
 gauss = torch.exp(-torch.arange(-4, 5.0) ** 2 / (2 * 2.0 ** 2))
 filters = {
@@ -555,24 +560,24 @@ for ax in axes:
     ax.axis("off")
 fig.suptitle("one filter, applied at every position of the photo")
 plt.show()
-"""),
-    md(r"""
-**What to notice:** the same 9 (or 25, or 81) shared weights, applied everywhere, pick out vertical edges, horizontal
-edges or smooth the image; a dark-to-bright step from left to right gives a *negative* Sobel-x response here
-(cross-correlation: the left column has the + weights). A CNN's first layer learns kernels like these from data -- we
-will look at some in section 7.
-"""),
-    md(r"""
-## 5. Translation equivariance
-The review lecture states it as $f(t(x)) = t(f(x))$: shifting the input and then convolving gives the same as
-convolving and then shifting the output. A dense layer has no such property: its weights belong to positions.
 
-### 🔮 Predict first
-We shift a 32 × 32 image 3 pixels down and 2 left. For a random convolution and a random dense layer (1024 → 1024, its
-output viewed as a 32 × 32 map), how large is $\lVert f(t(x)) - t(f(x)) \rVert$ relative to $\lVert f(x) \rVert$?
-Exactly 0, small, or large? Where in the image could the convolution's error be non-zero?
-"""),
-    py(r"""
+# %% [markdown]
+# **What to notice:** the same 9 (or 25, or 81) shared weights, applied everywhere, pick out vertical edges, horizontal
+# edges or smooth the image; a dark-to-bright step from left to right gives a *negative* Sobel-x response here
+# (cross-correlation: the left column has the + weights). A CNN's first layer learns kernels like these from data -- we
+# will look at some in section 7.
+
+# %% [markdown]
+# ## 5. Translation equivariance
+# The review lecture states it as $f(t(x)) = t(f(x))$: shifting the input and then convolving gives the same as
+# convolving and then shifting the output. A dense layer has no such property: its weights belong to positions.
+#
+# ### 🔮 Predict first
+# We shift a 32 × 32 image 3 pixels down and 2 left. For a random convolution and a random dense layer (1024 → 1024, its
+# output viewed as a 32 × 32 map), how large is $\lVert f(t(x)) - t(f(x)) \rVert$ relative to $\lVert f(x) \rVert$?
+# Exactly 0, small, or large? Where in the image could the convolution's error be non-zero?
+
+# %%
 seed_everything(1)
 x32 = load_sample_image("grace_hopper", size=32, gray=True)[None]           # (1, 1, 32, 32)
 shift = lambda z: translate(z, 3, -2)                                       # t: 3 down, 2 left, zeros shifted in
@@ -597,29 +602,30 @@ for row, (name, (a, b, rel)) in zip(axes, results.items()):
     row[2].set_title(f"{name}: difference\n(relative, inside: {rel:.1e})")
 fig.suptitle("shift then layer, or layer then shift?")
 plt.show()
-"""),
-    py(r"""
+
+# %%
 # NBVAL_CHECK_OUTPUT
 for name, (a, b, rel) in results.items():
     print(f"{name:12s} equivariant inside the border: {rel < 1e-5}")
 print("convolution differs near the border:", bool((results["convolution"][0] - results["convolution"][1]).abs().max() > 1e-4))
-"""),
-    md(r"""
-**What to notice:** away from the border the convolution's difference is zero up to rounding -- the same filter
-is applied at every position, so moving the input moves the output. Near the border it is not exact: zero padding
-and pixels shifted in or out break the symmetry (with circular padding and a circular shift it would be exact
-everywhere). The dense layer's output changes completely. Max pooling adds only a little *invariance*: a shift by a
-multiple of the pool stride moves its output by one cell, other shifts change it.
-"""),
-    md(r"""
-### Exercise 5 -- max pooling (2 points)
-Implement `max_pool2d`: for each image and **each channel separately**, the maximum over every `kernel_size ×
-kernel_size` window, moving by `stride` (default: `kernel_size`). No padding; windows that do not fit are dropped
-as in PyTorch. Watch out: the inputs may be negative.
-"""),
-    py(r"""
+
+
+# %% [markdown]
+# **What to notice:** away from the border the convolution's difference is zero up to rounding -- the same filter
+# is applied at every position, so moving the input moves the output. Near the border it is not exact: zero padding
+# and pixels shifted in or out break the symmetry (with circular padding and a circular shift it would be exact
+# everywhere). The dense layer's output changes completely. Max pooling adds only a little *invariance*: a shift by a
+# multiple of the pool stride moves its output by one cell, other shifts change it.
+
+# %% [markdown]
+# ### Exercise 5 -- max pooling (2 points)
+# Implement `max_pool2d`: for each image and **each channel separately**, the maximum over every `kernel_size ×
+# kernel_size` window, moving by `stride` (default: `kernel_size`). No padding; windows that do not fit are dropped
+# as in PyTorch. Watch out: the inputs may be negative.
+
+# %% nbgrader={"grade": false, "grade_id": "max_pool2d_answer", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def max_pool2d(x, kernel_size, stride=None):
-    \"\"\"Max pooling, as torch.nn.functional.max_pool2d(x, kernel_size, stride).
+    """Max pooling, as torch.nn.functional.max_pool2d(x, kernel_size, stride).
 
     Args:
         x: tensor (N, C, H, W).
@@ -628,7 +634,7 @@ def max_pool2d(x, kernel_size, stride=None):
     Returns:
         Tensor (N, C, H2, W2) with H2 = (H - F) // S + 1 and W2 = (W - F) // S + 1:
         out[n, c, i, j] = max over u, v < F of x[n, c, i*S + u, j*S + v].
-    \"\"\"
+    """
     ### BEGIN SOLUTION
     stride = kernel_size if stride is None else stride
     N, C, H, W = x.shape
@@ -641,11 +647,12 @@ def max_pool2d(x, kernel_size, stride=None):
             out[:, :, i, j] = window.amax(dim=(2, 3))
     return out
     ### END SOLUTION
-""", metadata=nbg("max_pool2d_answer", solution=True)),
-    py(r"""
+
+
+# %% nbgrader={"grade": true, "grade_id": "max_pool2d_tests", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 # Visible checks for Exercise 5
 def _pool_mistake(got, x, k, s):
-    \"\"\"Raise a pointed message when `got` is what a classic wrong max_pool2d returns.\"\"\"
+    """Raise a pointed message when `got` is what a classic wrong max_pool2d returns."""
     right = F.max_pool2d(x, k, s)
     check_known_mistakes(got, right, {
         "average instead of taking the maximum": F.avg_pool2d(x, k, s),
@@ -666,6 +673,7 @@ _pool_mistake(_got, _x, 3, 2)
 checks.check_close(_got, F.max_pool2d(_x, 3, 2), "max_pool2d(x (2, 3, 7, 7), 3, stride=2)")
 ### BEGIN HIDDEN TESTS
 import random as _random
+
 _rng = _random.Random(8)
 for _ in range(30):
     _N, _C, _H, _W = _rng.randint(1, 3), _rng.randint(1, 4), _rng.randint(2, 11), _rng.randint(2, 11)
@@ -677,32 +685,32 @@ for _ in range(30):
     _pool_mistake(_got, _x, _F, _S)
     checks.check_close(_got, F.max_pool2d(_x, _F, _S), _label, verbose=False)
 ### END HIDDEN TESTS
-""", metadata=nbg("max_pool2d_tests", grade=True, locked=True, points=2)),
-    md(r"""
-## 6. Receptive fields
-A unit in layer $L$ depends on a window of the input: its **receptive field**. One 3 × 3 convolution sees 3 × 3 pixels;
-a unit on top of it sees 3 × 3 units, each 3 × 3 pixels wide and overlapping, so 5 × 5 pixels. Every layer with
-kernel $F_l$ adds $F_l - 1$ of *its input's* units, and a unit in layer $l-1$ is $\prod_{m<l} S_m$ input pixels away
-from its neighbour (the "jump"):
 
-$$r_L = 1 + \sum_{l=1}^{L} (F_l - 1) \prod_{m=1}^{l-1} S_m .$$
+# %% [markdown]
+# ## 6. Receptive fields
+# A unit in layer $L$ depends on a window of the input: its **receptive field**. One 3 × 3 convolution sees 3 × 3 pixels;
+# a unit on top of it sees 3 × 3 units, each 3 × 3 pixels wide and overlapping, so 5 × 5 pixels. Every layer with
+# kernel $F_l$ adds $F_l - 1$ of *its input's* units, and a unit in layer $l-1$ is $\prod_{m<l} S_m$ input pixels away
+# from its neighbour (the "jump"):
+#
+# $$r_L = 1 + \sum_{l=1}^{L} (F_l - 1) \prod_{m=1}^{l-1} S_m .$$
+#
+# Pooling counts as a layer ($F = S = 2$ for 2 × 2 pooling). With dilation, $F_l$ becomes $F_\text{eff}$.
+#
+# ### Exercise 6 -- receptive field of a stack (2 points)
+# Implement `receptive_field(layers)` for a list of `(kernel_size, stride)` pairs, input side first. It returns the
+# width of the receptive field in input pixels (an int; the field is that many pixels squared in 2-D). An empty stack
+# returns 1: a pixel sees itself.
 
-Pooling counts as a layer ($F = S = 2$ for 2 × 2 pooling). With dilation, $F_l$ becomes $F_\text{eff}$.
-
-### Exercise 6 -- receptive field of a stack (2 points)
-Implement `receptive_field(layers)` for a list of `(kernel_size, stride)` pairs, input side first. It returns the
-width of the receptive field in input pixels (an int; the field is that many pixels squared in 2-D). An empty stack
-returns 1: a pixel sees itself.
-"""),
-    py(r"""
+# %% nbgrader={"grade": false, "grade_id": "receptive_field_answer", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def receptive_field(layers):
-    \"\"\"Receptive field of one unit on top of a stack of convolution / pooling layers.
+    """Receptive field of one unit on top of a stack of convolution / pooling layers.
 
     Args:
         layers: list of (kernel_size, stride) pairs of ints >= 1, input side first.
     Returns:
         An int r: one unit of the last layer depends on r x r input pixels.
-    \"\"\"
+    """
     ### BEGIN SOLUTION
     r, jump = 1, 1
     for kernel_size, stride in layers:
@@ -710,8 +718,9 @@ def receptive_field(layers):
         jump *= stride
     return r
     ### END SOLUTION
-""", metadata=nbg("receptive_field_answer", solution=True)),
-    py(r"""
+
+
+# %% nbgrader={"grade": true, "grade_id": "receptive_field_tests", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 # Visible checks for Exercise 6
 checks.check_equal(checks.call(receptive_field, [(3, 1)]), 3, "receptive_field([(3, 1)])")
 checks.check_equal(checks.call(receptive_field, [(3, 1), (3, 1)]), 5, "receptive_field([(3, 1), (3, 1)])")
@@ -721,6 +730,7 @@ checks.check_equal(checks.call(receptive_field, [(5, 1), (2, 2), (5, 1), (2, 2)]
 ### BEGIN HIDDEN TESTS
 import math as _math
 import random as _random
+
 _rng = _random.Random(9)
 checks.check_equal(checks.call(receptive_field, []), 1, "receptive_field([])", verbose=False)
 for _ in range(200):
@@ -736,19 +746,19 @@ for _ in range(200):
                                    f"only affects the layers above it.")
     checks.check_equal(_got, _want, f"receptive_field({_layers})", verbose=False)
 ### END HIDDEN TESTS
-""", metadata=nbg("receptive_field_tests", grade=True, locked=True, points=2)),
-    md(r"""
-### Receptive fields, drawn and measured
-The drawing follows one unit at the top down to the input (1-D; in 2-D the field is a square). Then we *measure* the
-field: backpropagate from one output unit of a real stack of PyTorch layers and count the input pixels whose
-gradient is non-zero. The demo uses `course_utils.conv.receptive_field_layout`, not your function, so it works
-whatever state your exercise is in.
 
-### 🔮 Predict first
-Three 3 × 3 convolutions, or one 7 × 7: same receptive field? And how much does a 2 × 2 max pool in the middle of the
-stack add?
-"""),
-    py(r"""
+# %% [markdown]
+# ### Receptive fields, drawn and measured
+# The drawing follows one unit at the top down to the input (1-D; in 2-D the field is a square). Then we *measure* the
+# field: backpropagate from one output unit of a real stack of PyTorch layers and count the input pixels whose
+# gradient is non-zero. The demo uses `course_utils.conv.receptive_field_layout`, not your function, so it works
+# whatever state your exercise is in.
+#
+# ### 🔮 Predict first
+# Three 3 × 3 convolutions, or one 7 × 7: same receptive field? And how much does a 2 × 2 max pool in the middle of the
+# stack add?
+
+# %%
 stacks = {
     "three 3×3 convs": [(3, 1), (3, 1), (3, 1)],
     "3×3, 3×3, pool 2, 3×3": [(3, 1), (3, 1), (2, 2), (3, 1)],
@@ -761,7 +771,7 @@ plt.show()
 
 
 def measured_receptive_field(stack, size=40):
-    \"\"\"Width of the input region that one central output unit of a real conv/pool stack depends on.\"\"\"
+    """Width of the input region that one central output unit of a real conv/pool stack depends on."""
     layers = [nn.AvgPool2d(k, s) if s > 1 else nn.Conv2d(1, 1, k) for k, s in stack]
     for layer in layers:
         if isinstance(layer, nn.Conv2d):
@@ -771,29 +781,30 @@ def measured_receptive_field(stack, size=40):
     out[0, 0, out.shape[2] // 2, out.shape[3] // 2].backward()
     cols = x.grad[0, 0].abs().sum(dim=0).nonzero()
     return int(cols.max() - cols.min() + 1)
-"""),
-    py(r"""
+
+
+# %%
 # NBVAL_CHECK_OUTPUT
 for name, stack in {**stacks, "one 7×7 conv": [(7, 1)], "LeNet C1-S4": [(5, 1), (2, 2), (5, 1), (2, 2)]}.items():
     formula = receptive_field_layout(stack)["receptive_field"]
     print(f"{name:24s} formula {formula:2d}, measured by backprop {measured_receptive_field(stack):2d}")
-"""),
-    md(r"""
-**What to notice:** three 3 × 3 layers see 7 × 7 pixels, like one 7 × 7 layer, with $3 \cdot 9 = 27$ instead of 49
-weights per channel pair and two more non-linearities -- the reason modern networks stack small kernels. A 2 × 2 pool
-doubles the jump, so every layer after it grows the field twice as fast.
-(The measurement uses unit weights and *average* pooling: max pooling passes the gradient only to the largest value
-of each window, so backprop through it would show which pixels won, not which ones the unit can depend on.)
-"""),
-    md(r"""
-## 7. LeNet-5, layer by layer
-LeNet-5 (LeCun et al., 1998) reads a 32 × 32 image: C1 6 filters 5 × 5 → S2 2 × 2 subsampling → C3 16 filters 5 × 5 →
-S4 2 × 2 subsampling → C5 120 filters 5 × 5 → F6 84 units → 10 outputs. The table computes every shape and parameter
-count **with your functions** from exercises 1-3 and compares with PyTorch (`layer_table` runs a real network and
-records each layer's output). A dense layer with $n$ inputs is a 1 × 1 convolution on a 1 × 1 map with $n$ channels,
-so `conv_param_count(n, m, 1)` counts it. If an exercise is not done yet, its column shows the error instead.
-"""),
-    py(r"""
+
+# %% [markdown]
+# **What to notice:** three 3 × 3 layers see 7 × 7 pixels, like one 7 × 7 layer, with $3 \cdot 9 = 27$ instead of 49
+# weights per channel pair and two more non-linearities -- the reason modern networks stack small kernels. A 2 × 2 pool
+# doubles the jump, so every layer after it grows the field twice as fast.
+# (The measurement uses unit weights and *average* pooling: max pooling passes the gradient only to the largest value
+# of each window, so backprop through it would show which pixels won, not which ones the unit can depend on.)
+
+# %% [markdown]
+# ## 7. LeNet-5, layer by layer
+# LeNet-5 (LeCun et al., 1998) reads a 32 × 32 image: C1 6 filters 5 × 5 → S2 2 × 2 subsampling → C3 16 filters 5 × 5 →
+# S4 2 × 2 subsampling → C5 120 filters 5 × 5 → F6 84 units → 10 outputs. The table computes every shape and parameter
+# count **with your functions** from exercises 1-3 and compares with PyTorch (`layer_table` runs a real network and
+# records each layer's output). A dense layer with $n$ inputs is a 1 × 1 convolution on a 1 × 1 map with $n$ channels,
+# so `conv_param_count(n, m, 1)` counts it. If an exercise is not done yet, its column shows the error instead.
+
+# %%
 LENET5 = [("C1", "conv", 6, 5), ("S2", "pool", None, 2), ("C3", "conv", 16, 5), ("S4", "pool", None, 2),
           ("C5", "conv", 120, 5), ("F6", "dense", 84, None), ("output", "dense", 10, None)]
 layers, depth = [], 1
@@ -812,7 +823,7 @@ torch_rows = {row["name"]: row for row in layer_table(lenet5, (1, 32, 32))}
 
 
 def attempt(fn, *args):
-    \"\"\"Call one of your functions; return its result or a short description of the error.\"\"\"
+    """Call one of your functions; return its result or a short description of the error."""
     try:
         return fn(*args)
     except Exception as err:
@@ -836,28 +847,28 @@ for name, kind, n, k in LENET5:
           + ("✓" if ok else "✗"))
     shape = tuple(mine) if isinstance(mine, tuple) else row["output_shape"]
 print(f"total parameters (torch): {count_parameters(lenet5):,}")
-"""),
-    md(r"""
-**Where the usual picture (and the lecture's "LeNet-like" figure) differs from the 1998 network.** The table is the
-network as it is usually re-implemented today. The paper's LeNet-5 has 60,000 trainable parameters, not 61,706:
-its S2 and S4 "subsampling" layers sum each 2 × 2 window and multiply by a *trainable* coefficient plus a bias
-(12 and 32 parameters); its C3 connects each of the 16 maps to only a subset of S2's 6 maps (1,516 parameters instead
-of 2,416), to break symmetry and save computation; its units use a scaled tanh; and its 10 outputs are Euclidean
-RBF units, not a linear layer with softmax. C5 *is* a convolution, but on a 5 × 5 input a 5 × 5 kernel gives a 1 × 1
-map, so it is the same as a dense layer -- which is why modern versions write it as one.
-"""),
-    md(r"""
-## 8. A LeNet-style network against an MLP on handwritten digits
-The bundled digits are 8 × 8 images; we enlarge them to 16 × 16. `make_lenet(16)` is the network above with padding 2
-in C1 (16 → 16 → 8 → 4 → 2) and 21,386 parameters. Against it: an MLP with one hidden layer of 80 ReLU units, 21,370
-parameters -- the same budget spent without any assumption about images. Both are trained the same way (Adam, 15
-epochs, batch 64) on the same 70 % of the data; we report accuracy on the 15 % test split.
 
-### 🔮 Predict first
-Which reaches the higher test accuracy, and by how much? Then: if every test digit is shifted by 2 pixels, which model
-loses more?
-"""),
-    py(r"""
+# %% [markdown]
+# **Where the usual picture (and the lecture's "LeNet-like" figure) differs from the 1998 network.** The table is the
+# network as it is usually re-implemented today. The paper's LeNet-5 has 60,000 trainable parameters, not 61,706:
+# its S2 and S4 "subsampling" layers sum each 2 × 2 window and multiply by a *trainable* coefficient plus a bias
+# (12 and 32 parameters); its C3 connects each of the 16 maps to only a subset of S2's 6 maps (1,516 parameters instead
+# of 2,416), to break symmetry and save computation; its units use a scaled tanh; and its 10 outputs are Euclidean
+# RBF units, not a linear layer with softmax. C5 *is* a convolution, but on a 5 × 5 input a 5 × 5 kernel gives a 1 × 1
+# map, so it is the same as a dense layer -- which is why modern versions write it as one.
+
+# %% [markdown]
+# ## 8. A LeNet-style network against an MLP on handwritten digits
+# The bundled digits are 8 × 8 images; we enlarge them to 16 × 16. `make_lenet(16)` is the network above with padding 2
+# in C1 (16 → 16 → 8 → 4 → 2) and 21,386 parameters. Against it: an MLP with one hidden layer of 80 ReLU units, 21,370
+# parameters -- the same budget spent without any assumption about images. Both are trained the same way (Adam, 15
+# epochs, batch 64) on the same 70 % of the data; we report accuracy on the 15 % test split.
+#
+# ### 🔮 Predict first
+# Which reaches the higher test accuracy, and by how much? Then: if every test digit is shifted by 2 pixels, which model
+# loses more?
+
+# %%
 X, y = load_digits(size=16)                                     # (1797, 1, 16, 16), values in [0, 1]
 split = train_val_test_split(X, y, fractions=(0.7, 0.15, 0.15), seed=0)
 train, val, test = (split.x_train, split.y_train), (split.x_val, split.y_val), (split.x_test, split.y_test)
@@ -884,25 +895,25 @@ plot_curves({name: (h.epoch, h.val_acc) for name, h in histories.items()}, ax=ax
 plt.show()
 for name, r in results.items():
     print(f"{name:22s} {r['params']:6,d} parameters, test accuracy {r['test_acc']:.1%}, trained in {r['seconds']:.1f} s")
-"""),
-    py(r"""
+
+# %%
 # NBVAL_CHECK_OUTPUT
 for name, r in results.items():
     print(f"{name:22s} {r['params']:,} parameters; test accuracy >= 95%: {r['test_acc'] >= 0.95}")
-"""),
-    md(r"""
-**What to notice:** with the same number of parameters the CNN is a little more accurate on these small, centred
-digits, and each epoch costs it several times more computation: every one of its weights is used at many positions.
-The MLP is a strong baseline here because the images are tiny and well aligned. The review lecture's "Performance"
-figure shows a larger gap on a harder task (MNIST-1D); the next experiment shows where the inductive bias shows up
-even on digits.
-"""),
-    md(r"""
-### Shifted test digits
-Now every test image is moved by a few pixels (up, down, left, right; zeros shifted in). Neither network saw shifted
-digits in training.
-"""),
-    py(r"""
+
+# %% [markdown]
+# **What to notice:** with the same number of parameters the CNN is a little more accurate on these small, centred
+# digits, and each epoch costs it several times more computation: every one of its weights is used at many positions.
+# The MLP is a strong baseline here because the images are tiny and well aligned. The review lecture's "Performance"
+# figure shows a larger gap on a harder task (MNIST-1D); the next experiment shows where the inductive bias shows up
+# even on digits.
+
+# %% [markdown]
+# ### Shifted test digits
+# Now every test image is moved by a few pixels (up, down, left, right; zeros shifted in). Neither network saw shifted
+# digits in training.
+
+# %%
 shifts = [0, 1, 2, 3]
 robustness = {name: [] for name in models}
 for s in shifts:
@@ -913,19 +924,19 @@ for s in shifts:
 ax = plot_curves({name: (shifts, accs) for name, accs in robustness.items()}, xlabel="shift of the test digits (pixels)",
                  ylabel="test accuracy", title="accuracy on shifted test digits", markers=True)
 plt.show()
-"""),
-    md(r"""
-**What to notice:** both networks lose accuracy when the digits move (neither is translation *invariant*: the CNN's
-convolutions are equivariant, but its dense head F5 still ties features to positions, and two 2 × 2 pools give only a
-little invariance), but the CNN loses less at every shift: its filters recognise a stroke wherever it is. Training
-with shifted copies (data augmentation) or pooling over the whole map (global average pooling) would make it more
-invariant.
-"""),
-    md(r"""
-### What the CNN's first layer learned
-The six 5 × 5 filters of C1 and their feature maps (after ReLU) for one test digit.
-"""),
-    py(r"""
+
+# %% [markdown]
+# **What to notice:** both networks lose accuracy when the digits move (neither is translation *invariant*: the CNN's
+# convolutions are equivariant, but its dense head F5 still ties features to positions, and two 2 × 2 pools give only a
+# little invariance), but the CNN loses less at every shift: its filters recognise a stroke wherever it is. Training
+# with shifted copies (data augmentation) or pooling over the whole map (global average pooling) would make it more
+# invariant.
+
+# %% [markdown]
+# ### What the CNN's first layer learned
+# The six 5 × 5 filters of C1 and their feature maps (after ReLU) for one test digit.
+
+# %%
 cnn = models["LeNet-style CNN"].cpu().eval()
 digit = split.x_test[:1]
 with torch.no_grad():
@@ -946,90 +957,84 @@ for ax in axes.ravel():
     ax.set_yticks([])
 fig.suptitle("C1 after training: filters (top; purple = positive, orange = negative weight) and ReLU feature maps (bottom)")
 plt.show()
-"""),
-    md(r"""
-**What to notice:** the filters are small oriented edge and stroke detectors, not unlike Sobel kernels; each
-feature map lights up where its pattern occurs in the digit, at any position -- the same weights everywhere.
-A filter whose map is empty (all zeros after the ReLU) does not respond to this digit at all, and if that holds for every
-input it is a "dead" unit that gets no gradient. With only 15 epochs on 1,258 images the filters stay noisy; longer
-training on MNIST gives cleaner ones.
-"""),
-    md(r"""
-### Free response (3 points, graded by your instructor)
-The review lecture says a convolutional network has a **better inductive bias** for images. Explain what weight
-sharing assumes about images, why that assumption helps a network learn from a limited number of examples, and give
-one situation (or kind of data) where the assumption is wrong or too strong. Use at least one number or observation
-from this notebook.
-"""),
-    md(r"""
-Weight sharing assumes that the same local pattern means the same thing wherever it appears (stationarity), and
-locality that nearby pixels matter together. So the network applies one small filter at every position: it
-searches a much smaller family of functions -- all of them plausible for images -- and every position is a
-training example for the same weights, so information is shared across locations. With the same 21k parameters
-the CNN reached a higher test accuracy than the MLP here and lost less accuracy on shifted digits; on the photo a
-conv layer needs 1,792 parameters where a dense layer needs 922 million. The assumption is wrong where absolute
-position matters: e.g. aligned faces or medical scans where the left side differs from the right, tabular data whose
-"neighbouring" columns are unrelated, or the location of a word in a form; there one adds position information or
-uses locally connected / dense layers.
 
-=== BEGIN MARK SCHEME ===
-3 points in total:
-- 1 point: what weight sharing assumes -- the same feature is useful at every location (translation
-  equivariance / stationarity; locality may be mentioned too).
-- 1 point: why it helps -- fewer parameters / a smaller, plausible hypothesis space, statistics pooled across
-  positions, so less data is needed and generalisation (including to shifted inputs) is better; backed by a number
-  or observation from this notebook (accuracy, shift robustness, parameter counts). Without any number: ½.
-- 1 point: a sensible case where the bias is wrong or too strong (position-dependent meaning, non-grid data such as
-  tables, rotation or scale changes that convolution does not handle), with a reason.
-=== END MARK SCHEME ===
-""", metadata=nbg("free_response_inductive_bias", solution=True, grade=True, points=3)),
-    md(r"""
-## Check your understanding
-1. A layer has 64 filters of size 3 × 3 on a 128-channel input. How many parameters? What changes if the input image
-   doubles in size?
-2. Input 32 × 32, kernel 5, stride 2, no padding. Valid? What would PyTorch output, and which pixels would it ignore?
-3. You copy a "blur to the right" kernel from a textbook that uses true convolution into `nn.Conv2d`. What happens?
-4. Why is max pooling only approximately translation invariant?
-5. What is the receptive field of the last unit of LeNet's C1-S2-C3-S4, and what does that mean for a 16 × 16 input?
+# %% [markdown]
+# **What to notice:** the filters are small oriented edge and stroke detectors, not unlike Sobel kernels; each
+# feature map lights up where its pattern occurs in the digit, at any position -- the same weights everywhere.
+# A filter whose map is empty (all zeros after the ReLU) does not respond to this digit at all, and if that holds for every
+# input it is a "dead" unit that gets no gradient. With only 15 epochs on 1,258 images the filters stay noisy; longer
+# training on MNIST gives cleaner ones.
 
-<details><summary>Answers</summary>
+# %% [markdown]
+# ### Free response (3 points, graded by your instructor)
+# The review lecture says a convolutional network has a **better inductive bias** for images. Explain what weight
+# sharing assumes about images, why that assumption helps a network learn from a limited number of examples, and give
+# one situation (or kind of data) where the assumption is wrong or too strong. Use at least one number or observation
+# from this notebook.
 
-1. $3 \cdot 3 \cdot 128 \cdot 64 + 64 = 73{,}792$. Nothing: the count does not depend on the image size (the output
-   grows instead).
-2. $(32 - 5)/2 + 1 = 14.5$: invalid by the lecture's rule. PyTorch outputs 14 × 14 and never reads the last row and
-   column.
-3. The kernel is applied without the flip, so the image is blurred to the left: flip the kernel (`kernel.flip(-1, -2)`)
-   to reproduce the textbook.
-4. A shift by a multiple of the pool's stride moves the output by whole cells; other shifts move the maximum to a
-   different window or let a different value win. Only small shifts inside a window leave the output unchanged.
-5. 16 × 16 pixels (exercise 6). On our 16 × 16 digits, padded to 20 × 20 in C1, each of the 2 × 2 units of S4 sees
-   a 16 × 16 window -- most of the digit -- and the dense layers then combine the four into a view of the whole image.
-</details>
+# %% [markdown] nbgrader={"grade": true, "grade_id": "free_response_inductive_bias", "locked": false, "points": 3, "schema_version": 3, "solution": true, "task": false}
+# Weight sharing assumes that the same local pattern means the same thing wherever it appears (stationarity), and
+# locality that nearby pixels matter together. So the network applies one small filter at every position: it
+# searches a much smaller family of functions -- all of them plausible for images -- and every position is a
+# training example for the same weights, so information is shared across locations. With the same 21k parameters
+# the CNN reached a higher test accuracy than the MLP here and lost less accuracy on shifted digits; on the photo a
+# conv layer needs 1,792 parameters where a dense layer needs 922 million. The assumption is wrong where absolute
+# position matters: e.g. aligned faces or medical scans where the left side differs from the right, tabular data whose
+# "neighbouring" columns are unrelated, or the location of a word in a form; there one adds position information or
+# uses locally connected / dense layers.
+#
+# === BEGIN MARK SCHEME ===
+# 3 points in total:
+# - 1 point: what weight sharing assumes -- the same feature is useful at every location (translation
+#   equivariance / stationarity; locality may be mentioned too).
+# - 1 point: why it helps -- fewer parameters / a smaller, plausible hypothesis space, statistics pooled across
+#   positions, so less data is needed and generalisation (including to shifted inputs) is better; backed by a number
+#   or observation from this notebook (accuracy, shift robustness, parameter counts). Without any number: ½.
+# - 1 point: a sensible case where the bias is wrong or too strong (position-dependent meaning, non-grid data such as
+#   tables, rotation or scale changes that convolution does not handle), with a reason.
+# === END MARK SCHEME ===
 
-## Summary
-* Dense layers on images need a weight per pixel per unit and tie what they learn to positions; convolutions share
-  $F \cdot F \cdot D_1$ weights (plus a bias) per filter across all positions.
-* $W_2 = (W_1 - F_\text{eff} + 2P)/S + 1$ with $F_\text{eff} = D(F-1)+1$; $D_2 = K$; parameters
-  $F^2 D_1 K + K$. Pooling: $W_2 = (W_1 - F)/S + 1$, $D_2 = D_1$, no parameters. Non-integer sizes are invalid;
-  PyTorch rounds down.
-* Deep-learning "convolution" is cross-correlation (no kernel flip).
-* Convolution is translation equivariant (exactly, away from the borders); pooling adds a little invariance; a dense
-  layer has neither.
-* Receptive fields grow by $(F_l - 1)\prod_{m<l} S_m$ per layer; stacks of small kernels see as far as one large one.
-* With the same parameter budget, a LeNet-style CNN beats an MLP on digits and is more robust to shifts.
-
-## Further reading
-* Lecture: *Convolutional units* to *Actual LeNet-5 (1998)*; review lecture: *Convolution with kernel size 3*,
-  *Receptive fields*, *Performance*, *Why?*.
-* Y. LeCun, L. Bottou, Y. Bengio and P. Haffner, *Gradient-based learning applied to document recognition*,
-  Proc. IEEE 86(11), 1998 (LeNet-5).
-* CS231n notes, *Convolutional Neural Networks* (the animated demo in the lecture's figure 25).
-* V. Dumoulin and F. Visin, *A guide to convolution arithmetic for deep learning*, 2016 (padding, stride, dilation).
-* S. Prince, *Understanding Deep Learning*, chapter 10 (equivariance, receptive fields, MNIST-1D).
-* F. Yu and V. Koltun, *Multi-scale context aggregation by dilated convolutions*, ICLR 2016.
-"""),
-]
-
-write_notebook(cells, "04_convolution", title="Convolutions: arithmetic, parameter sharing, pooling and LeNet",
-               budget_s=90,
-               minutes=80, topics='convolution arithmetic (padding, stride, dilation), parameter sharing, cross-correlation, pooling, translation equivariance, receptive fields, LeNet-5 against an MLP')
+# %% [markdown]
+# ## Check your understanding
+# 1. A layer has 64 filters of size 3 × 3 on a 128-channel input. How many parameters? What changes if the input image
+#    doubles in size?
+# 2. Input 32 × 32, kernel 5, stride 2, no padding. Valid? What would PyTorch output, and which pixels would it ignore?
+# 3. You copy a "blur to the right" kernel from a textbook that uses true convolution into `nn.Conv2d`. What happens?
+# 4. Why is max pooling only approximately translation invariant?
+# 5. What is the receptive field of the last unit of LeNet's C1-S2-C3-S4, and what does that mean for a 16 × 16 input?
+#
+# <details><summary>Answers</summary>
+#
+# 1. $3 \cdot 3 \cdot 128 \cdot 64 + 64 = 73{,}792$. Nothing: the count does not depend on the image size (the output
+#    grows instead).
+# 2. $(32 - 5)/2 + 1 = 14.5$: invalid by the lecture's rule. PyTorch outputs 14 × 14 and never reads the last row and
+#    column.
+# 3. The kernel is applied without the flip, so the image is blurred to the left: flip the kernel (`kernel.flip(-1, -2)`)
+#    to reproduce the textbook.
+# 4. A shift by a multiple of the pool's stride moves the output by whole cells; other shifts move the maximum to a
+#    different window or let a different value win. Only small shifts inside a window leave the output unchanged.
+# 5. 16 × 16 pixels (exercise 6). On our 16 × 16 digits, padded to 20 × 20 in C1, each of the 2 × 2 units of S4 sees
+#    a 16 × 16 window -- most of the digit -- and the dense layers then combine the four into a view of the whole image.
+# </details>
+#
+# ## Summary
+# * Dense layers on images need a weight per pixel per unit and tie what they learn to positions; convolutions share
+#   $F \cdot F \cdot D_1$ weights (plus a bias) per filter across all positions.
+# * $W_2 = (W_1 - F_\text{eff} + 2P)/S + 1$ with $F_\text{eff} = D(F-1)+1$; $D_2 = K$; parameters
+#   $F^2 D_1 K + K$. Pooling: $W_2 = (W_1 - F)/S + 1$, $D_2 = D_1$, no parameters. Non-integer sizes are invalid;
+#   PyTorch rounds down.
+# * Deep-learning "convolution" is cross-correlation (no kernel flip).
+# * Convolution is translation equivariant (exactly, away from the borders); pooling adds a little invariance; a dense
+#   layer has neither.
+# * Receptive fields grow by $(F_l - 1)\prod_{m<l} S_m$ per layer; stacks of small kernels see as far as one large one.
+# * With the same parameter budget, a LeNet-style CNN beats an MLP on digits and is more robust to shifts.
+#
+# ## Further reading
+# * Lecture: *Convolutional units* to *Actual LeNet-5 (1998)*; review lecture: *Convolution with kernel size 3*,
+#   *Receptive fields*, *Performance*, *Why?*.
+# * Y. LeCun, L. Bottou, Y. Bengio and P. Haffner, *Gradient-based learning applied to document recognition*,
+#   Proc. IEEE 86(11), 1998 (LeNet-5).
+# * CS231n notes, *Convolutional Neural Networks* (the animated demo in the lecture's figure 25).
+# * V. Dumoulin and F. Visin, *A guide to convolution arithmetic for deep learning*, 2016 (padding, stride, dilation).
+# * S. Prince, *Understanding Deep Learning*, chapter 10 (equivariance, receptive fields, MNIST-1D).
+# * F. Yu and V. Koltun, *Multi-scale context aggregation by dilated convolutions*, ICLR 2016.

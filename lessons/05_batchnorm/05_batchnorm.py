@@ -1,80 +1,46 @@
-"""Write solutions/05_batchnorm/05_batchnorm.ipynb from this script (see tools/build_welcome.py).
+# ---
+# jupyter:
+#   course:
+#     budget_s: 60
+#     gpu: false
+#     minutes: 75
+#     title: 'Normalisation: input standardisation, batch norm and layer norm'
+#     topics: input standardisation and whitening, batch norm in train and eval modes,
+#       learning-rate range with and without it, the model.eval() pitfall, residual
+#       variance growth, layer norm
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
 
-After editing: ``.venv/bin/python tools/build_05_batchnorm.py``, then
-``make execute release ASSIGNMENTS=05_batchnorm``.
-"""
-from __future__ import annotations
+# %% [markdown]
+# # 05 · Normalisation: input standardisation, batch norm and layer norm
+#
+# **Time:** about 75 minutes · **Level:** after the lectures on training deep networks · **Prerequisites:** notebooks
+# 00–02 (training loops, ReLU, He initialisation); mini-batch gradient descent; mean and variance.
+#
+# ## Learning objectives
+# By the end of this notebook you can:
+# 1. explain why correlated, unscaled inputs make a "ravine" that slows gradient descent, and fix it by
+#    standardising (or whitening) with **training-split statistics only**;
+# 2. implement batch normalisation for `(N, D)` inputs in training and evaluation mode -- batch statistics, the
+#    learned scale γ and shift β (the lecture's δ), running statistics with momentum -- exactly as
+#    `torch.nn.BatchNorm1d` does;
+# 3. measure how batch norm widens the range of learning rates a deep (12-layer) network trains with, and say
+#    what is known -- and what is not -- about why;
+# 4. recognise the forgotten-`model.eval()` bug, and the growth of variance with depth in residual networks
+#    without normalisation;
+# 5. use layer normalisation as the batch-independent alternative and count the parameters and buffers
+#    normalisation layers add.
 
-import sys
-from pathlib import Path
+# %% [markdown]
+# Everything runs on a laptop CPU in about a minute (the widget's grid of training runs is the slowest part).
+# While nbgrader grades (or in CI's fast mode) the experiments shrink, so some numbers printed then differ from a
+# full run.
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from nbbuild import code, md, nbg, write_notebook  # noqa: E402
-
-
-def py(text: str, **kw):
-    """A code cell whose docstrings are written as \\"\\"\\" inside the raw strings below."""
-    return code(text.replace('\\"', '"'), **kw)
-
-
-# Diagnostic helpers for the batch-norm hidden tests; each test cell defines them (a cell may run alone).
-BN_DIAG = r"""def variant(args, training, *, norm_correction=0, run_correction=1, eps_inside=True, momentum=0.1, eps=1e-5):
-    \"\"\"A batch norm with one slip switched on, for diagnosing wrong answers.\"\"\"
-    x, gamma, beta, rm, rv = args
-    n = x.shape[0]
-    mean, var = x.mean(0), x.var(0, correction=norm_correction)
-    run_var = x.var(0, correction=run_correction)
-    new_rm, new_rv = (1 - momentum) * rm + momentum * mean, (1 - momentum) * rv + momentum * run_var
-    if not training:
-        mean, var = rm, rv
-    den = torch.sqrt(var + eps) if eps_inside else torch.sqrt(var) + eps
-    return gamma * (x - mean) / den + beta, new_rm, new_rv
-
-
-def same(got, want):
-    try:
-        return bool(np.allclose(checks.as_array(got), checks.as_array(want), rtol=1e-4, atol=1e-5))
-    except Exception:  # a wrong shape or type: not this slip
-        return False
-
-
-"""
-
-cells = [
-    md(r"""
-# 05 · Normalisation: input standardisation, batch norm and layer norm
-
-**Time:** about 75 minutes · **Level:** after the lectures on training deep networks · **Prerequisites:** notebooks
-00–02 (training loops, ReLU, He initialisation); mini-batch gradient descent; mean and variance.
-
-## Learning objectives
-By the end of this notebook you can:
-1. explain why correlated, unscaled inputs make a "ravine" that slows gradient descent, and fix it by
-   standardising (or whitening) with **training-split statistics only**;
-2. implement batch normalisation for `(N, D)` inputs in training and evaluation mode -- batch statistics, the
-   learned scale γ and shift β (the lecture's δ), running statistics with momentum -- exactly as
-   `torch.nn.BatchNorm1d` does;
-3. measure how batch norm widens the range of learning rates a deep (12-layer) network trains with, and say
-   what is known -- and what is not -- about why;
-4. recognise the forgotten-`model.eval()` bug, and the growth of variance with depth in residual networks
-   without normalisation;
-5. use layer normalisation as the batch-independent alternative and count the parameters and buffers
-   normalisation layers add.
-"""),
-    md(r"""
-## How to run this notebook
-| where | how | GPU |
-|---|---|---|
-| your machine | `make lab` in a clone of the course repository | used if present |
-| Binder | the *launch binder* badge in the README | no |
-| Colab | the *Open in Colab* badge; the first cell installs the course package | optional |
-
-Everything runs on a laptop CPU in about a minute (the widget's grid of training runs is the slowest part).
-Run the cells in order. While nbgrader grades (or in CI's fast mode) the experiments shrink, so some numbers
-printed then differ from a full run.
-"""),
-    py(r"""
-%matplotlib inline
+# %%
+# %matplotlib inline
 import copy
 import math
 
@@ -92,73 +58,72 @@ from course_utils.nets import hidden_linears, layer_statistics, make_mlp
 from course_utils.optim_paths import Quadratic, gd_path, loss_grid, whiten
 from course_utils.plots import FastRedraw, use_style
 from course_utils.reproducibility import device, fast_mode, pick, quiet_warnings, seed_everything
-from course_utils.training import evaluate, fit
+from course_utils.training import fit
 from course_utils.widgets import App, slider, toggle
 
 quiet_warnings()
 use_style()
 seed_everything(0)
 DEVICE = device()
-"""),
-    md(r"""
-## Recap
-**Input standardisation.** For each input feature $j$, with the mean $\mu_j$ and standard deviation $\sigma_j$
-computed on the **training split**,
-$$x'_{ij} = \frac{x_{ij} - \mu_j}{\sigma_j}.$$
-The same $\mu_j, \sigma_j$ are applied to the validation and test splits. *Whitening* goes further and also
-removes the correlations: $x' = (x - \mu)\,C^{-1/2}$ with $C$ the training covariance, so the features have
-identity covariance.
 
-**Batch normalisation** (Ioffe & Szegedy, 2015) does the same for a hidden layer's pre-activations $h$, unit by
-unit, using the current mini-batch $\mathcal{B}$ during training:
-$$m_h = \frac{1}{|\mathcal{B}|}\sum_{i\in\mathcal{B}} h_i, \qquad
-s_h^2 = \frac{1}{|\mathcal{B}|}\sum_{i\in\mathcal{B}} (h_i - m_h)^2, \qquad
-\hat h_i = \frac{h_i - m_h}{\sqrt{s_h^2 + \epsilon}}, \qquad
-h_i \leftarrow \gamma\,\hat h_i + \delta .$$
-$\gamma$ and $\delta$ are **learned** per unit (PyTorch calls them `weight` and `bias`, the paper $\gamma$ and
-$\beta$; we write $\beta$ from here on). With $\gamma = \sqrt{s_h^2+\epsilon}$ and $\beta = m_h$ the layer could
-undo the normalisation, so it costs the network no expressive power.
+# %% [markdown]
+# ## Recap
+# **Input standardisation.** For each input feature $j$, with the mean $\mu_j$ and standard deviation $\sigma_j$
+# computed on the **training split**,
+# $$x'_{ij} = \frac{x_{ij} - \mu_j}{\sigma_j}.$$
+# The same $\mu_j, \sigma_j$ are applied to the validation and test splits. *Whitening* goes further and also
+# removes the correlations: $x' = (x - \mu)\,C^{-1/2}$ with $C$ the training covariance, so the features have
+# identity covariance.
+#
+# **Batch normalisation** (Ioffe & Szegedy, 2015) does the same for a hidden layer's pre-activations $h$, unit by
+# unit, using the current mini-batch $\mathcal{B}$ during training:
+# $$m_h = \frac{1}{|\mathcal{B}|}\sum_{i\in\mathcal{B}} h_i, \qquad
+# s_h^2 = \frac{1}{|\mathcal{B}|}\sum_{i\in\mathcal{B}} (h_i - m_h)^2, \qquad
+# \hat h_i = \frac{h_i - m_h}{\sqrt{s_h^2 + \epsilon}}, \qquad
+# h_i \leftarrow \gamma\,\hat h_i + \delta .$$
+# $\gamma$ and $\delta$ are **learned** per unit (PyTorch calls them `weight` and `bias`, the paper $\gamma$ and
+# $\beta$; we write $\beta$ from here on). With $\gamma = \sqrt{s_h^2+\epsilon}$ and $\beta = m_h$ the layer could
+# undo the normalisation, so it costs the network no expressive power.
+#
+# Two details where the lecture slides are loose -- we follow the paper and PyTorch:
+# * The slides write $\hat h_i = (h_i - m_h)/(s_h + \epsilon)$, with $\epsilon$ **outside** the square root. The paper
+#   and every framework put it **inside**: $\sqrt{s_h^2 + \epsilon}$. For units whose variance is of the order of
+#   $\epsilon$ the two differ a lot.
+# * The batch variance used to normalise is the **biased** one (divide by $|\mathcal{B}|$).
+#
+# **At test time** the output must not depend on which other examples share the batch, so batch norm uses fixed
+# statistics: running averages collected during training. PyTorch updates them after every training batch with
+# `momentum` $= 0.1$:
+# $$\text{running\_mean} \leftarrow (1-\text{momentum})\,\text{running\_mean} + \text{momentum}\cdot m_h, \qquad
+# \text{running\_var} \leftarrow (1-\text{momentum})\,\text{running\_var} + \text{momentum}\cdot \tfrac{|\mathcal{B}|}{|\mathcal{B}|-1}\, s_h^2 .$$
+# Note the **unbiased** variance in the running update (an estimate of the population variance), although the
+# biased one normalises the batch. (PyTorch's momentum is the weight of the *new* value; some other libraries
+# use the opposite convention.) `model.train()` and `model.eval()` switch between the two behaviours.
+#
+# **Layer normalisation** (Ba, Kiros & Hinton, 2016) normalises each example over its own $D$ features instead of
+# over the batch, with the same learned $\gamma, \beta$ per feature -- the same computation in training and at
+# test time, and independent of the batch.
 
-Two details where the lecture slides are loose -- we follow the paper and PyTorch:
-* The slides write $\hat h_i = (h_i - m_h)/(s_h + \epsilon)$, with $\epsilon$ **outside** the square root. The paper
-  and every framework put it **inside**: $\sqrt{s_h^2 + \epsilon}$. For units whose variance is of the order of
-  $\epsilon$ the two differ a lot.
-* The batch variance used to normalise is the **biased** one (divide by $|\mathcal{B}|$).
+# %% [markdown]
+# ## Part 1 · The ravine: why standardised inputs train faster
+# The lecture: "you can make the loss surface much nicer by pre-processing ... we already discussed the ravine
+# created by correlated features". Take the simplest model with a loss we can draw: least squares with two
+# weights, $L(\mathbf{w}) = \frac1n\sum_i (\mathbf{w}^\top\mathbf{x}_i - y_i)^2$ (centred targets, no bias). It is a
+# quadratic bowl whose Hessian $H = \frac2n X^\top X$ depends **only on the features**. Gradient descent with step
+# $\alpha$ is stable only for $\alpha < 2/\lambda_{\max}(H)$, and then progresses along the flattest direction at a
+# rate set by $\lambda_{\min}/\lambda_{\max}$: a large **condition number** $\kappa = \lambda_{\max}/\lambda_{\min}$
+# means a long, narrow ravine.
+#
+# `course_utils.optim_paths` has the bowl (`Quadratic.least_squares`), plain gradient descent (`gd_path`) and ZCA
+# whitening (`whiten`). Our two features are strongly correlated ($\rho = 0.9$), have different scales (1 and 4)
+# and non-zero means.
+#
+# ### 🔮 Predict first
+# We run gradient descent on the raw, the standardised and the whitened features, each with the step
+# $\alpha = 1/\lambda_{\max}$ (half the largest stable one). Which one needs the fewest steps? Will standardising
+# alone make the bowl perfectly round?
 
-**At test time** the output must not depend on which other examples share the batch, so batch norm uses fixed
-statistics: running averages collected during training. PyTorch updates them after every training batch with
-`momentum` $= 0.1$:
-$$\text{running\_mean} \leftarrow (1-\text{momentum})\,\text{running\_mean} + \text{momentum}\cdot m_h, \qquad
-\text{running\_var} \leftarrow (1-\text{momentum})\,\text{running\_var} + \text{momentum}\cdot \tfrac{|\mathcal{B}|}{|\mathcal{B}|-1}\, s_h^2 .$$
-Note the **unbiased** variance in the running update (an estimate of the population variance), although the
-biased one normalises the batch. (PyTorch's momentum is the weight of the *new* value; some other libraries
-use the opposite convention.) `model.train()` and `model.eval()` switch between the two behaviours.
-
-**Layer normalisation** (Ba, Kiros & Hinton, 2016) normalises each example over its own $D$ features instead of
-over the batch, with the same learned $\gamma, \beta$ per feature -- the same computation in training and at
-test time, and independent of the batch.
-"""),
-    # ------------------------------------------------------------------------------------------------
-    md(r"""
-## Part 1 · The ravine: why standardised inputs train faster
-The lecture: "you can make the loss surface much nicer by pre-processing ... we already discussed the ravine
-created by correlated features". Take the simplest model with a loss we can draw: least squares with two
-weights, $L(\mathbf{w}) = \frac1n\sum_i (\mathbf{w}^\top\mathbf{x}_i - y_i)^2$ (centred targets, no bias). It is a
-quadratic bowl whose Hessian $H = \frac2n X^\top X$ depends **only on the features**. Gradient descent with step
-$\alpha$ is stable only for $\alpha < 2/\lambda_{\max}(H)$, and then progresses along the flattest direction at a
-rate set by $\lambda_{\min}/\lambda_{\max}$: a large **condition number** $\kappa = \lambda_{\max}/\lambda_{\min}$
-means a long, narrow ravine.
-
-`course_utils.optim_paths` has the bowl (`Quadratic.least_squares`), plain gradient descent (`gd_path`) and ZCA
-whitening (`whiten`). Our two features are strongly correlated ($\rho = 0.9$), have different scales (1 and 4)
-and non-zero means.
-
-### 🔮 Predict first
-We run gradient descent on the raw, the standardised and the whitened features, each with the step
-$\alpha = 1/\lambda_{\max}$ (half the largest stable one). Which one needs the fewest steps? Will standardising
-alone make the bowl perfectly round?
-"""),
-    py(r"""
+# %%
 rng = np.random.default_rng(0)
 n_points, rho = 200, 0.9
 z = rng.standard_normal((n_points, 2))
@@ -214,14 +179,15 @@ if fast_mode():  # while autograding: no figures, to keep grading fast
     print("(both figures skipped while autograding: run the notebook to see them)")
 else:
     plt.show()
-"""),
-    md(r"""
-**What to notice:** on the raw features the path zig-zags across the narrow ravine and crawls along its floor;
-standardising removes the unequal scales and the offset (κ drops a lot) but the correlation still leaves an
-elongated bowl; whitening makes it perfectly round, and one step of size $1/\lambda_{\max}$ lands on the minimum.
-Standardisation is what everyone does for the inputs; whitening is rarely worth its cost in high dimensions.
-"""),
-    py(r"""
+
+
+# %% [markdown]
+# **What to notice:** on the raw features the path zig-zags across the narrow ravine and crawls along its floor;
+# standardising removes the unequal scales and the offset (κ drops a lot) but the correlation still leaves an
+# elongated bowl; whitening makes it perfectly round, and one step of size $1/\lambda_{\max}$ lands on the minimum.
+# Standardisation is what everyone does for the inputs; whitening is rarely worth its cost in high dimensions.
+
+# %%
 # NBVAL_CHECK_OUTPUT
 def steps_to(gap, tol=1e-6):
     below = np.flatnonzero(gap < tol)
@@ -231,24 +197,25 @@ def steps_to(gap, tol=1e-6):
 for name, r in ravine.items():
     print(f"{name:13s} condition number {r['q'].condition_number:6.3g}   steps until loss gap < 1e-6: "
           f"{steps_to(r['gap'])}")
-"""),
-    md(r"""
-### Exercise 1 -- standardise with training statistics (2 points)
-Implement `standardize(x_train, x_test)` for tensors of shape `(N_train, D)` and `(N_test, D)`:
-subtract the per-feature mean and divide by the per-feature standard deviation, **both computed on `x_train`
-only**, and apply them to both splits. Use the biased standard deviation (divide by $N$, i.e.
-`x.std(0, correction=0)`, as scikit-learn's `StandardScaler` does). A feature that is constant in the training
-split (standard deviation 0: the border pixels of the digits!) is divided by 1 instead, so no NaN appears. Do not
-modify the inputs.
 
-Why only the training split? The test split stands for data you have not seen yet; its statistics are not
-available when the model is deployed, and using them leaks information about the test set into the model. The
-hidden tests check that your test split is transformed with the training statistics, the constant-feature rule,
-and that the inputs are left unchanged.
-"""),
-    py(r"""
+
+# %% [markdown]
+# ### Exercise 1 -- standardise with training statistics (2 points)
+# Implement `standardize(x_train, x_test)` for tensors of shape `(N_train, D)` and `(N_test, D)`:
+# subtract the per-feature mean and divide by the per-feature standard deviation, **both computed on `x_train`
+# only**, and apply them to both splits. Use the biased standard deviation (divide by $N$, i.e.
+# `x.std(0, correction=0)`, as scikit-learn's `StandardScaler` does). A feature that is constant in the training
+# split (standard deviation 0: the border pixels of the digits!) is divided by 1 instead, so no NaN appears. Do not
+# modify the inputs.
+#
+# Why only the training split? The test split stands for data you have not seen yet; its statistics are not
+# available when the model is deployed, and using them leaks information about the test set into the model. The
+# hidden tests check that your test split is transformed with the training statistics, the constant-feature rule,
+# and that the inputs are left unchanged.
+
+# %% nbgrader={"grade": false, "grade_id": "standardize_answer", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def standardize(x_train, x_test):
-    \"\"\"Standardise two splits with the training split's per-feature statistics.
+    """Standardise two splits with the training split's per-feature statistics.
 
     Args:
         x_train: float tensor (N_train, D).
@@ -256,15 +223,16 @@ def standardize(x_train, x_test):
     Returns:
         (train_std, test_std): new tensors of the same shapes, (x - mean) / std with mean and biased std
         of x_train along dim 0; where that std is 0, divide by 1 instead.
-    \"\"\"
+    """
     ### BEGIN SOLUTION
     mean = x_train.mean(dim=0)
     std = x_train.std(dim=0, correction=0)
     std = torch.where(std > 0, std, torch.ones_like(std))
     return (x_train - mean) / std, (x_test - mean) / std
     ### END SOLUTION
-""", metadata=nbg("standardize_answer", solution=True)),
-    py(r"""
+
+
+# %% nbgrader={"grade": true, "grade_id": "standardize_tests", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 # Visible checks for Exercise 1
 x_tr = torch.tensor([[1.0, 2.0], [3.0, 6.0], [5.0, 10.0]])
 x_te = torch.tensor([[3.0, 4.0], [7.0, 6.0]])
@@ -300,13 +268,13 @@ checks.check_true(not np.allclose(got_te[:, cols], ((te_before - pooled.mean(0))
 checks.check_close(out[0], want_tr, "standardized training split (50x4 with a constant feature)", rtol=1e-4, atol=1e-4, verbose=False)
 checks.check_close(out[1], want_te, "standardized test split (50x4 with a constant feature)", rtol=1e-4, atol=1e-4, verbose=False)
 ### END HIDDEN TESTS
-""", metadata=nbg("standardize_tests", grade=True, locked=True, points=2)),
-    md(r"""
-From here on the digits (8×8 images flattened to 64 pixels; 70 % training, 15 % validation, 15 % test) are
-standardised with the training statistics. The cell uses torch directly, not your function, so it runs even if
-Exercise 1 is not done.
-"""),
-    py(r"""
+
+# %% [markdown]
+# From here on the digits (8×8 images flattened to 64 pixels; 70 % training, 15 % validation, 15 % test) are
+# standardised with the training statistics. The cell uses torch directly, not your function, so it runs even if
+# Exercise 1 is not done.
+
+# %%
 X_all, y_all = load_digits(size=8, flatten=True)
 split = train_val_test_split(X_all, y_all, fractions=(0.7, 0.15, 0.15), seed=0)
 pix_mean = split.x_train.mean(0)
@@ -316,31 +284,31 @@ Xtr, Xva, Xte = [(x - pix_mean) / pix_std for x in (split.x_train, split.x_val, 
 ytr, yva, yte = split.y_train, split.y_val, split.y_test
 print(f"{len(Xtr)} training, {len(Xva)} validation, {len(Xte)} test digits; "
       f"{int((split.x_train.std(0) == 0).sum())} pixels are constant in the training split")
-"""),
-    # ------------------------------------------------------------------------------------------------
-    md(r"""
-## Part 2 · Batch normalisation, by hand
-Input standardisation helps the first layer. "But what about the intermediate hidden layers?" Their inputs
-change whenever the earlier weights change. Batch norm standardises them too, with the statistics of each
-mini-batch while training and with running averages at test time.
 
-### Exercise 2 -- batch norm forward, training and evaluation mode (3 + 2 points)
-Implement `batchnorm_forward` for an input `x` of shape `(N, D)` (the formulas are in the recap):
-* `training=True`: normalise with the batch mean and the **biased** batch variance, $\epsilon$ **inside** the
-  square root, then scale by `gamma` and shift by `beta`; return the running statistics updated with `momentum`
-  (PyTorch's convention, weight of the new value), using the **unbiased** batch variance for `running_var`.
-* `training=False`: normalise with `running_mean` and `running_var` (ε inside the square root) and return the
-  running statistics unchanged.
 
-Return new tensors; do not modify the arguments in place (`torch.nn.BatchNorm1d` updates its buffers in place,
-but a function without side effects is easier to test). Your result must match `torch.nn.BatchNorm1d` -- output
-and buffers -- in both modes. The hidden tests use batches of 2, units with a variance close to ε, other
-momenta and float64, and look for the classic slips: the unbiased variance in the normalisation, the biased one
-in the running update, ε outside the square root, batch statistics in evaluation mode.
-"""),
-    py(r"""
+# %% [markdown]
+# ## Part 2 · Batch normalisation, by hand
+# Input standardisation helps the first layer. "But what about the intermediate hidden layers?" Their inputs
+# change whenever the earlier weights change. Batch norm standardises them too, with the statistics of each
+# mini-batch while training and with running averages at test time.
+#
+# ### Exercise 2 -- batch norm forward, training and evaluation mode (3 + 2 points)
+# Implement `batchnorm_forward` for an input `x` of shape `(N, D)` (the formulas are in the recap):
+# * `training=True`: normalise with the batch mean and the **biased** batch variance, $\epsilon$ **inside** the
+#   square root, then scale by `gamma` and shift by `beta`; return the running statistics updated with `momentum`
+#   (PyTorch's convention, weight of the new value), using the **unbiased** batch variance for `running_var`.
+# * `training=False`: normalise with `running_mean` and `running_var` (ε inside the square root) and return the
+#   running statistics unchanged.
+#
+# Return new tensors; do not modify the arguments in place (`torch.nn.BatchNorm1d` updates its buffers in place,
+# but a function without side effects is easier to test). Your result must match `torch.nn.BatchNorm1d` -- output
+# and buffers -- in both modes. The hidden tests use batches of 2, units with a variance close to ε, other
+# momenta and float64, and look for the classic slips: the unbiased variance in the normalisation, the biased one
+# in the running update, ε outside the square root, batch statistics in evaluation mode.
+
+# %% nbgrader={"grade": false, "grade_id": "batchnorm_answer", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def batchnorm_forward(x, gamma, beta, running_mean, running_var, training, momentum=0.1, eps=1e-5):
-    \"\"\"Batch normalisation of a (N, D) batch, as torch.nn.BatchNorm1d computes it.
+    """Batch normalisation of a (N, D) batch, as torch.nn.BatchNorm1d computes it.
 
     Args:
         x: float tensor (N, D).
@@ -352,7 +320,7 @@ def batchnorm_forward(x, gamma, beta, running_mean, running_var, training, momen
     Returns:
         (out, new_running_mean, new_running_var): out has shape (N, D); the running statistics have
         shape (D,) and are returned unchanged when training is False.
-    \"\"\"
+    """
     ### BEGIN SOLUTION
     if training:
         mean = x.mean(dim=0)
@@ -366,11 +334,12 @@ def batchnorm_forward(x, gamma, beta, running_mean, running_var, training, momen
     out = gamma * (x - mean) / torch.sqrt(var + eps) + beta
     return out, new_mean, new_var
     ### END SOLUTION
-""", metadata=nbg("batchnorm_answer", solution=True)),
-    py(r"""
+
+
+# %% nbgrader={"grade": true, "grade_id": "batchnorm_train_tests", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
 # Visible checks for Exercise 2, training mode: compare with torch.nn.BatchNorm1d
 def torch_batchnorm(x, gamma, beta, running_mean, running_var, training, momentum=0.1, eps=1e-5):
-    \"\"\"Reference: what torch.nn.BatchNorm1d returns and stores.\"\"\"
+    """Reference: what torch.nn.BatchNorm1d returns and stores."""
     bn = nn.BatchNorm1d(x.shape[1], eps=eps, momentum=momentum).to(x.dtype)
     with torch.no_grad():
         bn.weight.copy_(gamma), bn.bias.copy_(beta)
@@ -402,7 +371,26 @@ def compare_bn(args, training, label, verbose=True, rtol=1e-4, atol=1e-5, **kw):
 
 compare_bn(bn_args(8, 3, seed=0), True, "training mode, batch of 8")
 ### BEGIN HIDDEN TESTS
-""" + BN_DIAG + r"""args = bn_args(2, 5, seed=1)  # a batch of 2: biased and unbiased variance differ by a factor 2
+def variant(args, training, *, norm_correction=0, run_correction=1, eps_inside=True, momentum=0.1, eps=1e-5):
+    """A batch norm with one slip switched on, for diagnosing wrong answers."""
+    x, gamma, beta, rm, rv = args
+    mean, var = x.mean(0), x.var(0, correction=norm_correction)
+    run_var = x.var(0, correction=run_correction)
+    new_rm, new_rv = (1 - momentum) * rm + momentum * mean, (1 - momentum) * rv + momentum * run_var
+    if not training:
+        mean, var = rm, rv
+    den = torch.sqrt(var + eps) if eps_inside else torch.sqrt(var) + eps
+    return gamma * (x - mean) / den + beta, new_rm, new_rv
+
+
+def same(got, want):
+    try:
+        return bool(np.allclose(checks.as_array(got), checks.as_array(want), rtol=1e-4, atol=1e-5))
+    except Exception:  # a wrong shape or type: not this slip
+        return False
+
+
+args = bn_args(2, 5, seed=1)  # a batch of 2: biased and unbiased variance differ by a factor 2
 got = checks.call(batchnorm_forward, *[a.clone() for a in args], True)
 checks.check_true(not same(got[0], variant(args, True, norm_correction=1)[0]),
                   "training-mode output: you normalised with the unbiased batch variance (divide by N-1). "
@@ -429,15 +417,34 @@ checks.call(batchnorm_forward, *args, True)
 for a, b, nm in zip(args, before, ["x", "gamma", "beta", "running_mean", "running_var"]):
     checks.check_close(a, b, f"{nm} after batchnorm_forward -- do not modify the arguments in place", verbose=False)
 ### END HIDDEN TESTS
-""", metadata=nbg("batchnorm_train_tests", grade=True, locked=True, points=3)),
-    py(r"""
+
+# %% nbgrader={"grade": true, "grade_id": "batchnorm_eval_tests", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 # Visible checks for Exercise 2, evaluation mode
 args = bn_args(8, 3, seed=10)
 got = compare_bn(args, False, "evaluation mode, batch of 8")
 checks.check_close(got[1], args[3], "running_mean returned in evaluation mode (must be unchanged)", verbose=False)
 checks.check_close(got[2], args[4], "running_var returned in evaluation mode (must be unchanged)")
 ### BEGIN HIDDEN TESTS
-""" + BN_DIAG + r"""got = checks.call(batchnorm_forward, *[a.clone() for a in args], False)
+def variant(args, training, *, norm_correction=0, run_correction=1, eps_inside=True, momentum=0.1, eps=1e-5):
+    """A batch norm with one slip switched on, for diagnosing wrong answers."""
+    x, gamma, beta, rm, rv = args
+    mean, var = x.mean(0), x.var(0, correction=norm_correction)
+    run_var = x.var(0, correction=run_correction)
+    new_rm, new_rv = (1 - momentum) * rm + momentum * mean, (1 - momentum) * rv + momentum * run_var
+    if not training:
+        mean, var = rm, rv
+    den = torch.sqrt(var + eps) if eps_inside else torch.sqrt(var) + eps
+    return gamma * (x - mean) / den + beta, new_rm, new_rv
+
+
+def same(got, want):
+    try:
+        return bool(np.allclose(checks.as_array(got), checks.as_array(want), rtol=1e-4, atol=1e-5))
+    except Exception:  # a wrong shape or type: not this slip
+        return False
+
+
+got = checks.call(batchnorm_forward, *[a.clone() for a in args], False)
 checks.check_true(not same(got[0], variant(args, True)[0]),
                   "evaluation-mode output: you normalised with the batch's own statistics. In evaluation mode "
                   "use running_mean and running_var, so that an example's output does not depend on its batch.")
@@ -451,14 +458,14 @@ compare_bn(small, False, "evaluation mode, running variances near eps", verbose=
 compare_bn(bn_args(1, 5, seed=13), False, "evaluation mode, a single example", verbose=False)
 _ = compare_bn(bn_args(6, 4, seed=14, dtype=torch.float64), False, "evaluation mode, float64, eps 1e-3", verbose=False, eps=1e-3)
 ### END HIDDEN TESTS
-""", metadata=nbg("batchnorm_eval_tests", grade=True, locked=True, points=2)),
-    md(r"""
-Two facts about γ and β, checked with PyTorch's own layer: in training mode, each unit's output has mean β and
-standard deviation ≈ γ over the batch, whatever the scale of the input; and γ = $\sqrt{s^2+\epsilon}$, β = $m$
-turn the layer into the identity on that batch -- normalisation takes nothing away from what the network can
-represent.
-"""),
-    py(r"""
+
+# %% [markdown]
+# Two facts about γ and β, checked with PyTorch's own layer: in training mode, each unit's output has mean β and
+# standard deviation ≈ γ over the batch, whatever the scale of the input; and γ = $\sqrt{s^2+\epsilon}$, β = $m$
+# turn the layer into the identity on that batch -- normalisation takes nothing away from what the network can
+# represent.
+
+# %%
 bn = nn.BatchNorm1d(3)
 x_demo = torch.randn(256, 3) * torch.tensor([0.01, 1.0, 100.0]) + torch.tensor([5.0, -1.0, 30.0])
 with torch.no_grad():
@@ -470,30 +477,29 @@ with torch.no_grad():
     bn.weight.copy_(torch.sqrt(x_demo.var(0, correction=0) + bn.eps))
     bn.bias.copy_(x_demo.mean(0))
     print("identity recovered:  ", torch.allclose(bn(x_demo), x_demo, rtol=1e-4, atol=1e-3))
-"""),
-    md(r"""
-Look at the first unit: its standard deviation is about 0.95γ, not γ. Its input varies by only 0.01, a variance
-of $10^{-4}$, just ten times ε, so $\sqrt{s^2+\epsilon}$ is noticeably larger than $s$. That is why where ε goes
-matters for units with small variance.
-"""),
-    # ------------------------------------------------------------------------------------------------
-    md(r"""
-## Part 3 · A 12-layer network with and without batch norm, over a range of learning rates
-The deep MLP of `course_utils.nets.make_mlp`: 12 hidden layers of 64 units, each `Linear -> [norm] -> ReLU`,
-trained on the standardised digits with plain SGD (batch 64) for a few epochs, at learning rates from 0.01 to 10,
-without normalisation, with batch norm and with layer norm. All networks start from He initialisation (notebook
-02), which gives the un-normalised network its best chance: with PyTorch's default initialisation a 12-layer
-ReLU network without normalisation does not train at all here (its signal shrinks layer by layer) -- batch
-norm does not care, because it rescales every layer anyway.
 
-A run **trains** if its loss never becomes NaN and it reaches at least 60 % validation accuracy (chance is 10 %).
+# %% [markdown]
+# Look at the first unit: its standard deviation is about 0.95γ, not γ. Its input varies by only 0.01, a variance
+# of $10^{-4}$, just ten times ε, so $\sqrt{s^2+\epsilon}$ is noticeably larger than $s$. That is why where ε goes
+# matters for units with small variance.
 
-### 🔮 Predict first
-Without normalisation, at which learning rate do you expect training to blow up? With batch norm, will the
-largest working learning rate be about the same, a few times larger, or more? Will batch norm also help at the
-*smallest* learning rates?
-"""),
-    py(r"""
+# %% [markdown]
+# ## Part 3 · A 12-layer network with and without batch norm, over a range of learning rates
+# The deep MLP of `course_utils.nets.make_mlp`: 12 hidden layers of 64 units, each `Linear -> [norm] -> ReLU`,
+# trained on the standardised digits with plain SGD (batch 64) for a few epochs, at learning rates from 0.01 to 10,
+# without normalisation, with batch norm and with layer norm. All networks start from He initialisation (notebook
+# 02), which gives the un-normalised network its best chance: with PyTorch's default initialisation a 12-layer
+# ReLU network without normalisation does not train at all here (its signal shrinks layer by layer) -- batch
+# norm does not care, because it rescales every layer anyway.
+#
+# A run **trains** if its loss never becomes NaN and it reaches at least 60 % validation accuracy (chance is 10 %).
+#
+# ### 🔮 Predict first
+# Without normalisation, at which learning rate do you expect training to blow up? With batch norm, will the
+# largest working learning rate be about the same, a few times larger, or more? Will batch norm also help at the
+# *smallest* learning rates?
+
+# %%
 WIDTH = 64
 EPOCHS = pick(full=6, fast=1)
 LRS = pick(full=[0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0], fast=[0.3, 3.0])
@@ -504,7 +510,7 @@ X_probe = Xtr[:256].to(DEVICE)      # a fixed batch to look at the activations
 
 
 def he_init_(model):
-    \"\"\"He (Kaiming) normal initialisation of every hidden Linear, zero biases; returns the model.\"\"\"
+    """He (Kaiming) normal initialisation of every hidden Linear, zero biases; returns the model."""
     for lin in hidden_linears(model):
         nn.init.kaiming_normal_(lin.weight, nonlinearity="relu")
         nn.init.zeros_(lin.bias)
@@ -513,11 +519,11 @@ def he_init_(model):
 
 @torch.no_grad()
 def activation_histograms(model, x):
-    \"\"\"Per hidden block: the distribution of log10 |output| over a batch (as training sees it: batch
+    """Per hidden block: the distribution of log10 |output| over a batch (as training sees it: batch
     statistics, on a copy so the running statistics stay untouched), and the fraction of exact zeros.
 
     Returns (hist, zeros): hist (depth, len(HIST_BINS) - 1) fractions of all entries; zeros (depth,).
-    \"\"\"
+    """
     probe = copy.deepcopy(model).train()
     rows, zeros, h = [], [], x
     for block in probe.blocks:
@@ -531,7 +537,7 @@ def activation_histograms(model, x):
 
 
 def train_run(norm, lr, depth, epochs=EPOCHS, seed=0):
-    \"\"\"Train one He-initialised deep MLP on the digits; its history, model and activation histograms.\"\"\"
+    """Train one He-initialised deep MLP on the digits; its history, model and activation histograms."""
     seed_everything(seed)
     model = he_init_(make_mlp(64, 10, width=WIDTH, depth=depth, norm=norm)).to(DEVICE)
     before = activation_histograms(model, X_probe)
@@ -542,7 +548,7 @@ def train_run(norm, lr, depth, epochs=EPOCHS, seed=0):
 
 
 def trains(run):
-    \"\"\"No NaN, and at least 60% validation accuracy at the end.\"\"\"
+    """No NaN, and at least 60% validation accuracy at the end."""
     h = run["history"]
     return (not h.diverged) and h.val_acc[-1] >= 0.60
 
@@ -550,10 +556,11 @@ def trains(run):
 runs = {}
 for norm_name, lr in tqdm([(nm, lr) for nm in NORMS for lr in LRS], desc="12-layer runs"):
     runs[(NORMS[norm_name], lr, 12)] = train_run(NORMS[norm_name], lr, depth=12)
-"""),
-    py(r"""
+
+
+# %%
 def smooth(values, k=10):
-    \"\"\"Moving average over k steps (NaN/inf stop the curve).\"\"\"
+    """Moving average over k steps (NaN/inf stop the curve)."""
     v = np.asarray(values, dtype=float)
     bad = np.flatnonzero(~np.isfinite(v))
     v = v[: bad[0]] if len(bad) else v
@@ -596,16 +603,16 @@ for norm_name, norm in NORMS.items():
     ok = [lr for lr in LRS if trains(runs[(norm, lr, 12)])]
     largest[norm_name] = max(ok) if ok else float("nan")
     print(f"{norm_name:10s}: trains (>= 60% validation accuracy) for lr in {[f'{lr:g}' for lr in ok]}")
-"""),
-    md(r"""
-**What to notice:** without normalisation the usable learning rates form a narrow window, and beyond it the loss
-becomes NaN within a few steps; with batch norm the window moves up and is wider -- the network trains at
-learning rates ten times larger or more, and even at lr 10 it does not produce NaN. Batch norm does **not** speed
-up the smallest learning rates: its layers are insensitive to the scale of the weights, and its effective step
-shrinks as the weights grow. Layer norm helps at the small learning rates here but does not extend the range
-upwards: in fully connected networks its benefit is smaller than batch norm's.
-"""),
-    py(r"""
+
+# %% [markdown]
+# **What to notice:** without normalisation the usable learning rates form a narrow window, and beyond it the loss
+# becomes NaN within a few steps; with batch norm the window moves up and is wider -- the network trains at
+# learning rates ten times larger or more, and even at lr 10 it does not produce NaN. Batch norm does **not** speed
+# up the smallest learning rates: its layers are insensitive to the scale of the weights, and its effective step
+# shrinks as the weights grow. Layer norm helps at the small learning rates here but does not extend the range
+# upwards: in fully connected networks its benefit is smaller than batch norm's.
+
+# %%
 # NBVAL_CHECK_OUTPUT
 # the largest learning rate that trains, in a form that does not flip with tiny numerical differences
 print("no norm:    largest lr that trains is 0.1 or 0.3:", largest["no norm"] in (0.1, 0.3))
@@ -613,38 +620,37 @@ print("batch norm: largest lr that trains is 1 or 3:    ", largest["batch norm"]
 print("layer norm: largest lr that trains is 0.1 or 0.3:", largest["layer norm"] in (0.1, 0.3))
 print("batch norm's largest learning rate is at least 3x the un-normalised one:",
       largest["batch norm"] >= 3 * largest["no norm"])
-"""),
-    md(r"""
-### Why does batch norm allow larger learning rates? What is known
-The paper that introduced batch norm explained it by reducing **internal covariate shift**: each layer's input
-distribution changes while earlier layers learn, and normalising supposedly stabilises it. Later work showed this
-is not the main reason. Santurkar et al. (2018) injected noise *after* batch norm so that the layer inputs shifted
-even more -- and training was still just as fast; they measured instead that batch norm makes the loss and its
-gradients **smoother** (smaller Lipschitz constants), so a large step stays predictive. Other, compatible
-explanations: a batch-normalised layer is invariant to the scale of its incoming weights, so a too-large step
-that inflates the weights is automatically damped (the effective learning rate is $\alpha/\lVert w\rVert^2$);
-and batch norm keeps every layer's activations in a fixed range, so gradients neither vanish nor explode on the
-way back (Bjorck et al., 2018). Treat "internal covariate shift" as a historical motivation, not as the mechanism.
-"""),
-    # ------------------------------------------------------------------------------------------------
-    md(r"""
-## Part 4 · The classic bug: forgetting `model.eval()`
-In training mode batch norm normalises each example with the statistics **of its batch**. Evaluate a model
-without `model.eval()` and its prediction for one example depends on which other examples happen to share its
-batch. (Worse, every such forward pass also updates the running statistics -- we work on copies below.)
 
-### 🔮 Predict first
-We take the batch-norm network trained at lr 0.3 and classify the test digits (a) in evaluation mode,
-(b) in training mode in random batches of 16, (c) in training mode in batches that contain a single digit class
-each. Order the three accuracies. Then: does one example's predicted probability change with its batch-mates?
-"""),
-    py(r"""
+# %% [markdown]
+# ### Why does batch norm allow larger learning rates? What is known
+# The paper that introduced batch norm explained it by reducing **internal covariate shift**: each layer's input
+# distribution changes while earlier layers learn, and normalising supposedly stabilises it. Later work showed this
+# is not the main reason. Santurkar et al. (2018) injected noise *after* batch norm so that the layer inputs shifted
+# even more -- and training was still just as fast; they measured instead that batch norm makes the loss and its
+# gradients **smoother** (smaller Lipschitz constants), so a large step stays predictive. Other, compatible
+# explanations: a batch-normalised layer is invariant to the scale of its incoming weights, so a too-large step
+# that inflates the weights is automatically damped (the effective learning rate is $\alpha/\lVert w\rVert^2$);
+# and batch norm keeps every layer's activations in a fixed range, so gradients neither vanish nor explode on the
+# way back (Bjorck et al., 2018). Treat "internal covariate shift" as a historical motivation, not as the mechanism.
+
+# %% [markdown]
+# ## Part 4 · The classic bug: forgetting `model.eval()`
+# In training mode batch norm normalises each example with the statistics **of its batch**. Evaluate a model
+# without `model.eval()` and its prediction for one example depends on which other examples happen to share its
+# batch. (Worse, every such forward pass also updates the running statistics -- we work on copies below.)
+#
+# ### 🔮 Predict first
+# We take the batch-norm network trained at lr 0.3 and classify the test digits (a) in evaluation mode,
+# (b) in training mode in random batches of 16, (c) in training mode in batches that contain a single digit class
+# each. Order the three accuracies. Then: does one example's predicted probability change with its batch-mates?
+
+# %%
 bn_model = runs[("batch", 0.3, 12)]["model"]
 
 
 @torch.no_grad()
 def accuracy_in_batches(model, X, y, order, batch_size=16, training=False):
-    \"\"\"Accuracy when the examples are fed in the given order in batches, in train or eval mode (on a copy).\"\"\"
+    """Accuracy when the examples are fed in the given order in batches, in train or eval mode (on a copy)."""
     m = copy.deepcopy(model).train(training)
     correct = 0
     for start in range(0, len(order), batch_size):
@@ -688,42 +694,41 @@ if fast_mode():  # while autograding: no figure, to keep grading fast
     print("(figure skipped while autograding: run the notebook to see it)")
 else:
     plt.show()
-"""),
-    md(r"""
-**What to notice:** in evaluation mode the prediction for one example is the same whatever its batch-mates; in
-training mode it moves with them. With one class per batch, batch norm subtracts the batch mean -- which is
-essentially that class's average digit -- and the accuracy collapses. Always call `model.eval()` before
-validating, testing or deploying, and `model.train()` before training again (`course_utils.training.evaluate`
-and `fit` do this for you).
-"""),
-    py(r"""
+
+# %% [markdown]
+# **What to notice:** in evaluation mode the prediction for one example is the same whatever its batch-mates; in
+# training mode it moves with them. With one class per batch, batch norm subtracts the batch mean -- which is
+# essentially that class's average digit -- and the accuracy collapses. Always call `model.eval()` before
+# validating, testing or deploying, and `model.train()` before training again (`course_utils.training.evaluate`
+# and `fit` do this for you).
+
+# %%
 # NBVAL_CHECK_OUTPUT
 spread = {mode: max(p) - min(p) for mode, p in probs.items()}
 print("eval mode: the example's probability is the same with any batch-mates:", spread["eval mode"] < 1e-5)
 print("train mode: it changes with the batch-mates:", spread["train mode"] > 1e-3)
 print("one class per batch in train mode costs over 20 accuracy points:",
       acc["eval mode"] - acc["train mode,\none class per batch"] > 0.20)
-"""),
-    # ------------------------------------------------------------------------------------------------
-    md(r"""
-## Part 5 · Residual networks: variance grows with depth, normalisation tames it
-A residual block computes $x_{l+1} = x_l + f(x_l)$. If $f(x_l)$ is roughly uncorrelated with $x_l$, the variances
-add: $\operatorname{Var}(x_{l+1}) \approx \operatorname{Var}(x_l) + \operatorname{Var}(f(x_l))$. With He
-initialisation $f$ preserves the scale of its input, so the variance roughly **doubles with every block** --
-exponential growth with depth, and the gradients flowing back through $\partial x_{l+1}/\partial x_l = I +
-\partial f/\partial x_l$ grow the same way: the review's "exploding gradients in residual networks". The review
-notes two fixes: re-normalise after adding each residual, or -- more common -- put batch norm inside the
-residual branch. Then each branch adds a bounded amount of variance ($\operatorname{Var}(f) \approx$ const), and
-the growth becomes roughly **linear** in depth. (A side effect worth knowing, De & Smith 2020: the skip path then
-dominates deep blocks, so a deep normalised ResNet behaves like a much shallower network at initialisation --
-one reason it is easy to train.)
 
-### 🔮 Predict first
-A 50-layer residual MLP, He initialised, one batch of digits forward and backward. How large is the activation
-variance at the last block compared with the first: about 50×, about $2^{50}$×? And with batch norm or layer norm
-in each branch?
-"""),
-    py(r"""
+# %% [markdown]
+# ## Part 5 · Residual networks: variance grows with depth, normalisation tames it
+# A residual block computes $x_{l+1} = x_l + f(x_l)$. If $f(x_l)$ is roughly uncorrelated with $x_l$, the variances
+# add: $\operatorname{Var}(x_{l+1}) \approx \operatorname{Var}(x_l) + \operatorname{Var}(f(x_l))$. With He
+# initialisation $f$ preserves the scale of its input, so the variance roughly **doubles with every block** --
+# exponential growth with depth, and the gradients flowing back through $\partial x_{l+1}/\partial x_l = I +
+# \partial f/\partial x_l$ grow the same way: the review's "exploding gradients in residual networks". The review
+# notes two fixes: re-normalise after adding each residual, or -- more common -- put batch norm inside the
+# residual branch. Then each branch adds a bounded amount of variance ($\operatorname{Var}(f) \approx$ const), and
+# the growth becomes roughly **linear** in depth. (A side effect worth knowing, De & Smith 2020: the skip path then
+# dominates deep blocks, so a deep normalised ResNet behaves like a much shallower network at initialisation --
+# one reason it is easy to train.)
+#
+# ### 🔮 Predict first
+# A 50-layer residual MLP, He initialised, one batch of digits forward and backward. How large is the activation
+# variance at the last block compared with the first: about 50×, about $2^{50}$×? And with batch norm or layer norm
+# in each branch?
+
+# %%
 DEPTH_RES = pick(full=50, fast=10)
 variants = {
     "residual, no norm": dict(residual=True, norm=None),
@@ -750,29 +755,29 @@ if fast_mode():  # while autograding: no figure, to keep grading fast
     print("(figure skipped while autograding: run the notebook to see it)")
 else:
     plt.show()
-"""),
-    md(r"""
-**What to notice:** without normalisation the residual network's activations (left) and its gradients at the
-early layers (right) grow exponentially with depth -- a straight line on the log scale, a factor of about 2–3 per
-block (more than 2 because ReLU outputs are not centred). With batch norm or layer norm in each branch, the growth
-is slow (polynomial, not exponential: a factor of tens to hundreds over 50 blocks instead of about $10^{22}$) and
-the gradients at the first layer stay within a small factor of those at the last. The plain He-initialised
-network, for comparison, changes its variance only slowly -- but without skips it has no short paths for the
-gradient.
-"""),
-    py(r"""
+
+# %% [markdown]
+# **What to notice:** without normalisation the residual network's activations (left) and its gradients at the
+# early layers (right) grow exponentially with depth -- a straight line on the log scale, a factor of about 2–3 per
+# block (more than 2 because ReLU outputs are not centred). With batch norm or layer norm in each branch, the growth
+# is slow (polynomial, not exponential: a factor of tens to hundreds over 50 blocks instead of about $10^{22}$) and
+# the gradients at the first layer stay within a small factor of those at the last. The plain He-initialised
+# network, for comparison, changes its variance only slowly -- but without skips it has no short paths for the
+# gradient.
+
+# %%
 # NBVAL_CHECK_OUTPUT
 for name, st in res_stats.items():
     ratio = st["act_var"][-1] / st["act_var"][0]
     print(f"{name:26s} variance last/first block > 1e10: {ratio > 1e10!s:5s}  < 1e4: {ratio < 1e4}")
-"""),
-    md(r"""
-### Layer normalisation: the batch-independent alternative
-Layer norm normalises each example over its own features, so it needs no batch statistics, behaves the same in
-training and evaluation mode, and works with a batch of one -- which is why recurrent networks and transformers
-use it. Batch norm in training mode cannot even run on a single example:
-"""),
-    py(r"""
+
+# %% [markdown]
+# ### Layer normalisation: the batch-independent alternative
+# Layer norm normalises each example over its own features, so it needs no batch statistics, behaves the same in
+# training and evaluation mode, and works with a batch of one -- which is why recurrent networks and transformers
+# use it. Batch norm in training mode cannot even run on a single example:
+
+# %%
 torch.manual_seed(0)
 bn_layer, ln_layer = nn.BatchNorm1d(5), nn.LayerNorm(5)
 x_one = torch.randn(1, 5)
@@ -787,18 +792,19 @@ with torch.no_grad():
     except ValueError as err:
         print("batch norm on a batch of one, training mode ->", err)
     print("layer norm on a batch of one:", ln_layer(x_one).numpy().round(3))
-"""),
-    md(r"""
-### Exercise 3 -- layer norm forward (2 points)
-Implement `layernorm_forward(x, gamma, beta, eps)` for `x` of shape `(N, D)`: normalise **each row** with its own
-mean and biased variance over its `D` features (ε inside the square root), then scale by `gamma` and shift by
-`beta` (both of shape `(D,)`). It must match `torch.nn.functional.layer_norm(x, (D,), gamma, beta, eps)`. The
-hidden tests check a batch of one, that a row's output does not depend on the other rows, rows with a variance
-near ε, and float64.
-"""),
-    py(r"""
+
+
+# %% [markdown]
+# ### Exercise 3 -- layer norm forward (2 points)
+# Implement `layernorm_forward(x, gamma, beta, eps)` for `x` of shape `(N, D)`: normalise **each row** with its own
+# mean and biased variance over its `D` features (ε inside the square root), then scale by `gamma` and shift by
+# `beta` (both of shape `(D,)`). It must match `torch.nn.functional.layer_norm(x, (D,), gamma, beta, eps)`. The
+# hidden tests check a batch of one, that a row's output does not depend on the other rows, rows with a variance
+# near ε, and float64.
+
+# %% nbgrader={"grade": false, "grade_id": "layernorm_answer", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def layernorm_forward(x, gamma, beta, eps=1e-5):
-    \"\"\"Layer normalisation of a (N, D) batch: each example over its own D features.
+    """Layer normalisation of a (N, D) batch: each example over its own D features.
 
     Args:
         x: float tensor (N, D).
@@ -806,14 +812,15 @@ def layernorm_forward(x, gamma, beta, eps=1e-5):
         eps: added to the variance inside the square root.
     Returns:
         Tensor (N, D): gamma * (x - row mean) / sqrt(row biased variance + eps) + beta.
-    \"\"\"
+    """
     ### BEGIN SOLUTION
     mean = x.mean(dim=1, keepdim=True)
     var = x.var(dim=1, unbiased=False, keepdim=True)
     return gamma * (x - mean) / torch.sqrt(var + eps) + beta
     ### END SOLUTION
-""", metadata=nbg("layernorm_answer", solution=True)),
-    py(r"""
+
+
+# %% nbgrader={"grade": true, "grade_id": "layernorm_tests", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 # Visible checks for Exercise 3
 g = torch.Generator().manual_seed(20)
 x = torch.randn(6, 4, generator=g) * 3 + 1
@@ -853,28 +860,28 @@ out64 = checks.call(layernorm_forward, x64, g64, b64, 1e-3)
 checks.check_dtype(out64, torch.float64, "layernorm_forward for float64 input")
 checks.check_close(out64, ln_ref(x64, g64, b64, 1e-3), "layernorm_forward, float64, eps 1e-3", rtol=1e-6, atol=1e-8, verbose=False)
 ### END HIDDEN TESTS
-""", metadata=nbg("layernorm_tests", grade=True, locked=True, points=2)),
-    md(r"""
-### Exercise 4 -- what normalisation adds to a model (2 points)
-`make_mlp(in_features, out_features, width, depth, norm=...)` builds `depth` hidden blocks
-(`Linear(in, width)`, then `depth - 1` times `Linear(width, width)`, each with a bias, each followed by the norm
-layer if any) and an output `Linear(width, out_features)`. Implement `count_parameters_and_buffers(...)`, which
-returns `(n_parameters, n_buffer_entries)`: the number of learnable numbers (what `model.parameters()` holds) and
-the number of entries in the model's **buffers** (`model.buffers()`: tensors saved in the `state_dict` but not
-trained by the optimiser). Work it out with a formula -- what does `nn.BatchNorm1d(width)` learn, what does it
-store, and what does `nn.LayerNorm(width)` have? Look at `nn.BatchNorm1d(3).state_dict()` if unsure: every
-buffer entry counts, including a counter you may not expect.
-"""),
-    py(r"""
+
+# %% [markdown]
+# ### Exercise 4 -- what normalisation adds to a model (2 points)
+# `make_mlp(in_features, out_features, width, depth, norm=...)` builds `depth` hidden blocks
+# (`Linear(in, width)`, then `depth - 1` times `Linear(width, width)`, each with a bias, each followed by the norm
+# layer if any) and an output `Linear(width, out_features)`. Implement `count_parameters_and_buffers(...)`, which
+# returns `(n_parameters, n_buffer_entries)`: the number of learnable numbers (what `model.parameters()` holds) and
+# the number of entries in the model's **buffers** (`model.buffers()`: tensors saved in the `state_dict` but not
+# trained by the optimiser). Work it out with a formula -- what does `nn.BatchNorm1d(width)` learn, what does it
+# store, and what does `nn.LayerNorm(width)` have? Look at `nn.BatchNorm1d(3).state_dict()` if unsure: every
+# buffer entry counts, including a counter you may not expect.
+
+# %% nbgrader={"grade": false, "grade_id": "param_count_answer", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def count_parameters_and_buffers(in_features, out_features, width, depth, norm=None):
-    \"\"\"Learnable parameters and buffer entries of make_mlp(in_features, out_features, width, depth, norm=norm).
+    """Learnable parameters and buffer entries of make_mlp(in_features, out_features, width, depth, norm=norm).
 
     Args:
         in_features, out_features, width, depth: positive ints.
         norm: None, "batch" or "layer".
     Returns:
         (n_parameters, n_buffer_entries): a tuple of two ints.
-    \"\"\"
+    """
     ### BEGIN SOLUTION
     n_params = (in_features * width + width) + (depth - 1) * (width * width + width) + (width * out_features + out_features)
     n_buffers = 0
@@ -884,8 +891,9 @@ def count_parameters_and_buffers(in_features, out_features, width, depth, norm=N
         n_buffers += depth * (2 * width + 1)   # running_mean, running_var, num_batches_tracked
     return n_params, n_buffers
     ### END SOLUTION
-""", metadata=nbg("param_count_answer", solution=True)),
-    py(r"""
+
+
+# %% nbgrader={"grade": true, "grade_id": "param_count_tests", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 # Visible checks for Exercise 4: compare with a real model
 def true_counts(*args, norm=None):
     model = make_mlp(*args, norm=norm)
@@ -908,21 +916,20 @@ for args, norm in [((20, 5, 16, 4), "batch"), ((64, 10, 100, 12), None), ((64, 1
     checks.check_equal(checks.call(count_parameters_and_buffers, *args, norm), true_counts(*args, norm=norm),
                        f"count_parameters_and_buffers{args + (norm,)}", verbose=False)
 ### END HIDDEN TESTS
-""", metadata=nbg("param_count_tests", grade=True, locked=True, points=2)),
-    # ------------------------------------------------------------------------------------------------
-    md(r"""
-## Part 6 · Explore: batch norm × learning rate × depth
-A grid of real training runs, computed once below (about half a minute; smaller while grading). Each setting
-shows the training loss, with the other batch-norm setting dashed for comparison, and the distribution of every
-hidden block's activations -- before training and after -- as a heat map: one row per layer, the horizontal axis
-is $\log_{10}|a|$ (exact zeros from ReLU are not shown; their share is in the title).
 
-### 🔮 Predict first
-Without batch norm, at depth 20: what happens to the activations' scale from the first layer to the last at
-initialisation? At which learning rate does the deep network without batch norm stop training, and how does that
-change with depth?
-"""),
-    py(r"""
+# %% [markdown]
+# ## Part 6 · Explore: batch norm × learning rate × depth
+# A grid of real training runs, computed once below (about half a minute; smaller while grading). Each setting
+# shows the training loss, with the other batch-norm setting dashed for comparison, and the distribution of every
+# hidden block's activations -- before training and after -- as a heat map: one row per layer, the horizontal axis
+# is $\log_{10}|a|$ (exact zeros from ReLU are not shown; their share is in the title).
+#
+# ### 🔮 Predict first
+# Without batch norm, at depth 20: what happens to the activations' scale from the first layer to the last at
+# initialisation? At which learning rate does the deep network without batch norm stop training, and how does that
+# change with depth?
+
+# %%
 GRID_LRS = pick(full=[0.01, 0.1, 1.0, 10.0], fast=[0.3, 3.0])
 GRID_DEPTHS = pick(full=[4, 12, 20], fast=[4, 12])
 todo = [(norm, lr, d) for d in GRID_DEPTHS for norm in (None, "batch") for lr in GRID_LRS
@@ -937,7 +944,7 @@ def nearest(values, v, log=False):
 
 
 def grid_lookup(batch_norm, lr, depth):
-    \"\"\"The precomputed runs for this setting (nearest grid point), with and without batch norm.\"\"\"
+    """The precomputed runs for this setting (nearest grid point), with and without batch norm."""
     lr, depth = nearest(GRID_LRS, lr, log=True), nearest(GRID_DEPTHS, depth)
     this, other = runs[("batch" if batch_norm else None, lr, depth)], runs[(None if batch_norm else "batch", lr, depth)]
     h = this["history"]
@@ -1001,111 +1008,104 @@ widget_app = App(
     title="Batch norm × learning rate × depth (precomputed runs)",
 )
 widget_app
-"""),
-    md(r"""
-**What to notice:** switch batch norm off at depth 20: even with He initialisation the activations' scale drifts
-from layer to layer (the band moves right towards the last layers), and the largest usable learning rate shrinks
-as the network gets deeper; at a large learning rate the un-normalised network diverges within a few steps. With
-batch norm every layer's activations sit at the same scale before *and* after training, at every depth.
-"""),
-    py(r"""
+
+# %% [markdown]
+# **What to notice:** switch batch norm off at depth 20: even with He initialisation the activations' scale drifts
+# from layer to layer (the band moves right towards the last layers), and the largest usable learning rate shrinks
+# as the network gets deeper; at a large learning rate the un-normalised network diverges within a few steps. With
+# batch norm every layer's activations sit at the same scale before *and* after training, at every depth.
+
+# %%
 import time
 
 state = widget_app.update(batch_norm=False, lr=max(GRID_LRS), depth=max(GRID_DEPTHS))  # drive the app from code
 start = time.perf_counter()
 _ = grid_lookup(batch_norm=True, lr=GRID_LRS[0], depth=min(GRID_DEPTHS))
 lookup_s = time.perf_counter() - start
-"""),
-    py(r"""
+
+# %%
 # NBVAL_CHECK_OUTPUT
 print("no batch norm, largest lr, deepest: diverged =", state.data["diverged"], "| error:", state.error)
 print("a lookup in the precomputed grid takes under 100 ms:", lookup_s < 0.1)
-"""),
-    # ------------------------------------------------------------------------------------------------
-    md(r"""
-### Free response (3 points, graded by your instructor)
-Your experiment in Part 3 trained with much larger learning rates once batch norm was added. Explain **why**
-batch norm lets you raise the learning rate. Give at least two mechanisms, and say what the evidence is against
-the original "internal covariate shift" explanation.
-"""),
-    md(r"""
-Model answer: (1) **Scale invariance:** the output of a batch-normalised layer does not change if its incoming
-weights are multiplied by a constant. A large step that inflates the weights therefore does not inflate the
-activations; and the gradient with respect to those weights scales like $1/\lVert w\rVert$, so the effective
-step $\alpha/\lVert w\rVert^2$ shrinks automatically when the weights grow -- a built-in brake. (2) **Controlled
-scale in every layer:** activations are re-standardised layer after layer, so they cannot grow or shrink
-exponentially with depth; the backward gradients stay in range too, and a step of a given size has a comparable
-effect on every layer. (3) **Smoother loss landscape:** Santurkar et al. (2018) measured that batch norm makes the
-loss and its gradient change more slowly (smaller Lipschitz constants of the loss and of the gradient), so the
-gradient stays a good guide over a longer step and larger steps do not overshoot. Against internal covariate
-shift: the same paper added random noise after batch norm, making the layer-input distributions shift *more*;
-training was still as fast as with plain batch norm; and standard networks with batch norm do not show reduced
-distribution shift in their measurements.
 
-=== BEGIN MARK SCHEME ===
-3 points in total.
-* 1 point: one correct mechanism explained (scale invariance / automatic effective-learning-rate reduction, or
-  activations kept in a fixed range so nothing explodes or vanishes with depth). Naming it without explanation: ½.
-* 1 point: a second, different mechanism (any of the above, or the smoother loss/gradient -- a larger step stays
-  reliable).
-* 1 point: the evidence against internal covariate shift (Santurkar et al. 2018: injecting noise that increases
-  the shift does not slow training; the benefit correlates with smoothness instead). Saying only "ICS is wrong"
-  without evidence: ½.
-No credit for "batch norm reduces overfitting" or "it standardises the inputs" without a link to the step size.
-=== END MARK SCHEME ===
-""", metadata=nbg("free_response_bn_learning_rate", solution=True, grade=True, points=3)),
-    md(r"""
-## Check your understanding
-1. You standardise the test split with its own mean and std and the test accuracy goes *up*. Why is that result
-   not trustworthy?
-2. Batch norm follows a `Linear` layer. Why is that `Linear`'s bias useless (and often switched off with
-   `bias=False`)?
-3. Your model has batch norm and you evaluate it with a batch size of 1 and get an error. What did you forget?
-4. Why does a 50-layer residual network without normalisation have exploding activations even though each block
-   is He initialised?
-5. Why is layer norm, not batch norm, the choice for a model trained with batches of 2?
+# %% [markdown]
+# ### Free response (3 points, graded by your instructor)
+# Your experiment in Part 3 trained with much larger learning rates once batch norm was added. Explain **why**
+# batch norm lets you raise the learning rate. Give at least two mechanisms, and say what the evidence is against
+# the original "internal covariate shift" explanation.
 
-<details><summary>Answers</summary>
+# %% [markdown] nbgrader={"grade": true, "grade_id": "free_response_bn_learning_rate", "locked": false, "points": 3, "schema_version": 3, "solution": true, "task": false}
+# Model answer: (1) **Scale invariance:** the output of a batch-normalised layer does not change if its incoming
+# weights are multiplied by a constant. A large step that inflates the weights therefore does not inflate the
+# activations; and the gradient with respect to those weights scales like $1/\lVert w\rVert$, so the effective
+# step $\alpha/\lVert w\rVert^2$ shrinks automatically when the weights grow -- a built-in brake. (2) **Controlled
+# scale in every layer:** activations are re-standardised layer after layer, so they cannot grow or shrink
+# exponentially with depth; the backward gradients stay in range too, and a step of a given size has a comparable
+# effect on every layer. (3) **Smoother loss landscape:** Santurkar et al. (2018) measured that batch norm makes the
+# loss and its gradient change more slowly (smaller Lipschitz constants of the loss and of the gradient), so the
+# gradient stays a good guide over a longer step and larger steps do not overshoot. Against internal covariate
+# shift: the same paper added random noise after batch norm, making the layer-input distributions shift *more*;
+# training was still as fast as with plain batch norm; and standard networks with batch norm do not show reduced
+# distribution shift in their measurements.
+#
+# === BEGIN MARK SCHEME ===
+# 3 points in total.
+# * 1 point: one correct mechanism explained (scale invariance / automatic effective-learning-rate reduction, or
+#   activations kept in a fixed range so nothing explodes or vanishes with depth). Naming it without explanation: ½.
+# * 1 point: a second, different mechanism (any of the above, or the smoother loss/gradient -- a larger step stays
+#   reliable).
+# * 1 point: the evidence against internal covariate shift (Santurkar et al. 2018: injecting noise that increases
+#   the shift does not slow training; the benefit correlates with smoothness instead). Saying only "ICS is wrong"
+#   without evidence: ½.
+# No credit for "batch norm reduces overfitting" or "it standardises the inputs" without a link to the step size.
+# === END MARK SCHEME ===
 
-1. The test split must simulate unseen data; its statistics are not available when predicting one new example,
-   and using them leaks information. The score no longer measures deployment performance.
-2. Batch norm subtracts the batch mean of every unit, which removes any constant added before it; β does the
-   shifting instead.
-3. `model.eval()`: in training mode batch norm needs at least two examples to compute a variance.
-4. Each block *adds* its output to the skip path; with He initialisation the branch's output has about the same
-   variance as its input, so the variance doubles per block: $2^{50}$.
-5. Batch statistics from 2 examples are extremely noisy (and the training/test discrepancy is large); layer norm
-   uses each example's own features and does not depend on the batch at all.
-</details>
-
-## Summary
-* Correlated, unscaled inputs make an ill-conditioned loss (a ravine); standardising with **training** statistics
-  helps, whitening makes the bowl round.
-* Batch norm: batch mean and **biased** batch variance, $\epsilon$ inside the square root, learned γ and β; running
-  statistics (momentum 0.1, **unbiased** variance) at test time; `model.train()` / `model.eval()` switch.
-* In our 12-layer MLP it widened the range of working learning rates about tenfold upwards. The mechanism is not
-  "internal covariate shift" but scale invariance and a smoother loss landscape.
-* Residual networks without normalisation grow their variance exponentially with depth; normalisation in the
-  branch makes the growth linear. Layer norm is the batch-independent alternative.
-
-## Further reading
-* Lecture: *Normalization* (input standardisation, batch normalization); review: *Residual Network as Ensemble of
-  Networks*, *Exploding Gradients in Residual Networks*, *Batch Normalization*.
-* S. Ioffe and C. Szegedy, *Batch Normalization: Accelerating Deep Network Training by Reducing Internal Covariate
-  Shift*, ICML 2015.
-* S. Santurkar, D. Tsipras, A. Ilyas and A. Madry, *How Does Batch Normalization Help Optimization?*, NeurIPS 2018.
-* J. Bjorck, C. Gomes, B. Selman and K. Weinberger, *Understanding Batch Normalization*, NeurIPS 2018.
-* J. L. Ba, J. R. Kiros and G. E. Hinton, *Layer Normalization*, 2016.
-* A. Veit, M. Wilber and S. Belongie, *Residual Networks Behave Like Ensembles of Relatively Shallow Networks*,
-  NeurIPS 2016; S. De and S. Smith, *Batch Normalization Biases Residual Blocks Towards the Identity Function in
-  Deep Networks*, NeurIPS 2020.
-* Y. LeCun, L. Bottou, G. Orr and K.-R. Müller, *Efficient BackProp*, 1998 (why standardised, decorrelated inputs
-  train faster).
-
-**Next:** `06_dropout` -- dropout, L2 and early stopping.
-"""),
-]
-
-write_notebook(cells, "05_batchnorm", title="Normalisation: input standardisation, batch norm and layer norm",
-               budget_s=60,
-               minutes=75, topics='input standardisation and whitening, batch norm in train and eval modes, learning-rate range with and without it, the model.eval() pitfall, residual variance growth, layer norm')
+# %% [markdown]
+# ## Check your understanding
+# 1. You standardise the test split with its own mean and std and the test accuracy goes *up*. Why is that result
+#    not trustworthy?
+# 2. Batch norm follows a `Linear` layer. Why is that `Linear`'s bias useless (and often switched off with
+#    `bias=False`)?
+# 3. Your model has batch norm and you evaluate it with a batch size of 1 and get an error. What did you forget?
+# 4. Why does a 50-layer residual network without normalisation have exploding activations even though each block
+#    is He initialised?
+# 5. Why is layer norm, not batch norm, the choice for a model trained with batches of 2?
+#
+# <details><summary>Answers</summary>
+#
+# 1. The test split must simulate unseen data; its statistics are not available when predicting one new example,
+#    and using them leaks information. The score no longer measures deployment performance.
+# 2. Batch norm subtracts the batch mean of every unit, which removes any constant added before it; β does the
+#    shifting instead.
+# 3. `model.eval()`: in training mode batch norm needs at least two examples to compute a variance.
+# 4. Each block *adds* its output to the skip path; with He initialisation the branch's output has about the same
+#    variance as its input, so the variance doubles per block: $2^{50}$.
+# 5. Batch statistics from 2 examples are extremely noisy (and the training/test discrepancy is large); layer norm
+#    uses each example's own features and does not depend on the batch at all.
+# </details>
+#
+# ## Summary
+# * Correlated, unscaled inputs make an ill-conditioned loss (a ravine); standardising with **training** statistics
+#   helps, whitening makes the bowl round.
+# * Batch norm: batch mean and **biased** batch variance, $\epsilon$ inside the square root, learned γ and β; running
+#   statistics (momentum 0.1, **unbiased** variance) at test time; `model.train()` / `model.eval()` switch.
+# * In our 12-layer MLP it widened the range of working learning rates about tenfold upwards. The mechanism is not
+#   "internal covariate shift" but scale invariance and a smoother loss landscape.
+# * Residual networks without normalisation grow their variance exponentially with depth; normalisation in the
+#   branch makes the growth linear. Layer norm is the batch-independent alternative.
+#
+# ## Further reading
+# * Lecture: *Normalization* (input standardisation, batch normalization); review: *Residual Network as Ensemble of
+#   Networks*, *Exploding Gradients in Residual Networks*, *Batch Normalization*.
+# * S. Ioffe and C. Szegedy, *Batch Normalization: Accelerating Deep Network Training by Reducing Internal Covariate
+#   Shift*, ICML 2015.
+# * S. Santurkar, D. Tsipras, A. Ilyas and A. Madry, *How Does Batch Normalization Help Optimization?*, NeurIPS 2018.
+# * J. Bjorck, C. Gomes, B. Selman and K. Weinberger, *Understanding Batch Normalization*, NeurIPS 2018.
+# * J. L. Ba, J. R. Kiros and G. E. Hinton, *Layer Normalization*, 2016.
+# * A. Veit, M. Wilber and S. Belongie, *Residual Networks Behave Like Ensembles of Relatively Shallow Networks*,
+#   NeurIPS 2016; S. De and S. Smith, *Batch Normalization Biases Residual Blocks Towards the Identity Function in
+#   Deep Networks*, NeurIPS 2020.
+# * Y. LeCun, L. Bottou, G. Orr and K.-R. Müller, *Efficient BackProp*, 1998 (why standardised, decorrelated inputs
+#   train faster).
+#
+# **Next:** `06_dropout` -- dropout, L2 and early stopping.

@@ -1,107 +1,104 @@
-"""Write solutions/03_double_descent/03_double_descent.ipynb from this script.
+# ---
+# jupyter:
+#   course:
+#     budget_s: 90
+#     gpu: false
+#     minutes: 60
+#     title: Double descent
+#     topics: min-norm least squares and the interpolation threshold, ridge, a batched
+#       MNIST-1D width sweep, loss landscapes
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
 
-Run ``.venv/bin/python tools/build_03_double_descent.py``, then
-``make execute release ASSIGNMENTS=03_double_descent``. Reusable code lives in
-``course_utils/double_descent.py`` and ``course_utils/landscape.py``; the full MNIST-1D sweep
-shown in Part 2 comes from ``tools/double_descent_sweep.py``.
-"""
-from __future__ import annotations
+# %% [markdown]
+# # 03 · Double descent: from the classical U-curve to the interpolation threshold and beyond
+#
+# **Time:** about 60 minutes · **Level:** after the lecture *Deep neural networks* · **Prerequisites:** least
+# squares, a little linear algebra (SVD, pseudo-inverse), notebook 00; PyTorch basics.
+#
+# ## Learning objectives
+# By the end of this notebook you can:
+# 1. compute the **minimum-norm least-squares** solution for any number of features, and say why `inv(XᵀX)` fails
+#    when there are more features than samples;
+# 2. produce a **double-descent curve** (test error against model size), locate the **interpolation threshold**, and
+#    explain the peak through the norm of the solution;
+# 3. show that a small ridge penalty flattens the peak and that the peak moves with the number of samples;
+# 4. reproduce double descent in a neural network (MNIST-1D with label noise, width sweep), trained efficiently by
+#    batching many models into one computation;
+# 5. draw 1-D and 2-D slices of a network's loss landscape along filter-normalised directions.
 
-import sys
-from pathlib import Path
+# %% [markdown]
+# Everything runs on a laptop CPU in about a minute and a half; with a GPU the network experiments use it
+# automatically. The big neural-network sweep (28 widths × 1000 epochs) is **not** run here: it ships as a data
+# file made by `tools/double_descent_sweep.py`, and this notebook runs a smaller version live.
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from nbbuild import code, md, nbg, write_notebook  # noqa: E402
-
-cells = [
-    md(r"""
-# 03 · Double descent: from the classical U-curve to the interpolation threshold and beyond
-
-**Time:** about 60 minutes · **Level:** after the lecture *Deep neural networks* · **Prerequisites:** least
-squares, a little linear algebra (SVD, pseudo-inverse), notebook 00; PyTorch basics.
-
-## Learning objectives
-By the end of this notebook you can:
-1. compute the **minimum-norm least-squares** solution for any number of features, and say why `inv(XᵀX)` fails
-   when there are more features than samples;
-2. produce a **double-descent curve** (test error against model size), locate the **interpolation threshold**, and
-   explain the peak through the norm of the solution;
-3. show that a small ridge penalty flattens the peak and that the peak moves with the number of samples;
-4. reproduce double descent in a neural network (MNIST-1D with label noise, width sweep), trained efficiently by
-   batching many models into one computation;
-5. draw 1-D and 2-D slices of a network's loss landscape along filter-normalised directions.
-"""),
-    md(r"""
-## How to run this notebook
-Locally run `make lab` in the course repository; on Binder or Colab use the badges in the README. Everything runs on
-a laptop CPU in about a minute and a half; with a GPU the network experiments use it automatically. The big
-neural-network sweep (28 widths × 1000 epochs) is **not** run here: it ships as a data file made by
-`tools/double_descent_sweep.py`, and this notebook runs a smaller version live. Run the cells in order.
-"""),
-    code(r"""
-%matplotlib inline
-%config InlineBackend.print_figure_kwargs = {"bbox_inches": None}
+# %%
+# %matplotlib inline
+# %config InlineBackend.print_figure_kwargs = {"bbox_inches": None}
 import time
 
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
-from course_utils import checks
-from course_utils import double_descent as dd
+from course_utils import checks, double_descent as dd
 from course_utils.data import add_label_noise, make_mnist1d, make_regression_1d, regression_truth
 from course_utils.plots import use_style
-from course_utils.reproducibility import device, fast_mode, pick, quiet_warnings, seed_everything
+from course_utils.reproducibility import device, pick, quiet_warnings, seed_everything
 from course_utils.widgets import App, slider, toggle
 
 quiet_warnings()
 use_style()
 seed_everything(0)
 DEVICE = device()
-"""),
-    md(r"""
-## Recap: three regimes of model size
-The lecture's *Double descent* section (after Belkin et al. 2019 and Boaz Barak's polynomial animation) describes
-what happens as a model with $d$ parameters is fitted to $n$ noisy training points:
 
-* $d$ small: the model cannot represent the true function (**under-fitting**, high bias);
-* $d$ growing towards $n$: it fits more and more of the noise; at $d = n$ -- the **interpolation threshold**, where
-  the model is just big enough to fit every training point exactly -- the fit is forced through every noisy point
-  and the test error peaks;
-* $d > n$: infinitely many parameter vectors fit the training data exactly. Which one we get matters. The
-  **minimum-norm** interpolant is smoother and smoother as $d$ grows, and the test error comes *down again*: the
-  second descent.
 
-For a linear model $\hat y = \boldsymbol\phi(x)^\top \mathbf w$ with feature matrix $\Phi \in \mathbb R^{n\times d}$
-(row $i$ is $\boldsymbol\phi(x_i)^\top$), the minimum-norm least-squares solution is
+# %% [markdown]
+# ## Recap: three regimes of model size
+# The lecture's *Double descent* section (after Belkin et al. 2019 and Boaz Barak's polynomial animation) describes
+# what happens as a model with $d$ parameters is fitted to $n$ noisy training points:
+#
+# * $d$ small: the model cannot represent the true function (**under-fitting**, high bias);
+# * $d$ growing towards $n$: it fits more and more of the noise; at $d = n$ -- the **interpolation threshold**, where
+#   the model is just big enough to fit every training point exactly -- the fit is forced through every noisy point
+#   and the test error peaks;
+# * $d > n$: infinitely many parameter vectors fit the training data exactly. Which one we get matters. The
+#   **minimum-norm** interpolant is smoother and smoother as $d$ grows, and the test error comes *down again*: the
+#   second descent.
+#
+# For a linear model $\hat y = \boldsymbol\phi(x)^\top \mathbf w$ with feature matrix $\Phi \in \mathbb R^{n\times d}$
+# (row $i$ is $\boldsymbol\phi(x_i)^\top$), the minimum-norm least-squares solution is
+#
+# $$\mathbf w^\star = \Phi^{+}\mathbf y = V\,\Sigma^{+}U^\top\mathbf y, \qquad \Phi = U\Sigma V^\top,\quad
+# \Sigma^{+} = \operatorname{diag}(1/\sigma_i \text{ for } \sigma_i > 0,\ 0 \text{ otherwise}).$$
+#
+# It minimises $\lVert \Phi\mathbf w - \mathbf y\rVert^2$, and among all minimisers it has the smallest
+# $\lVert\mathbf w\rVert$. When $d \le n$ and $\Phi$ has full column rank it equals the normal-equations solution
+# $(\Phi^\top\Phi)^{-1}\Phi^\top\mathbf y$; when $d > n$, $\Phi^\top\Phi$ ($d\times d$, rank $\le n$) is **singular**
+# and that formula is wrong. Ridge regression adds $\lambda\lVert\mathbf w\rVert^2$:
+# $\mathbf w_\lambda = V\operatorname{diag}\!\big(\sigma_i/(\sigma_i^2+\lambda)\big)U^\top\mathbf y$.
+#
+# **A correction to a common claim.** The lecture says that beyond the threshold "SGD will select the minimal norm
+# one". That is exactly true for *linear* least squares trained by (stochastic) gradient descent **started from
+# zero**: the updates $\Phi^\top(\cdot)$ never leave the row space of $\Phi$, so the iterates converge to $\Phi^{+}\mathbf y$.
+# For neural networks there is no such theorem in general; the implicit bias of SGD is more subtle, and Part 2 shows
+# double descent there experimentally.
 
-$$\mathbf w^\star = \Phi^{+}\mathbf y = V\,\Sigma^{+}U^\top\mathbf y, \qquad \Phi = U\Sigma V^\top,\quad
-\Sigma^{+} = \operatorname{diag}(1/\sigma_i \text{ for } \sigma_i > 0,\ 0 \text{ otherwise}).$$
+# %% [markdown]
+# ## Part 1 -- double descent you can see in seconds
+# Our features are the **Legendre polynomials** $P_0(x)=1$, $P_1(x)=x$,
+# $(k+1)P_{k+1}(x) = (2k+1)\,x\,P_k(x) - k\,P_{k-1}(x)$, so $\boldsymbol\phi(x) = [P_0(x), \dots, P_{d-1}(x)]$: a
+# polynomial of degree $d-1$, the lecture's animation. On $[-1,1]$ they stay between $-1$ and $1$, so degree 100 is as
+# easy as degree 3 (powers $x^k$ would be hopelessly ill-conditioned). $P_0 = 1$ is the **bias feature**.
+#
+# ### Exercise 1 -- the feature map (2 points)
+# Implement `legendre_features(x, d)`. Use the recurrence above, or `numpy.polynomial.legendre.legvander`. The hidden
+# tests check $d = 1$ (only the bias column), large $d$, and that the first column is the bias.
 
-It minimises $\lVert \Phi\mathbf w - \mathbf y\rVert^2$, and among all minimisers it has the smallest
-$\lVert\mathbf w\rVert$. When $d \le n$ and $\Phi$ has full column rank it equals the normal-equations solution
-$(\Phi^\top\Phi)^{-1}\Phi^\top\mathbf y$; when $d > n$, $\Phi^\top\Phi$ ($d\times d$, rank $\le n$) is **singular**
-and that formula is wrong. Ridge regression adds $\lambda\lVert\mathbf w\rVert^2$:
-$\mathbf w_\lambda = V\operatorname{diag}\!\big(\sigma_i/(\sigma_i^2+\lambda)\big)U^\top\mathbf y$.
-
-**A correction to a common claim.** The lecture says that beyond the threshold "SGD will select the minimal norm
-one". That is exactly true for *linear* least squares trained by (stochastic) gradient descent **started from
-zero**: the updates $\Phi^\top(\cdot)$ never leave the row space of $\Phi$, so the iterates converge to $\Phi^{+}\mathbf y$.
-For neural networks there is no such theorem in general; the implicit bias of SGD is more subtle, and Part 2 shows
-double descent there experimentally.
-"""),
-    md(r"""
-## Part 1 -- double descent you can see in seconds
-Our features are the **Legendre polynomials** $P_0(x)=1$, $P_1(x)=x$,
-$(k+1)P_{k+1}(x) = (2k+1)\,x\,P_k(x) - k\,P_{k-1}(x)$, so $\boldsymbol\phi(x) = [P_0(x), \dots, P_{d-1}(x)]$: a
-polynomial of degree $d-1$, the lecture's animation. On $[-1,1]$ they stay between $-1$ and $1$, so degree 100 is as
-easy as degree 3 (powers $x^k$ would be hopelessly ill-conditioned). $P_0 = 1$ is the **bias feature**.
-
-### Exercise 1 -- the feature map (2 points)
-Implement `legendre_features(x, d)`. Use the recurrence above, or `numpy.polynomial.legendre.legvander`. The hidden
-tests check $d = 1$ (only the bias column), large $d$, and that the first column is the bias.
-"""),
-    code(r'''
+# %% nbgrader={"grade": false, "grade_id": "legendre_features_answer", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def legendre_features(x, d):
     """Legendre feature matrix.
 
@@ -121,8 +118,9 @@ def legendre_features(x, d):
         Phi[:, k + 1] = ((2 * k + 1) * x * Phi[:, k] - k * Phi[:, k - 1]) / (k + 1)
     return Phi
     ### END SOLUTION
-''', metadata=nbg("legendre_features_answer", solution=True)),
-    code(r"""
+
+
+# %% nbgrader={"grade": true, "grade_id": "legendre_features_tests", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 # Visible checks for Exercise 1
 x = np.array([-1.0, -0.5, 0.0, 0.5, 1.0])
 Phi = checks.call(legendre_features, x, 3)
@@ -131,6 +129,7 @@ checks.check_close(Phi[:, 0], np.ones(5), "column 0 of legendre_features(x, 3) (
 checks.check_close(Phi, np.stack([np.ones(5), x, (3 * x**2 - 1) / 2], axis=1), "legendre_features(x, 3)")
 ### BEGIN HIDDEN TESTS
 from numpy.polynomial import legendre as _L
+
 rng = np.random.default_rng(3)
 x = rng.uniform(-1, 1, 17)
 checks.check_shape(checks.call(legendre_features, x, 1), (17, 1), "legendre_features(x, 1)", verbose=False)
@@ -140,16 +139,16 @@ checks.check_shape(Phi, (17, 40), "legendre_features(x, 40)", verbose=False)
 checks.check_close(Phi[:, 0], np.ones(17), "column 0 of legendre_features(x, 40) must be the bias feature (all ones)", verbose=False)
 checks.check_close(Phi, _L.legvander(x, 39), "legendre_features(x, 40)", atol=1e-9, verbose=False)
 ### END HIDDEN TESTS
-""", metadata=nbg("legendre_features_tests", grade=True, locked=True, points=2)),
-    md(r"""
-### Exercise 2 -- the minimum-norm solution (3 points)
-Implement `min_norm_solve(Phi, y)`: the least-squares solution with the smallest norm, for **any** shape of `Phi` --
-more rows than columns, more columns than rows, and rank-deficient. `np.linalg.pinv`, `np.linalg.lstsq(...,
-rcond=None)` or your own SVD are all fine. The hidden tests compare with `numpy.linalg.lstsq` and `pinv` on
-under- and over-determined systems, including rank-deficient ones. Do **not** use `inv(Phi.T @ Phi)`: think
-about why before you read the recap again.
-"""),
-    code(r'''
+
+# %% [markdown]
+# ### Exercise 2 -- the minimum-norm solution (3 points)
+# Implement `min_norm_solve(Phi, y)`: the least-squares solution with the smallest norm, for **any** shape of `Phi` --
+# more rows than columns, more columns than rows, and rank-deficient. `np.linalg.pinv`, `np.linalg.lstsq(...,
+# rcond=None)` or your own SVD are all fine. The hidden tests compare with `numpy.linalg.lstsq` and `pinv` on
+# under- and over-determined systems, including rank-deficient ones. Do **not** use `inv(Phi.T @ Phi)`: think
+# about why before you read the recap again.
+
+# %% nbgrader={"grade": false, "grade_id": "min_norm_answer", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def min_norm_solve(Phi, y):
     """Minimum-norm least-squares solution of Phi @ w ≈ y.
 
@@ -164,8 +163,9 @@ def min_norm_solve(Phi, y):
     keep = s > 1e-12 * s.max()
     return Vt[keep].T @ ((U[:, keep].T @ np.asarray(y, dtype=np.float64)) / s[keep])
     ### END SOLUTION
-''', metadata=nbg("min_norm_answer", solution=True)),
-    code(r"""
+
+
+# %% nbgrader={"grade": true, "grade_id": "min_norm_tests", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
 # Visible checks for Exercise 2
 rng = np.random.default_rng(0)
 A = rng.normal(size=(8, 3)); b = rng.normal(size=8)          # over-determined: 8 equations, 3 unknowns
@@ -192,15 +192,15 @@ _probe(rng.normal(size=(6, 2)) @ rng.normal(size=(2, 15)), rng.normal(size=6), "
 A = rng.normal(size=(12, 5)); A = np.hstack([A, A[:, :2]])    # duplicated columns
 _probe(A, rng.normal(size=12), "a 12 x 7 system with two duplicated columns")
 ### END HIDDEN TESTS
-""", metadata=nbg("min_norm_tests", grade=True, locked=True, points=3)),
-    md(r"""
-### Exercise 3 -- the test-error curve (2 points)
-Implement `test_error_curve(Phi_train, y_train, Phi_test, y_test, ds)`: for each $d$ in `ds`, fit the minimum-norm
-solution on the **training** data using the first $d$ columns of `Phi_train`, then return the mean squared error on
-the **test** data (first $d$ columns of `Phi_test`). Use your `min_norm_solve` or `np.linalg.lstsq(..., rcond=None)`.
-The hidden tests catch a model fitted on the test set and a model that ignores $d$.
-"""),
-    code(r'''
+
+# %% [markdown]
+# ### Exercise 3 -- the test-error curve (2 points)
+# Implement `test_error_curve(Phi_train, y_train, Phi_test, y_test, ds)`: for each $d$ in `ds`, fit the minimum-norm
+# solution on the **training** data using the first $d$ columns of `Phi_train`, then return the mean squared error on
+# the **test** data (first $d$ columns of `Phi_test`). Use your `min_norm_solve` or `np.linalg.lstsq(..., rcond=None)`.
+# The hidden tests catch a model fitted on the test set and a model that ignores $d$.
+
+# %% nbgrader={"grade": false, "grade_id": "test_error_curve_answer", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def test_error_curve(Phi_train, y_train, Phi_test, y_test, ds):
     """Test MSE of the minimum-norm fit with the first d features, for each d in ds.
 
@@ -219,8 +219,9 @@ def test_error_curve(Phi_train, y_train, Phi_test, y_test, ds):
         errors.append(np.mean((Phi_test[:, :d] @ w - y_test) ** 2))
     return np.array(errors)
     ### END SOLUTION
-''', metadata=nbg("test_error_curve_answer", solution=True)),
-    code(r"""
+
+
+# %% nbgrader={"grade": true, "grade_id": "test_error_curve_tests", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 # Visible checks for Exercise 3
 rng = np.random.default_rng(1)
 xa, xb = rng.uniform(-1, 1, 12), rng.uniform(-1, 1, 50)
@@ -249,15 +250,15 @@ checks.check_true(not np.allclose(np.asarray(curve, dtype=float)[:15], _on_test[
                   "(Phi_train[:, :d], y_train) only, then measure the error on (Phi_test[:, :d], y_test).")
 checks.check_close(curve, ref["test_mse"], "test_error_curve for d = 1..60 (n_train = 20)", rtol=1e-3, verbose=False)
 ### END HIDDEN TESTS
-""", metadata=nbg("test_error_curve_tests", grade=True, locked=True, points=2)),
-    md(r"""
-### Exercise 4 -- locating the interpolation threshold (2 points)
-The interpolation threshold is the **smallest** model size at which the training error is (numerically) zero.
-Implement `interpolation_threshold(sizes, train_errors, tol)`: return that size (an element of `sizes`, not its
-index), or `None` if the training error never gets to `tol` or below. `sizes` is increasing. It works for any
-curve: numbers of features here, hidden widths in Part 2.
-"""),
-    code(r'''
+
+# %% [markdown]
+# ### Exercise 4 -- locating the interpolation threshold (2 points)
+# The interpolation threshold is the **smallest** model size at which the training error is (numerically) zero.
+# Implement `interpolation_threshold(sizes, train_errors, tol)`: return that size (an element of `sizes`, not its
+# index), or `None` if the training error never gets to `tol` or below. `sizes` is increasing. It works for any
+# curve: numbers of features here, hidden widths in Part 2.
+
+# %% nbgrader={"grade": false, "grade_id": "threshold_answer", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def interpolation_threshold(sizes, train_errors, tol=1e-8):
     """Smallest model size whose training error is <= tol.
 
@@ -274,8 +275,9 @@ def interpolation_threshold(sizes, train_errors, tol=1e-8):
             return int(size)
     return None
     ### END SOLUTION
-''', metadata=nbg("threshold_answer", solution=True)),
-    code(r"""
+
+
+# %% nbgrader={"grade": true, "grade_id": "threshold_tests", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 # Visible checks for Exercise 4
 checks.check_equal(checks.call(interpolation_threshold, [1, 2, 3, 4, 5], [0.5, 0.2, 1e-12, 0.0, 0.0]), 3,
                    "interpolation_threshold([1, 2, 3, 4, 5], [0.5, 0.2, 1e-12, 0, 0])")
@@ -297,18 +299,18 @@ checks.check_equal(checks.call(interpolation_threshold, np.arange(1, 41), _curve
                    dd.interpolation_threshold(np.arange(1, 41), _curve, tol=1e-10),
                    "interpolation_threshold on a real training-error curve", verbose=False)
 ### END HIDDEN TESTS
-""", metadata=nbg("threshold_tests", grade=True, locked=True, points=2)),
-    md(r"""
-## Experiment 1 -- under, at and beyond the threshold
-We draw $n = 20$ noisy samples of $\sin(\pi x)$ and fit polynomials with $d = 5$, $d = n = 20$ and $d = 100$
-features by the minimum-norm solution. (From here on the demos use the course's reference implementation
-`course_utils.double_descent`, so they run even before you finish the exercises.)
 
-### 🔮 Predict first
-All three fits with $d \ge 20$ pass through every training point. Which of $d = 20$ and $d = 100$ do you expect
-to be wilder between the points?
-"""),
-    code(r"""
+# %% [markdown]
+# ## Experiment 1 -- under, at and beyond the threshold
+# We draw $n = 20$ noisy samples of $\sin(\pi x)$ and fit polynomials with $d = 5$, $d = n = 20$ and $d = 100$
+# features by the minimum-norm solution. (From here on the demos use the course's reference implementation
+# `course_utils.double_descent`, so they run even before you finish the exercises.)
+#
+# ### 🔮 Predict first
+# All three fits with $d \ge 20$ pass through every training point. Which of $d = 20$ and $d = 100$ do you expect
+# to be wilder between the points?
+
+# %%
 N_TRAIN, NOISE = 20, 0.3
 D_MAX = 120
 x_tr, y_tr = (t[:, 0].numpy() for t in make_regression_1d(N_TRAIN, NOISE, seed=0, fn="sine"))
@@ -327,18 +329,18 @@ for ax, d in zip(axes, [5, N_TRAIN, 100]):
 axes[0].set_ylabel("y")
 axes[0].legend(loc="lower left")
 plt.show()
-"""),
-    md(r"""
-**What to notice:** at $d = n$ there is exactly one interpolating polynomial and it swings wildly between the
-points; with $d = 100$ the *minimum-norm* interpolant also hits every point but spends its norm carefully and is
-much calmer.
-"""),
-    md(r"""
-## Experiment 2 -- the double-descent curve and the norm of the solution
-### 🔮 Predict first
-Sketch the test error against $d$ from 1 to 120. Where is it largest? And the norm $\lVert\mathbf w^\star\rVert$?
-"""),
-    code(r"""
+
+# %% [markdown]
+# **What to notice:** at $d = n$ there is exactly one interpolating polynomial and it swings wildly between the
+# points; with $d = 100$ the *minimum-norm* interpolant also hits every point but spends its norm carefully and is
+# much calmer.
+
+# %% [markdown]
+# ## Experiment 2 -- the double-descent curve and the norm of the solution
+# ### 🔮 Predict first
+# Sketch the test error against $d$ from 1 to 120. Where is it largest? And the norm $\lVert\mathbf w^\star\rVert$?
+
+# %%
 threshold = dd.interpolation_threshold(ds, sweep["train_mse"], tol=1e-10)
 fig, (ax_e, ax_n) = plt.subplots(1, 2, figsize=(12, 3.8))
 ax_e.semilogy(ds, sweep["train_mse"] + 1e-16, label="training MSE")
@@ -352,27 +354,27 @@ ax_n.axvline(threshold, color="C3", ls=":", label="interpolation threshold")
 ax_n.set(title="Norm of the minimum-norm solution", xlabel="number of features d", ylabel="‖w*‖₂")
 ax_n.legend()
 plt.show()
-"""),
-    md(r"""
-**What to notice:** the test error peaks exactly where the training error first hits zero, $d = n$, and so does the
-norm of the solution: to pass through every noisy point with barely enough freedom, the fit needs huge
-coefficients. Every extra feature beyond $n$ gives the fit more ways to interpolate, and the minimum-norm choice
-uses them to *shrink* the norm -- that is why the curve comes back down. (Log scale: the peak is orders of magnitude
-above the rest.)
-"""),
-    code(r"""
+
+# %% [markdown]
+# **What to notice:** the test error peaks exactly where the training error first hits zero, $d = n$, and so does the
+# norm of the solution: to pass through every noisy point with barely enough freedom, the fit needs huge
+# coefficients. Every extra feature beyond $n$ gives the fit more ways to interpolate, and the minimum-norm choice
+# uses them to *shrink* the norm -- that is why the curve comes back down. (Log scale: the peak is orders of magnitude
+# above the rest.)
+
+# %%
 # NBVAL_CHECK_OUTPUT
 print("interpolation threshold d =", threshold, "for n =", N_TRAIN)
 print("test error peaks at d =", int(ds[np.argmax(sweep["test_mse"])]), "; norm peaks at d =", int(ds[np.argmax(sweep["norm"])]))
 print("second descent (test MSE at d = 120 below 1% of the peak):", bool(sweep["test_mse"][-1] < 0.01 * sweep["test_mse"].max()))
-"""),
-    md(r"""
-## Experiment 3 -- ridge flattens the peak, and the peak moves with n
-### 🔮 Predict first
-(a) With a small ridge penalty $\lambda = 10^{-3}$, what happens to the peak? (b) With $n = 30$ samples instead of
-20, where does it move?
-"""),
-    code(r"""
+
+# %% [markdown]
+# ## Experiment 3 -- ridge flattens the peak, and the peak moves with n
+# ### 🔮 Predict first
+# (a) With a small ridge penalty $\lambda = 10^{-3}$, what happens to the peak? (b) With $n = 30$ samples instead of
+# 20, where does it move?
+
+# %%
 fig, (ax_r, ax_m) = plt.subplots(1, 2, figsize=(12, 3.8))
 for lam in [0.0, 1e-6, 1e-3, 1e-1]:
     s = sweep if lam == 0 else dd.feature_sweep(x_tr, y_tr, x_te, y_te, ds, ridge=lam)
@@ -391,27 +393,27 @@ ax_m.set(title="The peak sits at d = n", xlabel="number of features d", ylabel="
 ax_m.legend()
 plt.show()
 ridge_peak = dd.feature_sweep(x_tr, y_tr, x_te, y_te, ds, ridge=1e-3)["test_mse"].max()
-"""),
-    md(r"""
-**What to notice:** even $\lambda = 10^{-3}$ removes the peak almost entirely (it caps the norm the fit may use), and
-the dotted lines show that the peak follows $n$: it is the *ratio* of parameters to data points that matters, not
-model size alone.
-"""),
-    code(r"""
+
+# %% [markdown]
+# **What to notice:** even $\lambda = 10^{-3}$ removes the peak almost entirely (it caps the norm the fit may use), and
+# the dotted lines show that the peak follows $n$: it is the *ratio* of parameters to data points that matters, not
+# model size alone.
+
+# %%
 # NBVAL_CHECK_OUTPUT
 print("peak position for n = 10, 20, 30:", [peaks[k] for k in (10, 20, 30)])
 print("ridge 1e-3 lowers the peak more than 100x:", bool(ridge_peak < sweep["test_mse"].max() / 100))
-"""),
-    md(r"""
-## Widget -- explore the curve
-Move $d$: the fit (left) and the cursor on the error curve (right) move together. Change the noise, the number of
-samples $n$ or switch ridge on; *resample* draws new training data. Each setting is computed once for all $d$
-(about 120 small SVDs), so moving the $d$ slider only looks up precomputed numbers.
 
-### 🔮 Predict first
-Set the noise to 0. Is there still a peak at $d = n$?
-"""),
-    code(r"""
+# %% [markdown]
+# ## Widget -- explore the curve
+# Move $d$: the fit (left) and the cursor on the error curve (right) move together. Change the noise, the number of
+# samples $n$ or switch ridge on; *resample* draws new training data. Each setting is computed once for all $d$
+# (about 120 small SVDs), so moving the $d$ slider only looks up precomputed numbers.
+#
+# ### 🔮 Predict first
+# Set the noise to 0. Is there still a peak at $d = n$?
+
+# %%
 _resample = {"seed": 0}
 _sweeps = {}
 
@@ -498,8 +500,8 @@ part1_app = App(
     buttons={"resample": part1_resample},
 )
 part1_app
-"""),
-    code(r"""
+
+# %%
 # How fast is one update? (compute + draw + PNG render; the d slider only indexes)
 times = []
 for d in pick(full=(5, 19, 20, 21, 60, N_TRAIN), fast=(5,)):
@@ -509,35 +511,35 @@ for d in pick(full=(5, 19, 20, 21, 60, N_TRAIN), fast=(5,)):
 wall, cpu = np.array(times).T
 print(f"d-slider updates: median {1e3 * np.median(wall):.0f} ms wall ({1e3 * np.median(cpu):.0f} ms CPU), "
       f"slowest {1e3 * wall.max():.0f} ms")
-"""),
-    md(r"""
-## Part 2 -- double descent in a neural network
-UDL (Prince, *Understanding Deep Learning*, section 8.4 and notebook 8.3) trains MLPs
-$40 \to w \to w \to 10$ with ReLU on **MNIST-1D** (4000 training examples, **15% of the training labels wrong**) for
-hidden widths $w$ from 2 to 400, 1000 epochs of SGD each. Label noise is what makes the peak visible: near the
-threshold, the network can *just* memorise the wrong labels, and doing so wrecks its test predictions.
 
-**Making it fast.** The straightforward version (UDL's notebook, one model at a time) took about 62 minutes on our
-2-core CPU. Two changes make ours much faster. First, torch gets **one** thread: on two shared cores, small models
-ran several times slower with two (`course_utils.reproducibility` has the measurements). Second,
-`course_utils.double_descent.train_width_sweep` trains **all widths at once**: widths are grouped (largest at most
-2.2× the smallest in a group), each group is padded to its largest width and stored as stacked tensors of shape
-(models, in, out), and one `torch.baddbmm` per layer computes every model in the group. Padded units start at zero
-and stay exactly zero (their gradients are zero), so each model follows exactly the trajectory it would follow
-alone -- the unit tests check that the two agree bit for bit. The summed loss gives each model its own gradient;
-SGD with momentum acts element-wise, so one optimiser serves all.
+# %% [markdown]
+# ## Part 2 -- double descent in a neural network
+# UDL (Prince, *Understanding Deep Learning*, section 8.4 and notebook 8.3) trains MLPs
+# $40 \to w \to w \to 10$ with ReLU on **MNIST-1D** (4000 training examples, **15% of the training labels wrong**) for
+# hidden widths $w$ from 2 to 400, 1000 epochs of SGD each. Label noise is what makes the peak visible: near the
+# threshold, the network can *just* memorise the wrong labels, and doing so wrecks its test predictions.
+#
+# **Making it fast.** The straightforward version (UDL's notebook, one model at a time) took about 62 minutes on our
+# 2-core CPU. Two changes make ours much faster. First, torch gets **one** thread: on two shared cores, small models
+# ran several times slower with two (`course_utils.reproducibility` has the measurements). Second,
+# `course_utils.double_descent.train_width_sweep` trains **all widths at once**: widths are grouped (largest at most
+# 2.2× the smallest in a group), each group is padded to its largest width and stored as stacked tensors of shape
+# (models, in, out), and one `torch.baddbmm` per layer computes every model in the group. Padded units start at zero
+# and stay exactly zero (their gradients are zero), so each model follows exactly the trajectory it would follow
+# alone -- the unit tests check that the two agree bit for bit. The summed loss gives each model its own gradient;
+# SGD with momentum acts element-wise, so one optimiser serves all.
+#
+# How much does batching itself buy? `benchmarks/double_descent.py` trains the same 28 widths on the same batches both
+# ways: on one CPU core the batched version is about **1.6× faster** than our own one-at-a-time loop, not more,
+# because the wide networks (about 630,000 weights in all) are limited by arithmetic, which batching cannot remove;
+# it mostly saves the per-call overhead of the narrow ones. On a GPU, where each tiny matrix product costs a kernel
+# launch, batching turns a few thousand launches per epoch into a few dozen and matters far more.
+#
+# ### 🔮 Predict first
+# With 4000 training examples, roughly what width $w$ gives as many parameters as training examples
+# ($w^2 + 52w + 10$ parameters)? Where do you expect the test error to peak?
 
-How much does batching itself buy? `benchmarks/double_descent.py` trains the same 28 widths on the same batches both
-ways: on one CPU core the batched version is about **1.6× faster** than our own one-at-a-time loop, not more,
-because the wide networks (about 630,000 weights in all) are limited by arithmetic, which batching cannot remove;
-it mostly saves the per-call overhead of the narrow ones. On a GPU, where each tiny matrix product costs a kernel
-launch, batching turns a few thousand launches per epoch into a few dozen and matters far more.
-
-### 🔮 Predict first
-With 4000 training examples, roughly what width $w$ gives as many parameters as training examples
-($w^2 + 52w + 10$ parameters)? Where do you expect the test error to peak?
-"""),
-    code(r"""
+# %%
 N_LIVE = pick(full=4000, fast=200)
 data = make_mnist1d(num_samples=2 * N_LIVE, train_split=0.5, seed=42)
 y_noisy, flipped = add_label_noise(data["y_train"], 0.15, num_classes=10, seed=0)
@@ -548,8 +550,9 @@ seed_everything(0)
 live = dd.train_width_sweep(data["x_train"], y_noisy, data["x_test"], data["y_test"], LIVE_WIDTHS,
                             epochs=LIVE_EPOCHS, lr=LIVE_LR, seed=0, device=DEVICE)
 print(f"{len(LIVE_WIDTHS)} widths x {LIVE_EPOCHS} epochs in {float(live['seconds']):.1f} s")
-"""),
-    code(r"""
+
+
+# %%
 def plot_width_sweep(result, epoch_index=-1, ax=None, title=""):
     # Train and test error against hidden width at one recorded epoch, with the two reference widths.
     ax = ax or plt.gca()
@@ -571,30 +574,30 @@ def plot_width_sweep(result, epoch_index=-1, ax=None, title=""):
 live["num_train"] = len(y_noisy)
 plot_width_sweep(live, title=f"Live sweep: {len(y_noisy)} examples, 15% label noise, {LIVE_EPOCHS} epochs at lr {LIVE_LR}")
 plt.show()
-"""),
-    md(r"""
-**What to notice:** small networks under-fit; the training error reaches zero from some width on (those networks
-memorise all 600 wrong labels), and the test error has a bump around that width and falls again for the widest
-networks. To fit in a minute this run is short (60 epochs, at 5× UDL's learning rate to get further in fewer
-epochs), so the bump is modest and noisy; the full run below shows how it grows with training.
-"""),
-    code(r"""
+
+# %% [markdown]
+# **What to notice:** small networks under-fit; the training error reaches zero from some width on (those networks
+# memorise all 600 wrong labels), and the test error has a bump around that width and falls again for the widest
+# networks. To fit in a minute this run is short (60 epochs, at 5× UDL's learning rate to get further in fewer
+# epochs), so the bump is modest and noisy; the full run below shows how it grows with training.
+
+# %%
 # NBVAL_CHECK_OUTPUT
 final_test = live["test_error"][-1]
 print("widths trained:", len(live["widths"]))
 print("all errors are percentages in [0, 100]:", bool(np.all((final_test >= 0) & (final_test <= 100))))
-"""),
-    md(r"""
-### The full sweep (shipped with the course)
-`tools/double_descent_sweep.py` runs UDL's full setting -- 4000 training and 4000 test examples, 15% label noise,
-28 widths from 2 to 400, up to 1000 epochs, SGD (learning rate 0.01, momentum 0.9, batches of 100) -- and saves
-train and test error at about 35 log-spaced epochs to `course_utils/assets/double_descent_mnist1d.npz` (a few tens
-of kB; loading it takes milliseconds). It saves as it goes; the cell below prints how many epochs the shipped file
-holds and whether the run was complete. On one CPU core the whole sweep took about 10 minutes of CPU time (by the
-benchmark's ratio, our one-at-a-time loop would need about 16; UDL's original notebook took about an hour); on a
-GPU it takes a minute or two.
-"""),
-    code(r"""
+
+# %% [markdown]
+# ### The full sweep (shipped with the course)
+# `tools/double_descent_sweep.py` runs UDL's full setting -- 4000 training and 4000 test examples, 15% label noise,
+# 28 widths from 2 to 400, up to 1000 epochs, SGD (learning rate 0.01, momentum 0.9, batches of 100) -- and saves
+# train and test error at about 35 log-spaced epochs to `course_utils/assets/double_descent_mnist1d.npz` (a few tens
+# of kB; loading it takes milliseconds). It saves as it goes; the cell below prints how many epochs the shipped file
+# holds and whether the run was complete. On one CPU core the whole sweep took about 10 minutes of CPU time (by the
+# benchmark's ratio, our one-at-a-time loop would need about 16; UDL's original notebook took about an hour); on a
+# GPU it takes a minute or two.
+
+# %%
 full = dd.load_sweep()
 settings = __import__("json").loads(str(full["settings"]))
 full["num_train"] = settings["num_train"]
@@ -602,15 +605,15 @@ print(f"{settings['num_train']} training examples, {len(full['widths'])} widths,
       f"on {settings['device']}; run complete: {bool(full['complete'])}")
 plot_width_sweep(full, title=f"Full sweep: MNIST-1D, 4000 examples, 15% label noise, epoch {int(full['epochs'][-1])}")
 plt.show()
-"""),
-    md(r"""
-**What to notice:** the peak of the test error and the width where the training error reaches zero nearly coincide.
-The dashed line, where the number of parameters equals the number of training examples, is only a rough guide:
-for 10-class cross-entropy the threshold is where the network can *memorise* these labels, which depends on
-architecture and training time, not on a parameter count alone (Nakkiran et al. call it the *effective model
-complexity*).
-"""),
-    code(r"""
+
+# %% [markdown]
+# **What to notice:** the peak of the test error and the width where the training error reaches zero nearly coincide.
+# The dashed line, where the number of parameters equals the number of training examples, is only a rough guide:
+# for 10-class cross-entropy the threshold is where the network can *memorise* these labels, which depends on
+# architecture and training time, not on a parameter count alone (Nakkiran et al. call it the *effective model
+# complexity*).
+
+# %%
 # NBVAL_CHECK_OUTPUT
 fin, widths = full["test_error"][-1], full["widths"]
 beyond_first_descent = widths >= 10                      # the tiny networks under-fit: skip the classical part
@@ -619,13 +622,14 @@ thr_w = dd.interpolation_threshold(widths, full["train_error"][-1], tol=0.0)
 print("widths in the shipped sweep:", len(widths), "from", int(widths[0]), "to", int(widths[-1]))
 print("second peak within a factor 2 of the interpolation threshold:", bool(thr_w / 2 <= peak_w <= 2 * thr_w))
 print("widest network beats the peak by more than 5 points:", bool(fin[-1] < fin[beyond_first_descent].max() - 5))
-"""),
-    md(r"""
-### Widget -- browse the full sweep (width × epochs)
-Double descent also happens **over training time** (*epoch-wise double descent*, Nakkiran et al. 2019). Move the
-epoch slider to watch the width curve form; move the width slider to see one network's errors over training.
-"""),
-    code(r"""
+
+
+# %% [markdown]
+# ### Widget -- browse the full sweep (width × epochs)
+# Double descent also happens **over training time** (*epoch-wise double descent*, Nakkiran et al. 2019). Move the
+# epoch slider to watch the width curve form; move the width slider to see one network's errors over training.
+
+# %%
 def sweep_compute(width, epoch):
     wi = int(np.argmin(np.abs(full["widths"] - width)))
     ei = int(np.searchsorted(full["epochs"], epoch, side="right")) - 1
@@ -650,21 +654,21 @@ sweep_app = App({"width": slider(2, 400, 1, 40, "hidden width"),
                  "epoch": slider(1, int(full["epochs"][-1]), 1, int(full["epochs"][-1]), "epoch")},
                 sweep_compute, sweep_draw, title="Full MNIST-1D sweep", cache=True)
 sweep_app
-"""),
-    md(r"""
-## Going further -- the loss landscape
-The lecture shows a picture from Li et al. (2018) of a deep network's loss around its trained weights $\theta^\star$
-and calls it "not so friendly". We can only look at slices: $f(\alpha) = L(\theta^\star + \alpha\delta)$ along a
-random direction $\delta$, or $f(\alpha,\beta) = L(\theta^\star + \alpha\delta + \beta\eta)$ on a plane. Li et al.'s
-**filter normalisation** scales each filter of $\delta$ (here: each unit's incoming weights, a row of a weight
-matrix) to the norm of the same filter in $\theta^\star$, so that slices of different networks are comparable; bias
-directions are zero. `course_utils.landscape` implements it.
 
-### 🔮 Predict first
-Which has the flatter, wider minimum along a random direction: a network near the interpolation threshold, or a
-much wider one?
-"""),
-    code(r"""
+# %% [markdown]
+# ## Going further -- the loss landscape
+# The lecture shows a picture from Li et al. (2018) of a deep network's loss around its trained weights $\theta^\star$
+# and calls it "not so friendly". We can only look at slices: $f(\alpha) = L(\theta^\star + \alpha\delta)$ along a
+# random direction $\delta$, or $f(\alpha,\beta) = L(\theta^\star + \alpha\delta + \beta\eta)$ on a plane. Li et al.'s
+# **filter normalisation** scales each filter of $\delta$ (here: each unit's incoming weights, a row of a weight
+# matrix) to the norm of the same filter in $\theta^\star$, so that slices of different networks are comparable; bias
+# directions are zero. `course_utils.landscape` implements it.
+#
+# ### 🔮 Predict first
+# Which has the flatter, wider minimum along a random direction: a network near the interpolation threshold, or a
+# much wider one?
+
+# %%
 from course_utils.landscape import filter_normalized_direction, loss_slice_1d, loss_slice_2d
 
 loss_fn = torch.nn.functional.cross_entropy
@@ -692,81 +696,76 @@ ax2.plot([0], [0], "w*", ms=12, label="trained weights θ*")
 ax2.set(title=f"2-D slice, width {LIVE_WIDTHS[-1]}", xlabel="α (direction δ)", ylabel="β (direction η)")
 ax2.legend(loc="upper right")
 plt.show()
-"""),
-    md(r"""
-**What to notice:** with filter normalisation, $\alpha = 1$ means "a step as large as the weights themselves". The
-wide network, which memorised every training label (the wrong ones too), sits at the bottom of a deep, narrow well:
-its training loss is about a hundred times lower than the narrow network's, and a step of a quarter of its weights'
-size raises it by orders of magnitude (log scale). The narrow network's valley is shallow and its minimum high. Both
-slices of these *shallow* networks look smooth and bowl-shaped: the chaotic, "unfriendly" landscapes in the
-lecture's picture come from *deep* networks without skip connections (Li et al. show that skip connections and
-width make them smooth again). A slice is only a 1-D or 2-D view of a function of thousands of weights, so try
-several directions before concluding anything.
-"""),
-    md(r"""
-### Free response (3 points, graded by your instructor)
-Why can a model with **more parameters than data points** generalise better than one with **exactly as many**? Use
-what you saw: the norm of the solution, the choice among many interpolants, and the role of noise. Mention what
-changes with a ridge penalty.
-"""),
-    md(r"""
-With exactly as many parameters as data points ($d = n$) there is, generically, exactly **one** parameter vector
-that fits the training data, and it must pass through every *noisy* point with no freedom left. The feature matrix
-is square and badly conditioned (smallest singular value near 0), so $\mathbf w = \Phi^{-1}\mathbf y$ amplifies the
-noise: the norm of the solution explodes and the function swings wildly between the points, so the test error is
-huge. With $d > n$ there are infinitely many interpolants; the minimum-norm one (which gradient descent from zero
-finds for linear models) uses the extra directions to fit the same points with a much *smaller* norm, i.e. a
-smoother function, so the variance caused by the noise falls and the test error comes back down. Without noise the
-peak nearly disappears; a ridge penalty also caps the norm and removes the peak -- the peak is a variance effect
-of unregularised interpolation, not of size itself.
 
-**Mark scheme (3 points):** 1 point: at $d = n$ the interpolant is unique and forced through the noise (ill-
-conditioned, huge norm/variance). 1 point: beyond $n$ many interpolants exist and the minimum-norm (implicitly
-selected) one is smoother / has smaller norm, so test error falls. 1 point: connects to noise or regularisation
-(the peak is driven by label/target noise; ridge or early stopping removes it). Half points for partially correct
-statements; no credit for "more parameters always generalise better".
-""", metadata=nbg("free_response_overparameterised", solution=True, grade=True, points=3)),
-    md(r"""
-## Check your understanding
-1. Why does `np.linalg.inv(Phi.T @ Phi)` fail (or return garbage) when $d > n$?
-2. The test error peaks at $d = n$ for the polynomial model. In Part 2, why is the peak not exactly at the width
-   where the number of parameters equals the number of training examples?
-3. What happens to the peak if you remove all noise from the training targets (Part 1 widget, noise 0)? Why?
-4. Why do we *not* choose $d$ by the test error? What should we use instead?
+# %% [markdown]
+# **What to notice:** with filter normalisation, $\alpha = 1$ means "a step as large as the weights themselves". The
+# wide network, which memorised every training label (the wrong ones too), sits at the bottom of a deep, narrow well:
+# its training loss is about a hundred times lower than the narrow network's, and a step of a quarter of its weights'
+# size raises it by orders of magnitude (log scale). The narrow network's valley is shallow and its minimum high. Both
+# slices of these *shallow* networks look smooth and bowl-shaped: the chaotic, "unfriendly" landscapes in the
+# lecture's picture come from *deep* networks without skip connections (Li et al. show that skip connections and
+# width make them smooth again). A slice is only a 1-D or 2-D view of a function of thousands of weights, so try
+# several directions before concluding anything.
 
-<details><summary>Answers</summary>
+# %% [markdown]
+# ### Free response (3 points, graded by your instructor)
+# Why can a model with **more parameters than data points** generalise better than one with **exactly as many**? Use
+# what you saw: the norm of the solution, the choice among many interpolants, and the role of noise. Mention what
+# changes with a ridge penalty.
 
-1. $\Phi^\top\Phi$ is $d\times d$ with rank at most $n < d$: it is singular. Floating point may still "invert" it,
-   giving enormous, meaningless numbers.
-2. The threshold is where the network can fit the (noisy) training labels, which depends on the architecture, the
-   loss, the optimiser and the number of epochs; parameter count is only a rough proxy.
-3. It shrinks dramatically (it does not vanish completely because the square system is still ill-conditioned): the
-   peak is the noise being amplified by a badly conditioned, just-interpolating fit.
-4. Choosing by the test error fits a hyperparameter on the test set; the test error then no longer estimates
-   performance on new data. Use a validation set (or cross-validation).
-</details>
+# %% [markdown] nbgrader={"grade": true, "grade_id": "free_response_overparameterised", "locked": false, "points": 3, "schema_version": 3, "solution": true, "task": false}
+# With exactly as many parameters as data points ($d = n$) there is, generically, exactly **one** parameter vector
+# that fits the training data, and it must pass through every *noisy* point with no freedom left. The feature matrix
+# is square and badly conditioned (smallest singular value near 0), so $\mathbf w = \Phi^{-1}\mathbf y$ amplifies the
+# noise: the norm of the solution explodes and the function swings wildly between the points, so the test error is
+# huge. With $d > n$ there are infinitely many interpolants; the minimum-norm one (which gradient descent from zero
+# finds for linear models) uses the extra directions to fit the same points with a much *smaller* norm, i.e. a
+# smoother function, so the variance caused by the noise falls and the test error comes back down. Without noise the
+# peak nearly disappears; a ridge penalty also caps the norm and removes the peak -- the peak is a variance effect
+# of unregularised interpolation, not of size itself.
+#
+# **Mark scheme (3 points):** 1 point: at $d = n$ the interpolant is unique and forced through the noise (ill-
+# conditioned, huge norm/variance). 1 point: beyond $n$ many interpolants exist and the minimum-norm (implicitly
+# selected) one is smoother / has smaller norm, so test error falls. 1 point: connects to noise or regularisation
+# (the peak is driven by label/target noise; ridge or early stopping removes it). Half points for partially correct
+# statements; no credit for "more parameters always generalise better".
 
-## Summary
-* The minimum-norm least-squares solution $\Phi^{+}\mathbf y$ works for every shape; the normal equations do not
-  when $d > n$.
-* Test error against model size can descend, peak at the **interpolation threshold** and descend again; the norm of
-  the solution peaks there too.
-* Regularisation (ridge, here) flattens the peak; the peak moves with the number of samples.
-* Neural networks show the same curve (MNIST-1D with label noise); training many widths as one batched computation
-  makes such sweeps cheap.
-* Loss-landscape slices with filter-normalised directions make the "unfriendly" landscape visible.
-
-## Further reading
-* Lecture: *Deep neural networks*, *Double descent: animation*, *Double descent curve*, *Loss landscape*.
-* M. Belkin, D. Hsu, S. Ma, S. Mandal, *Reconciling modern machine-learning practice and the classical bias–variance
-  trade-off*, PNAS 2019.
-* P. Nakkiran et al., *Deep Double Descent: Where Bigger Models and More Data Hurt*, ICLR 2020.
-* S. J. D. Prince, *Understanding Deep Learning* (2023), section 8.4 and notebook 8.3.
-* R. Schaeffer et al., *Double Descent Demystified*, 2023 (a linear-regression account like Part 1).
-* H. Li, Z. Xu, G. Taylor, C. Studer, T. Goldstein, *Visualizing the Loss Landscape of Neural Nets*, NeurIPS 2018.
-* S. Greydanus, *Scaling down deep learning* (MNIST-1D), 2020.
-"""),
-]
-
-write_notebook(cells, "03_double_descent", title="Double descent", budget_s=90,
-               minutes=60, topics='min-norm least squares and the interpolation threshold, ridge, a batched MNIST-1D width sweep, loss landscapes')
+# %% [markdown]
+# ## Check your understanding
+# 1. Why does `np.linalg.inv(Phi.T @ Phi)` fail (or return garbage) when $d > n$?
+# 2. The test error peaks at $d = n$ for the polynomial model. In Part 2, why is the peak not exactly at the width
+#    where the number of parameters equals the number of training examples?
+# 3. What happens to the peak if you remove all noise from the training targets (Part 1 widget, noise 0)? Why?
+# 4. Why do we *not* choose $d$ by the test error? What should we use instead?
+#
+# <details><summary>Answers</summary>
+#
+# 1. $\Phi^\top\Phi$ is $d\times d$ with rank at most $n < d$: it is singular. Floating point may still "invert" it,
+#    giving enormous, meaningless numbers.
+# 2. The threshold is where the network can fit the (noisy) training labels, which depends on the architecture, the
+#    loss, the optimiser and the number of epochs; parameter count is only a rough proxy.
+# 3. It shrinks dramatically (it does not vanish completely because the square system is still ill-conditioned): the
+#    peak is the noise being amplified by a badly conditioned, just-interpolating fit.
+# 4. Choosing by the test error fits a hyperparameter on the test set; the test error then no longer estimates
+#    performance on new data. Use a validation set (or cross-validation).
+# </details>
+#
+# ## Summary
+# * The minimum-norm least-squares solution $\Phi^{+}\mathbf y$ works for every shape; the normal equations do not
+#   when $d > n$.
+# * Test error against model size can descend, peak at the **interpolation threshold** and descend again; the norm of
+#   the solution peaks there too.
+# * Regularisation (ridge, here) flattens the peak; the peak moves with the number of samples.
+# * Neural networks show the same curve (MNIST-1D with label noise); training many widths as one batched computation
+#   makes such sweeps cheap.
+# * Loss-landscape slices with filter-normalised directions make the "unfriendly" landscape visible.
+#
+# ## Further reading
+# * Lecture: *Deep neural networks*, *Double descent: animation*, *Double descent curve*, *Loss landscape*.
+# * M. Belkin, D. Hsu, S. Ma, S. Mandal, *Reconciling modern machine-learning practice and the classical bias–variance
+#   trade-off*, PNAS 2019.
+# * P. Nakkiran et al., *Deep Double Descent: Where Bigger Models and More Data Hurt*, ICLR 2020.
+# * S. J. D. Prince, *Understanding Deep Learning* (2023), section 8.4 and notebook 8.3.
+# * R. Schaeffer et al., *Double Descent Demystified*, 2023 (a linear-regression account like Part 1).
+# * H. Li, Z. Xu, G. Taylor, C. Studer, T. Goldstein, *Visualizing the Loss Landscape of Neural Nets*, NeurIPS 2018.
+# * S. Greydanus, *Scaling down deep learning* (MNIST-1D), 2020.
