@@ -163,8 +163,13 @@ def release_source(nb, student_nb=None):
     return nb
 
 
+#: The environment lessons are executed in: the full lesson, and one torch thread, so the saved
+#: numbers and figures do not depend on the machine's core count (nbval in CI runs the same way).
+EXECUTION_ENV = {"COURSE_FAST": "0", "COURSE_NUM_THREADS": "1"}
+
+
 def execute(nb, path: Path, timeout: int = 900):
-    """Run ``nb`` top to bottom in full mode (``COURSE_FAST=0``) in ``path``'s folder; returns it.
+    """Run ``nb`` top to bottom in :data:`EXECUTION_ENV` in ``path``'s folder; returns it.
 
     Uses the course's kernel client (no stall after widget cells) and records no timings.
     """
@@ -172,16 +177,17 @@ def execute(nb, path: Path, timeout: int = 900):
 
     from course_utils.kernel_client import SlicedPollKernelManager
 
-    env_backup = os.environ.get("COURSE_FAST")
-    os.environ["COURSE_FAST"] = "0"  # the saved outputs are the full lesson's
+    backup = {k: os.environ.get(k) for k in EXECUTION_ENV}
+    os.environ.update(EXECUTION_ENV)
     try:
         NotebookClient(nb, timeout=timeout, kernel_name="python3", kernel_manager_class=SlicedPollKernelManager,
                        record_timing=False, resources={"metadata": {"path": str(Path(path).parent)}}).execute()
     finally:
-        if env_backup is None:
-            os.environ.pop("COURSE_FAST", None)
-        else:
-            os.environ["COURSE_FAST"] = env_backup
+        for key, value in backup.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
     return nb
 
 
