@@ -42,12 +42,18 @@ def static_outputs(nb):
 
     Drops the widget-view entry from every output bundle (the course's apps also carry a PNG
     and a text line, progress bars their text), drops outputs left with nothing to show, and
-    removes the saved widget state (``metadata.widgets``).
+    removes the saved widget state (``metadata.widgets``). Consecutive stream outputs are merged
+    (nbconvert's ``CoalesceStreamsPreprocessor``): how a kernel splits a print into messages is
+    timing, and would change the saved notebook from one run to the next.
     """
+    from nbconvert.preprocessors import CoalesceStreamsPreprocessor
+
     nb.metadata.pop("widgets", None)
-    for cell in nb.cells:
+    coalesce = CoalesceStreamsPreprocessor()
+    for index, cell in enumerate(nb.cells):
         if cell.cell_type != "code":
             continue
+        coalesce.preprocess_cell(cell, {}, index)
         kept = []
         for output in cell.get("outputs", []):
             data = output.get("data")

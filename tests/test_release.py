@@ -77,3 +77,10 @@ def test_release_preprocessor_makes_outputs_static():
     nb.metadata["widgets"] = {"application/vnd.jupyter.widget-state+json": {"state": {}}}
     out, _ = release.KeepDemoOutputs().preprocess(nb, {})
     assert "widgets" not in out.metadata and list(out.cells[0].outputs[0]["data"]) == ["image/png"]
+
+
+def test_static_outputs_merge_stream_chunks():
+    """How a kernel splits one print into messages is timing: the saved notebook must not show it."""
+    chunks = [new_output("stream", name="stdout", text="Using CPU"), new_output("stream", name="stdout", text=" (1 thread)\n")]
+    nb = new_notebook(cells=[new_code_cell("print(...)", outputs=chunks)])
+    assert release.static_outputs(nb).cells[0].outputs == [new_output("stream", name="stdout", text="Using CPU (1 thread)\n")]

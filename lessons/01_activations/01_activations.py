@@ -885,7 +885,7 @@ app
 # %%
 state = app.update(activation="sigmoid", depth=10, input_scale=30.0, skip=False)
 print(f"sigmoid, depth 10, input x30: {state.data['saturated'][0]:.0f}% of layer-1 units saturated, "
-      f"first/last gradient ratio {state.data['ratio']:.2g} (update took {state.last_update_s * 1000:.0f} ms)")
+      f"first/last gradient ratio {state.data['ratio']:.2g}")
 state = app.update(skip=True)
 print(f"  ... with skip connections: first/last gradient ratio {state.data['ratio']:.2g}")
 
