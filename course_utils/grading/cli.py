@@ -77,9 +77,10 @@ class Grader:
                     return old["result"]
             except (OSError, ValueError):
                 pass
+        result["notes"] += sub.notes
         if sub.folder is None or not sub.files:
-            result["status"] = "missing"
-            result["notes"].append("no notebook submitted")
+            result["status"] = "invalid" if sub.notes else "missing"
+            result["notes"].append("no notebook graded" if sub.notes else "no notebook submitted")
             for name, nb in self.source_nbs.items():
                 result["notebooks"][name] = self._questions(nb, None, "not submitted")
             return result
@@ -210,7 +211,7 @@ def grade_assignment(assignment: str, submissions: Path | None = None, root: Pat
         proc = nbgrader_io.generate_feedback(root, assignment)
         if proc.returncode != 0:
             print(f"warning: nbgrader generate_feedback failed:\n{proc.stderr[-2000:]}", file=sys.stderr)
-    text = report.summary(results, assignment, time.monotonic() - start, workers)
+    text = report.summary(results, assignment, time.monotonic() - start, workers, subs.problems)
     (out / "summary.txt").write_text(text + "\n")
     (out / "results.json").write_text(json.dumps(results, indent=1))
     if progress:

@@ -19,7 +19,9 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 import re
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -70,10 +72,35 @@ class InvalidNotebook(Exception):
     """The submitted file is not a notebook we can read."""
 
 
-def read_submission(path: Path):
-    """Read a submitted notebook; raise :class:`InvalidNotebook` with a short reason."""
+MAX_NOTEBOOK_BYTES = 128 * 1024**2
+
+
+def _read_regular(path: Path, limit: int = MAX_NOTEBOOK_BYTES) -> bytes:
+    """The bytes of ``path`` if it is a regular file of at most ``limit`` bytes; a symbolic link
+    (it could point at the instructor's solution) or a FIFO/device is refused, not followed."""
     try:
-        raw = json.loads(Path(path).read_bytes().decode("utf-8"))
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError as err:
+        if Path(path).is_symlink():
+            raise InvalidNotebook("a symbolic link, refused") from None
+        raise InvalidNotebook(f"cannot be read ({err.strerror})") from None
+    with os.fdopen(fd, "rb") as fh:
+        st = os.fstat(fh.fileno())
+        if not stat.S_ISREG(st.st_mode):
+            raise InvalidNotebook("not a regular file, refused")
+        if st.st_size > limit:
+            raise InvalidNotebook(f"larger than {limit // 1024**2} MiB")
+        return fh.read(limit + 1)
+
+
+def read_submission(path: Path):
+    """Read a submitted notebook; raise :class:`InvalidNotebook` with a short reason.
+
+    A UTF-8 byte-order mark (some editors on Windows write one) is accepted.
+    """
+    data = _read_regular(Path(path))
+    try:
+        raw = json.loads(data.decode("utf-8-sig"))
     except (UnicodeDecodeError, json.JSONDecodeError) as err:
         raise InvalidNotebook(f"not valid JSON ({type(err).__name__}: {str(err)[:80]})") from None
     if not isinstance(raw, dict) or not isinstance(raw.get("cells"), list):
