@@ -341,3 +341,27 @@ def test_zip_bomb_is_bounded(tmp_path):
     assert any("zip bomb" in n for n in subs["bomb"].notes), subs["bomb"].notes
     assert grown_mb < 200, f"collecting the bomb grew the grader by {grown_mb:.0f} MB"
     assert sum(f.stat().st_size for f in (tmp_path / "b").rglob("*") if f.is_file()) < 10 * 2**20
+
+
+def test_course_grade_runs_without_the_venv_on_path(tmp_path):
+    """As the README shows: ``.venv/bin/course-grade ...`` with a PATH that has no venv. It used
+    to stop with "No such file or directory: 'alembic'" and leave a half-made gradebook.db."""
+    import shutil
+    import sqlite3
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = tmp_path / "course"
+    shutil.copytree(REPO / "solutions" / "00_welcome", root / "solutions" / "00_welcome")
+    (tmp_path / "none").mkdir()
+    exe = Path(sys.executable).parent / "course-grade"
+    env = {k: v for k, v in os.environ.items() if k != "PATH"}
+    env["PATH"] = "/usr/local/bin:/usr/bin:/bin"
+    assert shutil.which("alembic", path=env["PATH"]) is None, "alembic on the system PATH: this test proves nothing"
+    proc = subprocess.run([str(exe), "00_welcome", str(tmp_path / "none"), "--root", str(root), "--no-feedback",
+                           "--unsafe-no-sandbox", "--quiet"], env=env, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    with sqlite3.connect(root / "gradebook.db") as con:
+        assert con.execute("SELECT version_num FROM alembic_version").fetchone()
+        assert con.execute("SELECT name FROM assignment").fetchall() == [("00_welcome",)]

@@ -8,7 +8,10 @@ autograde would put it, so ``nbgrader generate_feedback``, ``nbgrader export`` a
 """
 from __future__ import annotations
 
+import contextlib
+import os
 import re
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -44,8 +47,54 @@ def db_url(root: Path) -> str:
     return f"sqlite:///{Path(root) / 'gradebook.db'}"
 
 
+@contextlib.contextmanager
+def _own_tools_on_path():
+    """This interpreter's ``bin/`` first on PATH: nbgrader runs the ``alembic`` command when it
+    creates a gradebook, and ``course-grade`` must find the one installed next to it even when
+    started as ``.venv/bin/course-grade`` without the venv on PATH."""
+    old = os.environ.get("PATH")
+    os.environ["PATH"] = nbgrader_env()["PATH"]
+    try:
+        yield
+    finally:
+        if old is None:
+            os.environ.pop("PATH", None)
+        else:
+            os.environ["PATH"] = old
+
+
+def ensure_gradebook(root: Path) -> Path:
+    """``<root>/gradebook.db``, created if missing: built under a temporary name and moved into
+    place only when nbgrader has finished it, so a failure never leaves a half-made gradebook.
+    One left by an earlier failure (tables, but no schema version) gets its version stamped."""
+    path = Path(root) / "gradebook.db"
+    if path.exists():
+        with contextlib.closing(sqlite3.connect(path)) as con:
+            tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        if tables and "alembic_version" not in tables:
+            from nbgrader.api import get_alembic_version
+
+            with _own_tools_on_path():
+                version = get_alembic_version()
+            with contextlib.closing(sqlite3.connect(path)) as con, con:
+                con.execute("CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL)")
+                con.execute("INSERT INTO alembic_version (version_num) VALUES (?)", (version,))
+        return path
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".gradebook-{os.getpid()}.db")
+    try:
+        with _own_tools_on_path(), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            Gradebook(f"sqlite:///{tmp}").close()
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path
+
+
 def ensure_assignment(root: Path, assignment: str) -> None:
     """Record the assignment in the gradebook (as ``make release`` does) if it is not there yet."""
+    ensure_gradebook(root)
     with Gradebook(db_url(root)) as gb:
         try:
             gb.find_assignment(assignment)
