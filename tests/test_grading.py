@@ -128,6 +128,14 @@ def test_feedback_shows_results_not_hidden_tests(corpus):
         html = (root / "feedback" / student / assignment / f"{assignment}.html").read_text()
         assert "Score:" in html
         assert "manual_seed" not in html, f"hidden test code in {student}'s feedback"
+        for path in (root / "autograded" / student / assignment).glob("*.ipynb"):
+            assert "manual_seed" not in path.read_text(), f"hidden test code in {student}'s autograded notebook"
+    for name in ("grades.csv", "results.json", "summary.txt"):
+        assert "manual_seed" not in (root / "grades" / assignment / name).read_text(), name
+    for student in ("print-running-cell", "print-caller-frames", "exception-carries-test-source"):
+        if student in results:
+            html = (root / "feedback" / student / assignment / f"{assignment}.html").read_text()
+            assert "a line of hidden test code was removed" in html, student
     assert "graded as" in (root / "feedback" / "renamed-notebook" / assignment / f"{assignment}.html").read_text()
 
 
@@ -141,6 +149,15 @@ def test_fork_storm_is_bounded(corpus):
     text = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs)
     found = re.search(r"fork storm stopped after (\d+) children", text)
     assert found and int(found.group(1)) < LIMITS.nproc, text[-500:]
+
+
+@pytest.mark.slow
+@needs_sandbox
+def test_kernel_tmp_is_writable(corpus):
+    """Documented as writable: Matplotlib puts its cache there (it warned on every feedback page)."""
+    assignment, root, results, _ = corpus
+    text = (root / "autograded" / "reference" / assignment / f"{assignment}.ipynb").read_text()
+    assert "not a writable directory" not in text and "Matplotlib created a temporary" not in text
 
 
 @pytest.mark.slow
@@ -365,3 +382,23 @@ def test_course_grade_runs_without_the_venv_on_path(tmp_path):
     with sqlite3.connect(root / "gradebook.db") as con:
         assert con.execute("SELECT version_num FROM alembic_version").fetchone()
         assert con.execute("SELECT name FROM assignment").fetchall() == [("00_welcome",)]
+
+
+def test_hidden_tests_are_redacted_from_outputs_by_content():
+    """Whatever carries hidden-test code -- a printed cell, its repr, an exception message or
+    traceback -- is removed before it reaches autograded/ or the feedback; visible code stays."""
+    from course_utils.grading import redact
+
+    source = nbformat.read(SOLUTION, as_version=4)
+    release = nbformat.read(WELCOME, as_version=4)
+    test_cell = next(c for c in source.cells if "BEGIN HIDDEN TESTS" in c.source)
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("relu(x)", outputs=[
+        nbformat.v4.new_output("stream", name="stdout", text=test_cell.source + "\n" + repr(test_cell.source)),
+        nbformat.v4.new_output("error", ename="ValueError", evalue=test_cell.source, traceback=test_cell.source.split("\n")),
+        nbformat.v4.new_output("execute_result", data={"text/plain": repr(test_cell.source.split("\n"))}),
+    ])])
+    redact.Redactor(source, release).notebook(nb)
+    text = nbformat.writes(nb)
+    assert "manual_seed" not in text and "x_before" not in text
+    assert redact.MARK in text
+    assert 'checks.check_shape(out, x.shape, \\"relu(x)\\")' in text  # visible checks are not secret

@@ -23,9 +23,9 @@ from pathlib import Path
 import nbformat
 
 from ..release import REPO_ROOT, SOURCE_DIR, RELEASE_DIR
-from . import collect, execute, nbgrader_io, repair, report, sandbox
+from . import collect, execute, nbgrader_io, redact, repair, report, sandbox
 
-VERSION = "1"  # bump to invalidate every cached result
+VERSION = "2"  # bump to invalidate every cached result
 CACHE = ".course-grade.json"
 
 
@@ -50,6 +50,7 @@ class Grader:
         self.source_nbs = {n: nbformat.read(p, as_version=4) for n, p in self.sources.items()}
         rel = self.root / RELEASE_DIR / assignment
         self.release_nbs = {n: nbformat.read(rel / n, as_version=4) for n in self.sources if (rel / n).is_file()}
+        self.redactors = {n: redact.Redactor(nb, self.release_nbs.get(n)) for n, nb in self.source_nbs.items()}
         self.extra_files = {p.name: p for p in sorted(rel.glob("*"))
                             if p.is_file() and p.suffix != ".ipynb" and not p.name.startswith(".")} if rel.is_dir() else {}
         self.settings = {"version": VERSION, "cell_timeout": cell_timeout, "notebook_timeout": notebook_timeout,
@@ -123,9 +124,15 @@ class Grader:
         result["status"] = next((s for s in order if s in statuses), "graded")
         result["score"] = sum(q["points"] for nb in result["notebooks"].values() for q in nb["questions"])
         result["seconds"] = round(time.monotonic() - start, 2)
-        for name, nb in graded.items():
-            if not self.show_hidden:
+        if not self.show_hidden:  # before anything is written: no hidden test in any output, message or note
+            for name, nb in graded.items():
                 nbgrader_io.hide_hidden_tests(nb)
+                self.redactors[name].notebook(nb)
+                for q in result["notebooks"][name]["questions"]:
+                    q["message"] = self.redactors[name].text(q["message"])
+            for r in self.redactors.values():
+                result["notes"] = [r.text(n) for n in result["notes"]]
+        for name, nb in graded.items():
             if result["notes"] or result["status"] != "graded":
                 nb.cells.insert(0, nbgrader_io.notes_cell(result["status"], result["notes"]))
             nbgrader_io.write_autograded(self.root, self.assignment, sub.student, name, nb)

@@ -39,6 +39,7 @@ from .repair import is_answer, is_test, meta
 GRACE_S = 5.0  # after an interrupt, how long a cell may take to stop before the kernel is killed
 STARTUP_S = 60.0
 OUTPUT_CAP = 100_000  # characters of output kept per cell (the rest is counted, not kept)
+CONN_MAX_FILES, CONN_MAX_BYTES = 16, 1024**2  # the connection folder: kernel.json and 5 sockets
 
 
 @dataclass
@@ -118,6 +119,7 @@ class Kernel:
         self.proc: subprocess.Popen | None = None
         self.kc = None
         self.dir = Path(tempfile.mkdtemp(prefix=f"course-grade-{slot}-"))
+        self.conn = self.dir / "conn"
 
     def start(self) -> None:
         from jupyter_client import BlockingKernelClient
@@ -163,6 +165,20 @@ class Kernel:
             kc.wait_for_ready(timeout=max(1.0, deadline - time.monotonic()))
         except RuntimeError as err:
             raise RuntimeError(f"the kernel did not start ({err}): {self.log_tail()}") from None
+        if root:  # its sockets exist: from now on the kernel cannot write into the host folder
+            os.chown(conn, 0, 0)
+            os.chmod(conn, 0o755)
+        self.conn = conn
+
+    def wrote_to_host(self) -> bool:
+        """Whether the kernel put more than its sockets into its connection folder (the only host
+        folder it can write to; sealed as root, watched otherwise)."""
+        try:
+            with os.scandir(self.conn) as it:
+                found = [e for _, e in zip(range(CONN_MAX_FILES + 1), it)]
+            return len(found) > CONN_MAX_FILES or sum(e.stat(follow_symlinks=False).st_size for e in found) > CONN_MAX_BYTES
+        except OSError:
+            return False
 
     def log_tail(self) -> str:
         try:
@@ -232,6 +248,9 @@ class Kernel:
                     code = self.proc.returncode
                     self.shutdown()
                     return Reply("crashed", outputs.final(), f"the kernel died (exit status {code})")
+                if self.wrote_to_host():
+                    self.shutdown()
+                    return Reply("crashed", outputs.final(), "the kernel wrote into its connection folder: stopped")
                 continue
             except Exception:  # noqa: BLE001 - a garbled message (e.g. from a forked child): ignore it
                 continue
@@ -259,6 +278,9 @@ class Kernel:
                 reply = msg["content"]
                 break
         final = outputs.final()
+        if self.wrote_to_host():
+            self.shutdown()
+            return Reply("crashed", final, "the kernel wrote into its connection folder: stopped")
         if interrupted:
             return Reply("timed out", final, f"timed out after {timeout:.0f} s (interrupted)")
         if reply is None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import re
 import sqlite3
 import subprocess
 import sys
@@ -23,10 +22,10 @@ from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.preprocessors import SaveAutoGrades
 
 from ..release import REPO_ROOT, generate, nbgrader_env
+from .redact import HIDDEN_RE
 from .repair import is_test, meta
 
 VERDICT = "course_grade"  # cell metadata key holding our verdict for a test cell
-_HIDDEN_RE = re.compile(r"^([ \t]*)### BEGIN HIDDEN TESTS[^\n]*\n.*?^[ \t]*### END HIDDEN TESTS[^\n]*", re.S | re.M)
 
 
 class SaveVerdicts(SaveAutoGrades):
@@ -116,7 +115,7 @@ def hide_hidden_tests(nb, marker: str = "### hidden tests: not shown (their resu
     quotes the lines around the failing check, hidden ones included)."""
     for cell in nb.cells:
         if is_test(cell):
-            cell.source = _HIDDEN_RE.sub(lambda m: m.group(1) + marker, cell.source)
+            cell.source = HIDDEN_RE.sub(lambda m: m.group(1) + marker, cell.source)
             for out in cell.get("outputs", []):
                 if out.get("output_type") == "error":
                     out["traceback"] = [f"{out.get('ename')}: {out.get('evalue')}"]
