@@ -19,10 +19,9 @@ from pathlib import Path
 
 import nbformat
 from nbgrader.api import Gradebook, MissingEntry
-from nbgrader.preprocessors import SaveAutoGrades
+from nbgrader.preprocessors import ClearHiddenTests, SaveAutoGrades
 
 from ..release import REPO_ROOT, generate, nbgrader_env
-from .redact import HIDDEN_RE
 from .repair import is_test, meta
 
 VERDICT = "course_grade"  # cell metadata key holding our verdict for a test cell
@@ -111,11 +110,16 @@ def known_students(root: Path) -> list[str]:
 
 
 def hide_hidden_tests(nb, marker: str = "### hidden tests: not shown (their results are below)") -> None:
-    """Replace the hidden tests' code by ``marker`` and tracebacks by their message (a traceback
-    quotes the lines around the failing check, hidden ones included)."""
-    for cell in nb.cells:
+    """Remove the hidden tests' code with nbgrader's ClearHiddenTests (``marker`` says where it was)
+    and replace tracebacks by their message (a traceback quotes the lines around the failing
+    check, hidden ones included)."""
+    clear = ClearHiddenTests()
+    for i, cell in enumerate(nb.cells):
         if is_test(cell):
-            cell.source = HIDDEN_RE.sub(lambda m: m.group(1) + marker, cell.source)
+            before = cell.source
+            clear.preprocess_cell(cell, {}, i)
+            if cell.source != before:
+                cell.source = cell.source.rstrip("\n") + "\n" + marker
             for out in cell.get("outputs", []):
                 if out.get("output_type") == "error":
                     out["traceback"] = [f"{out.get('ename')}: {out.get('evalue')}"]

@@ -11,9 +11,9 @@ What an answer re-encodes on purpose (base64, reversed) is not recognised.
 """
 from __future__ import annotations
 
+import copy
 import re
 
-HIDDEN_RE = re.compile(r"^([ \t]*)### BEGIN HIDDEN TESTS[^\n]*\n(.*?)^[ \t]*### END HIDDEN TESTS[^\n]*", re.S | re.M)
 MARK = "[grader: a line of hidden test code was removed here]"
 MIN_CHARS = 10  # shorter hidden lines ("x = 1") give nothing away
 _NON_WORD = re.compile(r"\W+")
@@ -27,19 +27,25 @@ def _sources(nb) -> list[str]:
     return [c.source if isinstance(c.source, str) else "".join(c.source) for c in nb.cells]
 
 
+def hidden_lines(nb) -> list[str]:
+    """The lines nbgrader's ClearHiddenTests removes from ``nb`` (the delimiters included)."""
+    from nbgrader.preprocessors import ClearHiddenTests
+
+    clear, lines = ClearHiddenTests(enforce_metadata=False), []
+    for i, cell in enumerate(copy.deepcopy(nb).cells):
+        before = cell.source.split("\n")
+        kept = set(clear.preprocess_cell(cell, {}, i)[0].source.split("\n"))
+        lines += [line for line in before if line not in kept]
+    return lines
+
+
 class Redactor:
     """Removes the hidden tests of ``source_nb`` from text (``release_nb``: what students see)."""
 
     def __init__(self, source_nb, release_nb=None, min_chars: int = MIN_CHARS):
         visible = _key("\n".join(_sources(release_nb))) if release_nb is not None else ""
-        keys = set()
-        for source in _sources(source_nb):
-            for match in HIDDEN_RE.finditer(source):
-                for line in match.group(2).splitlines():
-                    key = _key(line)
-                    if len(key) >= min_chars and key not in visible:
-                        keys.add(key)
-        self.keys = sorted(keys, key=len)
+        keys = {_key(line) for line in hidden_lines(source_nb)}
+        self.keys = sorted((k for k in keys if len(k) >= min_chars and k not in visible), key=len)
 
     def text(self, text: str) -> str:
         """``text`` with every line that carries a hidden test line replaced by :data:`MARK`."""
