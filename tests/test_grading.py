@@ -132,7 +132,7 @@ def test_feedback_shows_results_not_hidden_tests(corpus):
             assert "manual_seed" not in path.read_text(), f"hidden test code in {student}'s autograded notebook"
     for name in ("grades.csv", "results.json", "summary.txt"):
         assert "manual_seed" not in (root / "grades" / assignment / name).read_text(), name
-    for student in ("print-running-cell", "print-caller-frames", "exception-carries-test-source"):
+    for student in ("print-running-cell", "exception-carries-test-source"):  # they did print hidden lines
         if student in results:
             html = (root / "feedback" / student / assignment / f"{assignment}.html").read_text()
             assert "a line of hidden test code was removed" in html, student

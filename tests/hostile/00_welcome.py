@@ -163,9 +163,11 @@ CASES = [
 ]
 
 # -- issue 14 part A: the sandbox's writable places, hidden tests in outputs -------------------
-_FRAMES = ("import inspect\nimport linecache\n\n\ndef _stack_source():\n    f, text = inspect.currentframe(), []\n"
-           "    while f is not None:\n        text += linecache.getlines(f.f_code.co_filename)\n        f = f.f_back\n"
-           "    return ''.join(text)\n\n\n")
+_FRAMES = ("import inspect\nimport linecache\n\n\ndef _stack_source():\n    f, text = inspect.currentframe().f_back, []\n"
+           "    while f is not None:  # the source of every notebook cell on the stack, the test cell's included\n"
+           "        if 'ipykernel' in f.f_code.co_filename or f.f_code.co_filename.startswith('<'):\n"
+           "            text += linecache.cache.get(f.f_code.co_filename, (0, 0, []))[2]\n"
+           "        f = f.f_back\n    return ''.join(text)\n\n\n")
 CASES += [
     Case("tmp-writable-and-bounded", "graded", FULL, answers={"relu_answer": probe(
         "import os\nimport tempfile\n_written = 0\ntry:\n    for _i in range(20):  # up to 640 MB, /tmp holds 256 MiB\n"
@@ -182,9 +184,9 @@ CASES += [
     Case("print-running-cell", "graded", FULL, answers={"relu_answer": (
         "def relu(x):\n    _ip = get_ipython()\n    print(_ip.user_ns['In'][-1])\n    print(repr(_ip.user_ns['_ih']))\n"
         "    return torch.clamp(x, min=0.0)\n")}, why="In[-1] and _ih hold the test cell, hidden tests included"),
-    Case("print-caller-frames", "graded", FULL, answers={"relu_answer": (
-        _FRAMES + "def relu(x):\n    print(_stack_source())\n    print(inspect.currentframe().f_back.f_code.co_consts)\n"
-        "    return torch.clamp(x, min=0.0)\n")}),
+    Case("print-caller-frames", "graded", NO_RELU, answers={"relu_answer": (
+        _FRAMES + "def relu(x):\n    print(_stack_source())\n    return torch.clamp(x, min=0.0)\n")},
+        why="reading the check's frames is flagged and voids the test (guard); nothing of it reaches the feedback"),
     Case("exception-carries-test-source", "graded", NO_RELU, answers={"relu_answer": (
         _FRAMES + "def relu(x):\n    raise ValueError(_stack_source())\n")}),
 ]
