@@ -30,6 +30,7 @@ from . import archive
 
 _SAFE = re.compile(r"[^A-Za-z0-9_.@-]+")
 KEEP = ("timestamp.txt",)  # files other than notebooks that are read from a submission
+ORIGIN = ".course-grade-origin"  # in a copy made under a new id: the folder name it was copied from
 
 
 @dataclass
@@ -227,6 +228,9 @@ def collect(source: Path, assignment: str, root: Path, notebooks: list[str],
                     continue
                 if not folder.is_dir():
                     continue
+                origin = folder / ORIGIN  # our own copy of a folder under a new id, made by an earlier run
+                if origin.is_file() and not origin.is_symlink() and (source / origin.read_text().strip()).is_dir():
+                    continue
                 files, refused = _scan(folder)
                 entry = raw.setdefault(student_dir.name, {"files": [], "notes": []})
                 entry.update(folder=folder, files=files)
@@ -247,6 +251,8 @@ def collect(source: Path, assignment: str, root: Path, notebooks: list[str],
             if nbgrader_layout and "folder" in entry:
                 folder = entry["folder"]
                 files = entry["files"] if folder.resolve() == target.resolve() else _copy_files(entry["files"], folder, target)
+                if student != name:
+                    (target / ORIGIN).write_text(name + "\n")
             elif entry["files"]:
                 files = []
                 if target.exists():
