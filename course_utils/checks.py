@@ -35,9 +35,11 @@ __all__ = [
     "check_raises",
     "call",
     "as_array",
+    "plain",
 ]
 
 _MAX_SHOWN = 5  # how many differing entries a message lists
+_MRO, _DICT = type.__dict__["__mro__"], type.__dict__["__dict__"]
 
 
 class ExerciseError(AssertionError):
@@ -67,21 +69,78 @@ def _describe_type(value: Any) -> str:
     return _type_name(type(value))
 
 
+def _torch():
+    import sys
+
+    return sys.modules.get("torch")
+
+
 def _is_tensor(value: Any) -> bool:
-    try:
-        import torch
-    except ImportError:  # pragma: no cover - torch is a dependency
-        return False
-    return isinstance(value, torch.Tensor)
+    torch = _torch()
+    return torch is not None and issubclass(type(value), torch.Tensor)
+
+
+def plain(value: Any, name: str = "your answer") -> Any:
+    """The answer as an object of an exact built-in type, obtained without running its code.
+
+    A check must not call methods of the student's object: a tensor subclass's
+    ``__torch_function__``, an ndarray subclass's ``__array__`` or a number's ``__float__`` could
+    look at the check's frame and answer with the expected value. So:
+
+    - a ``torch.Tensor`` subclass becomes a plain ``torch.Tensor`` on the same data (with torch
+      functions switched off); one with its own ``__torch_dispatch__`` is refused;
+    - an ``numpy.ndarray`` subclass is copied into a plain ``ndarray``; a NumPy scalar into a 0-d array;
+    - ``int``/``float``/``str`` subclasses give their built-in value; lists and tuples their items,
+      each made plain;
+    - anything else is returned unchanged only if its type is built in (``bool``, ``None``, ...).
+
+    Raises:
+        ExerciseError: an object of any other type (it would need its own code to be read).
+    """
+    tp = type(value)
+    if any(tp is t for t in (int, float, bool, str, type(None), np.ndarray, complex, np.bool_)):
+        return value
+    torch = _torch()
+    if torch is not None and issubclass(tp, torch.Tensor):
+        if tp is torch.Tensor:
+            return value
+        mro = _MRO.__get__(tp)  # the real MRO: a metaclass cannot fake it
+        own = [c for c in mro[: mro.index(torch.Tensor)] if "__torch_dispatch__" in _DICT.__get__(c)]
+        if own:
+            raise ExerciseError(f"{name} is a {_type_name(tp)}, a tensor type with its own __torch_dispatch__; "
+                                "return a plain torch.Tensor.")
+        with torch._C.DisableTorchFunction():
+            return torch.Tensor.as_subclass(value, torch.Tensor)
+    if torch is not None and (tp is torch.dtype or tp is torch.Size):
+        return value
+    if issubclass(tp, np.ndarray):
+        return np.array(value, subok=False, copy=True)
+    if issubclass(tp, np.generic):
+        return np.array(value, subok=False, copy=True)[()]
+    if issubclass(tp, bool):
+        return bool.__bool__(value) if tp is bool else bool(int.__int__(value))
+    if issubclass(tp, int):
+        return int.__int__(value)
+    if issubclass(tp, float):
+        return float.__float__(value)
+    if issubclass(tp, str):
+        return str.__str__(value)
+    if issubclass(tp, list):
+        return [plain(v, name) for v in list.copy(value)]
+    if issubclass(tp, tuple):
+        return tuple(plain(v, name) for v in tuple.__getitem__(value, slice(None)))
+    raise ExerciseError(
+        f"{name} has type {_type_name(tp)}; expected a number, a NumPy array or a torch tensor."
+    )
 
 
 def as_array(value: Any, name: str = "your answer") -> np.ndarray:
     """Copy a numeric answer into a plain float64 ``numpy.ndarray``, refusing anything else.
 
     Accepts Python numbers (not ``bool``), NumPy arrays/scalars, torch tensors, and (nested)
-    lists/tuples of those. Returns a new base-class array, so methods the student's object
-    overrides (``__eq__``, ``__array__`` on subclasses of built-in types) play no part in
-    the comparison.
+    lists/tuples of those. The answer is first made :func:`plain` (no method of the student's
+    object runs), then copied into a new base-class array, so ``__eq__``, ``__array__``,
+    ``__float__`` or ``__torch_function__`` of the student's object play no part in the comparison.
 
     Raises:
         ExerciseError: the value is not numeric (``None``, a string, an object that only pretends).
@@ -89,26 +148,23 @@ def as_array(value: Any, name: str = "your answer") -> np.ndarray:
     with _quiet():
         if value is None:
             raise ExerciseError(f"{name} is None. Did you forget to `return` the result?")
+        value = plain(value, name)
         if isinstance(value, (bool, np.bool_)):
             raise ExerciseError(f"{name} is a boolean ({value!r}); a number or array was expected.")
         if _is_tensor(value):
-            import torch
-
-            data = torch.Tensor.detach(value).to("cpu")
-            if data.is_complex():
-                raise ExerciseError(f"{name} is a complex tensor; real numbers were expected.")
-            return np.array(torch.Tensor.tolist(data.to(torch.float64)), dtype=np.float64)
+            torch = _torch()
+            with torch._C.DisableTorchFunction():
+                data = torch.Tensor.detach(value).to("cpu")
+                if data.is_complex():
+                    raise ExerciseError(f"{name} is a complex tensor; real numbers were expected.")
+                return np.array(torch.Tensor.tolist(data.to(torch.float64)), dtype=np.float64)
         if isinstance(value, np.ndarray):
             if value.dtype.kind not in "biuf":
                 raise ExerciseError(f"{name} is an array of dtype {value.dtype}; a numeric array was expected.")
             return np.array(np.ndarray.tolist(value), dtype=np.float64)
-        if isinstance(value, (np.floating, np.integer)):
-            return np.array(float(np.float64(value)), dtype=np.float64)
-        if isinstance(value, numbers.Real):
-            if type(value) not in (int, float) and not isinstance(value, (np.floating, np.integer)):
-                # A user-defined subclass of int/float: take the built-in value only.
-                base = float.__float__(value) if isinstance(value, float) else float(int.__int__(value))
-                return np.array(base, dtype=np.float64)
+        if isinstance(value, (np.floating, np.integer)):  # an exact NumPy scalar, after plain()
+            return np.array(value, dtype=np.float64)
+        if type(value) is int or type(value) is float:
             return np.array(float(value), dtype=np.float64)
         if isinstance(value, (list, tuple)):
             parts = [as_array(v, name) for v in value]
@@ -128,7 +184,7 @@ def check_type(value: Any, expected: type | tuple[type, ...], name: str = "your 
         expected: a type or tuple of types, e.g. ``torch.Tensor`` or ``(int, float)``.
     """
     types = expected if isinstance(expected, tuple) else (expected,)
-    ok = isinstance(value, types) and not (isinstance(value, bool) and bool not in types)
+    ok = issubclass(type(value), types) and not (type(value) is bool and bool not in types)
     if not ok:
         wanted = " or ".join(_type_name(t) for t in types)
         raise ExerciseError(f"{name} should be a {wanted}, but it is a {_describe_type(value)}.")
@@ -136,9 +192,8 @@ def check_type(value: Any, expected: type | tuple[type, ...], name: str = "your 
 
 
 def _shape_of(value: Any) -> tuple[int, ...]:
-    if _is_tensor(value):
-        return tuple(int(s) for s in value.shape)
-    if isinstance(value, np.ndarray):
+    value = plain(value)
+    if _is_tensor(value) or isinstance(value, np.ndarray):
         return tuple(int(s) for s in value.shape)
     return tuple(as_array(value).shape)
 
@@ -164,7 +219,7 @@ def check_shape(value: Any, expected: Sequence[int | None], name: str = "your an
 
 def check_dtype(value: Any, expected: Any, name: str = "your answer", verbose: bool = False) -> None:
     """Check the dtype of a tensor or array, e.g. ``check_dtype(y, torch.int64)``."""
-    got = getattr(value, "dtype", None)
+    got = getattr(plain(value, name), "dtype", None) if _is_tensor(value) or isinstance(value, (np.ndarray, np.generic)) else None
     if got is None:
         raise ExerciseError(f"{name} has no dtype (it is a {_describe_type(value)}); an array or tensor was expected.")
     if got != expected:
@@ -254,7 +309,8 @@ def check_equal(actual: Any, expected: Any, name: str = "your answer", verbose: 
     ``tuple``), never by calling the answer's own ``__eq__``.
     """
 
-    def plain(v: Any, where: str) -> Any:
+    def builtin(v: Any, where: str) -> Any:
+        v = plain(v, where)
         if isinstance(v, bool) or isinstance(v, np.bool_):
             return bool(v)
         if isinstance(v, (int, np.integer)):
@@ -262,15 +318,15 @@ def check_equal(actual: Any, expected: Any, name: str = "your answer", verbose: 
         if isinstance(v, str):
             return str.__str__(v)
         if isinstance(v, (tuple, list)):
-            return tuple(plain(x, where) for x in v)
+            return tuple(builtin(x, where) for x in v)
         if isinstance(v, (float, np.floating)) and float(v).is_integer():
             return int(float(v))
         if _is_tensor(v) and v.numel() == 1 and not v.is_floating_point():
             return int(v.item())
         raise ExerciseError(f"{where} has type {_describe_type(v)}; expected an int, str, bool or tuple of those.")
 
-    got = plain(actual, name)
-    want = plain(expected, "the expected value")
+    got = builtin(actual, name)
+    want = builtin(expected, "the expected value")
     if type(got) is not type(want) or got != want:
         raise ExerciseError(f"{name} is {got!r}, expected {want!r}.")
     _say(verbose, f"{name} is {got!r}")
@@ -282,6 +338,10 @@ def check_true(condition: Any, message: str, verbose: bool = False, success: str
     ``condition`` must be a built-in ``bool`` or a NumPy/torch boolean scalar; an object whose
     ``__bool__`` is always true does not pass.
     """
+    try:
+        condition = plain(condition, "the condition")
+    except ExerciseError:
+        condition = None
     if _is_tensor(condition):
         passed = condition.numel() == 1 and bool(condition.item()) is True
     elif isinstance(condition, (bool, np.bool_)):

@@ -127,6 +127,33 @@ def write_submission(root: Path, student: str, assignment: str, name: str, nb) -
     nbformat.write(nb, folder / name)
 
 
+def write_class(root: Path, assignment: str, cases: list[tuple[str, str, list[str]]], stubs: bool = True) -> dict[tuple[str, str], dict[str, float]]:
+    """Submit a whole class of ``assignment`` into ``<root>/submitted`` and say what each must score.
+
+    Students: ``reference`` (the instructor's answers: full marks), ``blank`` (the release: 0),
+    ``stub-<answer id>`` (that answer left as the stub: its tests score 0) and
+    (unless not ``stubs``), ``mistake<i>-<answer id>`` (``cases[i]``, a designed mistake: the listed tests score 0).
+    Returns {(student, notebook name): {test grade_id: expected points}}.
+    """
+    expected: dict[tuple[str, str], dict[str, float]] = {}
+    names = sorted(p.name for p in (root / "notebooks" / assignment).glob("*.ipynb"))
+    assert names, f"nothing released for {assignment}"
+    for name in names:
+        source = nbformat.read(root / "solutions" / assignment / name, as_version=4)
+        release = nbformat.read(root / "notebooks" / assignment / name, as_version=4)
+        points = points_of(source)
+        reference = reference_submission(release, source)
+        students = {"reference": (reference, []), "blank": (release, list(points))}
+        for answer_id, tests in (exercises(source) if stubs else {}).items():
+            students[f"stub-{answer_id}"] = (with_answer(reference, answer_id, STUB), [t for t, _ in tests])
+        for i, (answer_id, code, failing) in enumerate(cases):
+            students[f"mistake{i}-{answer_id}"] = (with_answer(reference, answer_id, code), failing)
+        for student, (nb, failing) in students.items():
+            write_submission(root, student, assignment, name, nb)
+            expected[(student, name)] = {k: (0.0 if k in failing else v) for k, v in points.items()}
+    return expected
+
+
 def scores(root: Path, assignment: str, notebook: str, student: str) -> dict[str, float | None]:
     """Per-cell scores from the gradebook: grade_id -> score (None if it awaits manual grading)."""
     from nbgrader.api import Gradebook

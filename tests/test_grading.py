@@ -128,6 +128,14 @@ def test_feedback_shows_results_not_hidden_tests(corpus):
         html = (root / "feedback" / student / assignment / f"{assignment}.html").read_text()
         assert "Score:" in html
         assert "manual_seed" not in html, f"hidden test code in {student}'s feedback"
+        for path in (root / "autograded" / student / assignment).glob("*.ipynb"):
+            assert "manual_seed" not in path.read_text(), f"hidden test code in {student}'s autograded notebook"
+    for name in ("grades.csv", "results.json", "summary.txt"):
+        assert "manual_seed" not in (root / "grades" / assignment / name).read_text(), name
+    for student in ("print-running-cell", "exception-carries-test-source"):  # they did print hidden lines
+        if student in results:
+            html = (root / "feedback" / student / assignment / f"{assignment}.html").read_text()
+            assert "a line of hidden test code was removed" in html, student
     assert "graded as" in (root / "feedback" / "renamed-notebook" / assignment / f"{assignment}.html").read_text()
 
 
@@ -141,6 +149,15 @@ def test_fork_storm_is_bounded(corpus):
     text = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs)
     found = re.search(r"fork storm stopped after (\d+) children", text)
     assert found and int(found.group(1)) < LIMITS.nproc, text[-500:]
+
+
+@pytest.mark.slow
+@needs_sandbox
+def test_kernel_tmp_is_writable(corpus):
+    """Documented as writable: Matplotlib puts its cache there (it warned on every feedback page)."""
+    assignment, root, results, _ = corpus
+    text = (root / "autograded" / "reference" / assignment / f"{assignment}.ipynb").read_text()
+    assert "not a writable directory" not in text and "Matplotlib created a temporary" not in text
 
 
 @pytest.mark.slow
@@ -213,3 +230,176 @@ def test_refuses_without_sandbox(monkeypatch, tmp_path):
 def test_sandbox_result_is_json_serialisable(corpus):
     _, root, results, _ = corpus
     json.dumps(results)
+
+
+# -- collecting a class: nothing lost, no class stopped (quick, no kernel) -----------------------
+
+WELCOME = REPO / "notebooks" / "00_welcome" / "00_welcome.ipynb"
+SOLUTION = REPO / "solutions" / "00_welcome" / "00_welcome.ipynb"
+
+
+def _collect(source, tmp_path, **kw):
+    return collect.collect(source, "00_welcome", tmp_path / "course", ["00_welcome.ipynb"], **kw)
+
+
+def test_notebook_with_byte_order_mark_is_read(tmp_path):
+    path = tmp_path / "bom.ipynb"
+    path.write_bytes(b"\xef\xbb\xbf" + WELCOME.read_bytes())
+    nb = repair.read_submission(path)
+    assert len(nb.cells) == len(nbformat.read(WELCOME, as_version=4).cells)
+
+
+def test_symlinks_and_special_files_are_refused_with_a_note(tmp_path):
+    """The instructor's solution linked into submitted/ is never read (it scored full marks)."""
+    root = tmp_path / "course"
+    folder = root / "submitted" / "mallory" / "00_welcome"
+    folder.mkdir(parents=True)
+    (folder / "00_welcome.ipynb").symlink_to(SOLUTION)
+    os.mkfifo(root / "submitted" / "mallory" / "00_welcome" / "extra.ipynb")
+    (root / "submitted" / "linked").symlink_to(SOLUTION.parent.parent)  # a whole student folder
+    (root / "submitted" / "alice" / "00_welcome").mkdir(parents=True)
+    (root / "submitted" / "alice" / "00_welcome" / "00_welcome.ipynb").write_bytes(WELCOME.read_bytes())
+    subs = {s.student: s for s in collect.collect(root / "submitted", "00_welcome", root, ["00_welcome.ipynb"])}
+    assert [p.name for p in subs["alice"].files] == ["00_welcome.ipynb"] and not subs["alice"].notes
+    assert subs["mallory"].files == []
+    assert any("symbolic link" in n for n in subs["mallory"].notes), subs["mallory"].notes
+    assert any("not a regular file" in n for n in subs["mallory"].notes), subs["mallory"].notes
+    assert subs["linked"].files == [] and "symbolic link" in subs["linked"].notes[0]
+    with pytest.raises(repair.InvalidNotebook, match="symbolic link"):
+        repair.read_submission(folder / "00_welcome.ipynb")
+    flat = tmp_path / "flat"
+    flat.mkdir()
+    (flat / "eve_00_welcome.ipynb").symlink_to(SOLUTION)
+    subs = {s.student: s for s in _collect(flat, tmp_path / "f")}
+    assert subs["eve"].files == [] and "symbolic link" in subs["eve"].notes[0]
+
+
+def test_names_that_sanitise_alike_are_never_merged(tmp_path):
+    release = nbformat.read(WELCOME, as_version=4)
+    flat = tmp_path / "flat"
+    flat.mkdir()
+    for name, marker in [("Anna Li_1_00_welcome.ipynb", "first"), ("Anna-Li_2_00_welcome.ipynb", "second"),
+                         ("Anna  Li_3_00_welcome.ipynb", "third")]:
+        release.metadata["marker"] = marker
+        nbformat.write(release, flat / name)
+    archive = tmp_path / "export.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        for p in sorted(flat.iterdir()):
+            zf.write(p, p.name)
+    for source, sub in [(flat, "f"), (archive, "z")]:
+        subs = list(_collect(source, tmp_path / sub))
+        assert sorted(s.student for s in subs) == ["Anna-Li", "Anna-Li-2", "Anna-Li-3"]
+        markers = sorted(nbformat.read(s.files[0], as_version=4).metadata["marker"] for s in subs)
+        assert markers == ["first", "second", "third"], source
+        renamed = [s for s in subs if s.student != "Anna-Li"]
+        assert all(any("kept apart" in n for n in s.notes) for s in renamed)
+    root = tmp_path / "nb"
+    for name in ("bob smith", "bob-smith"):
+        (root / "submitted" / name / "00_welcome").mkdir(parents=True)
+        (root / "submitted" / name / "00_welcome" / "00_welcome.ipynb").write_bytes(WELCOME.read_bytes())
+    for _ in range(2):  # a second run (in place) finds the same students, not its own copies
+        subs = collect.collect(root / "submitted", "00_welcome", root, ["00_welcome.ipynb"])
+        assert sorted(s.student for s in subs) == ["bob-smith", "bob-smith-2"]
+        assert all(len(s.files) == 1 for s in subs)
+
+
+def _zip_bytes(members: dict[str, bytes]) -> bytes:
+    import io
+
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, data in members.items():
+            zf.writestr(name, data)
+    return buf.getvalue()
+
+
+def test_broken_class_exports_grade_every_readable_submission(tmp_path):
+    good = WELCOME.read_bytes()
+    members = {f"export/{s}_00_welcome.ipynb": good for s in ("alice", "bob", "carol")}
+    # one member with a bad CRC: flip a byte of bob's compressed data
+    data = bytearray(_zip_bytes(members))
+    at = data.index(b"bob_00_welcome.ipynb") + len("bob_00_welcome.ipynb") + 200
+    data[at] ^= 0xFF
+    (tmp_path / "crc.zip").write_bytes(bytes(data))
+    subs = {s.student: s for s in _collect(tmp_path / "crc.zip", tmp_path / "crc")}
+    assert [p.name for p in subs["alice"].files] == ["00_welcome.ipynb"] and subs["carol"].files
+    assert subs["bob"].files == [] and subs["bob"].notes, subs["bob"]
+    # a "../" member and an absolute one: refused, reported, the rest graded
+    unsafe = _zip_bytes({**members, "../evil_00_welcome.ipynb": good, "/etc/x_00_welcome.ipynb": good})
+    (tmp_path / "unsafe.zip").write_bytes(unsafe)
+    got = _collect(tmp_path / "unsafe.zip", tmp_path / "unsafe")
+    assert sorted(s.student for s in got) == ["alice", "bob", "carol"]
+    assert len(got.problems) == 2 and not (tmp_path / "unsafe" / "evil_00_welcome.ipynb").exists()
+    # a truncated download (no central directory): every member before the cut is recovered
+    whole = _zip_bytes(members)
+    (tmp_path / "cut.zip").write_bytes(whole[: whole.index(b"carol_00_welcome.ipynb") + 500])
+    subs = {s.student: s for s in _collect(tmp_path / "cut.zip", tmp_path / "cut")}
+    assert subs["alice"].files and subs["bob"].files and not subs["carol"].files and subs["carol"].notes
+    (tmp_path / "junk.zip").write_bytes(b"this is not a zip at all")
+    with pytest.raises(ValueError, match="not a readable zip"):
+        _collect(tmp_path / "junk.zip", tmp_path / "junk")
+
+
+def test_zip_bomb_is_bounded(tmp_path):
+    """A member that unpacks far beyond its compressed size is refused before it is unpacked."""
+    import resource
+
+    bomb = tmp_path / "bomb.zip"
+    with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("export/alice_00_welcome.ipynb", WELCOME.read_bytes())
+        with zf.open("export/bomb_00_welcome.ipynb", "w", force_zip64=True) as fh:
+            chunk = b"\0" * 2**20
+            for _ in range(1024):  # 1 GiB of zeros, about 1 MB compressed
+                fh.write(chunk)
+    assert bomb.stat().st_size < 3 * 2**20
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    subs = {s.student: s for s in _collect(bomb, tmp_path / "b")}
+    grown_mb = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
+    assert subs["alice"].files and not subs["bomb"].files
+    assert any("zip bomb" in n for n in subs["bomb"].notes), subs["bomb"].notes
+    assert grown_mb < 200, f"collecting the bomb grew the grader by {grown_mb:.0f} MB"
+    assert sum(f.stat().st_size for f in (tmp_path / "b").rglob("*") if f.is_file()) < 10 * 2**20
+
+
+def test_course_grade_runs_without_the_venv_on_path(tmp_path):
+    """As the README shows: ``.venv/bin/course-grade ...`` with a PATH that has no venv. It used
+    to stop with "No such file or directory: 'alembic'" and leave a half-made gradebook.db."""
+    import shutil
+    import sqlite3
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = tmp_path / "course"
+    shutil.copytree(REPO / "solutions" / "00_welcome", root / "solutions" / "00_welcome")
+    (tmp_path / "none").mkdir()
+    exe = Path(sys.executable).parent / "course-grade"
+    env = {k: v for k, v in os.environ.items() if k != "PATH"}
+    env["PATH"] = "/usr/local/bin:/usr/bin:/bin"
+    assert shutil.which("alembic", path=env["PATH"]) is None, "alembic on the system PATH: this test proves nothing"
+    proc = subprocess.run([str(exe), "00_welcome", str(tmp_path / "none"), "--root", str(root), "--no-feedback",
+                           "--unsafe-no-sandbox", "--quiet"], env=env, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    with sqlite3.connect(root / "gradebook.db") as con:
+        assert con.execute("SELECT version_num FROM alembic_version").fetchone()
+        assert con.execute("SELECT name FROM assignment").fetchall() == [("00_welcome",)]
+
+
+def test_hidden_tests_are_redacted_from_outputs_by_content():
+    """Whatever carries hidden-test code -- a printed cell, its repr, an exception message or
+    traceback -- is removed before it reaches autograded/ or the feedback; visible code stays."""
+    from course_utils.grading import redact
+
+    source = nbformat.read(SOLUTION, as_version=4)
+    release = nbformat.read(WELCOME, as_version=4)
+    test_cell = next(c for c in source.cells if "BEGIN HIDDEN TESTS" in c.source)
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("relu(x)", outputs=[
+        nbformat.v4.new_output("stream", name="stdout", text=test_cell.source + "\n" + repr(test_cell.source)),
+        nbformat.v4.new_output("error", ename="ValueError", evalue=test_cell.source, traceback=test_cell.source.split("\n")),
+        nbformat.v4.new_output("execute_result", data={"text/plain": repr(test_cell.source.split("\n"))}),
+    ])])
+    redact.Redactor(source, release).notebook(nb)
+    text = nbformat.writes(nb)
+    assert "manual_seed" not in text and "x_before" not in text
+    assert redact.MARK in text
+    assert 'checks.check_shape(out, x.shape, \\"relu(x)\\")' in text  # visible checks are not secret

@@ -1,138 +1,151 @@
-"""The nbgrader round trip for every assignment, with exact per-cell scores.
+"""The grading round trip of every assignment through ``course-grade``, with exact per-cell scores.
 
-For each assignment in solutions/: the source passes ``nbgrader validate``; the release fails it
-(``--invert``); autograding gives full marks to the reference solution, 0 (without error) to the
-blank release, and to a submission with one exercise wrong (left as the stub, or one of the
-common mistakes in tests/cases/<assignment>.py) a score lower by exactly that exercise's points; then
-feedback is generated for everyone and the exported grades.csv carries the same totals.
+For each assignment in solutions/, a temporary course gets the release (as ``make release``) and
+a class (tests/roundtrip_helpers.write_class): the reference solution, the blank release, one
+submission per exercise left as the stub, one per designed mistake of tests/cases/<assignment>.py.
+The class is graded ONCE, by ``course-grade`` as instructors run it (sandboxed, feedback
+included); every test reads that run: the reference gets full marks and is not flagged, the
+blank 0, each stub or mistake loses exactly its test cells' points -- in course-grade's results,
+its grades.csv, nbgrader's gradebook and export, and the feedback (which shows no hidden test).
+
+What only plain nbgrader checks (the repository's nbgrader_config.py, ``nbgrader validate`` as
+students run it, ``nbgrader autograde``) is checked once, on 00_welcome, in
+:func:`test_plain_nbgrader_round_trip`.
 """
 from __future__ import annotations
 
 import csv
+import html
+import os
+import re
 import time
 
 import nbformat
 import pytest
 
+from course_utils.grading import cli, sandbox
 from course_utils.release import assignments
 from roundtrip_cases import CASES
-from roundtrip_helpers import (
-    REPO,
-    STUB,
-    exercises,
-    grade_id,
-    is_manual_answer,
-    make_course,
-    nbgrader,
-    points_of,
-    reference_submission,
-    scores,
-    validate,
-    with_answer,
-    write_submission,
-)
+from roundtrip_helpers import REPO, grade_id, is_manual_answer, make_course, nbgrader, scores, validate, write_class
 
 pytestmark = pytest.mark.slow
+
+SANDBOX_OK, SANDBOX_WHY = sandbox.available()
+# Generous limits: a loaded CI machine must not turn a slow cell into lost points.
+OPTIONS = dict(workers=2, cell_timeout=600, notebook_timeout=1800, progress=False,
+               limits=sandbox.Limits(cpu_s=1800), allow_unsandboxed=not SANDBOX_OK)
+_HIDDEN = re.compile(r"### BEGIN HIDDEN TESTS[^\n]*\n(.*?)### END HIDDEN TESTS", re.S)
 
 
 @pytest.fixture(scope="module", params=assignments(REPO))
 def graded(request, tmp_path_factory):
-    """Release one assignment into a temporary course, submit every case, autograde once."""
+    """Release one assignment into a temporary course, submit the class, grade it once."""
+    if not SANDBOX_OK and os.environ.get("CI"):
+        pytest.fail(f"CI must grade in the sandbox: {SANDBOX_WHY}")
     assignment = request.param
     root = make_course(tmp_path_factory.mktemp(assignment), assignment)
-    notebooks = sorted(p.name for p in (root / "notebooks" / assignment).glob("*.ipynb"))
-    assert notebooks, f"nothing released for {assignment}"
-    expected: dict[tuple[str, str], dict[str, float]] = {}
-    for name in notebooks:
-        source = nbformat.read(root / "solutions" / assignment / name, as_version=4)
-        release = nbformat.read(root / "notebooks" / assignment / name, as_version=4)
-        points = points_of(source)
-        full = dict(points)
-        reference = reference_submission(release, source)
-        write_submission(root, "reference", assignment, name, reference)
-        expected[("reference", name)] = full
-        write_submission(root, "blank", assignment, name, release)
-        expected[("blank", name)] = {k: 0.0 for k in points}
-        for answer_id, tests in exercises(source).items():
-            student = f"stub-{answer_id}"
-            write_submission(root, student, assignment, name, with_answer(reference, answer_id, STUB))
-            expected[(student, name)] = {k: (0.0 if k in dict(tests) else v) for k, v in points.items()}
-        for i, (answer_id, code, failing) in enumerate(CASES.get(assignment, [])):
-            student = f"mistake{i}-{answer_id}"
-            write_submission(root, student, assignment, name, with_answer(reference, answer_id, code))
-            expected[(student, name)] = {k: (0.0 if k in failing else v) for k, v in points.items()}
+    expected = write_class(root, assignment, CASES.get(assignment, []))
     start = time.perf_counter()
-    proc = nbgrader("autograde", assignment, "--force", root=root)
+    results = {r["student"]: r for r in cli.grade_assignment(assignment, root=root, **OPTIONS)}
     seconds = time.perf_counter() - start
-    students = {s for s, _ in expected}
-    print(f"\nautograded {len(students)} submissions of {assignment} in {seconds:.1f} s "
-          f"({seconds / len(students):.1f} s each)")
-    return assignment, root, expected, proc
+    each = sorted(r.get("seconds", 0.0) for r in results.values())
+    print(f"\ncourse-grade: {len(results)} submissions of {assignment} in {seconds:.1f} s "
+          f"(median {each[len(each) // 2]:.1f} s per submission in its kernel)")
+    return assignment, root, expected, results
 
 
-def test_source_passes_validate(graded):
-    assignment, root, _, _ = graded
-    for path in sorted((root / "solutions" / assignment).glob("*.ipynb")):
-        proc = validate(path)
-        assert "Success! Your notebook passes all the tests." in proc.stdout, proc.stdout + proc.stderr
+def _by_question(result) -> dict[str, dict]:
+    return {q["grade_id"]: q for nb in result["notebooks"].values() for q in nb["questions"]}
 
 
-def test_release_fails_validate(graded):
-    assignment, root, _, _ = graded
-    for path in sorted((root / "notebooks" / assignment).glob("*.ipynb")):
-        proc = validate(path, invert=True)
-        assert "Success! The notebook does not pass any tests." in proc.stdout, proc.stdout + proc.stderr
-
-
-def test_autograde_reports_no_errors(graded):
-    _, _, _, proc = graded
-    log = proc.stdout + proc.stderr
-    assert "[AutogradeApp | ERROR]" not in log, log
-
-
-def _auto_scores(root, assignment, name, student, test_ids):
-    got = scores(root, assignment, name.removesuffix(".ipynb"), student)
-    return {k: got[k] for k in test_ids}
+def test_reference_gets_full_marks_unflagged(graded):
+    _, _, expected, results = graded
+    ref = results["reference"]
+    lost = {gid: q for gid, q in _by_question(ref).items() if q["points"] != q["max_points"]}
+    assert not lost, f"the instructor's solution loses points: {lost}"
+    assert ref["status"] == "graded" and not ref["notes"], ref["notes"]
+    assert ref["score"] == sum(sum(v.values()) for (s, _), v in expected.items() if s == "reference")
 
 
 def test_exact_scores(graded):
-    assignment, root, expected, _ = graded
+    """Reference full, blank 0, each stub and mistake loses exactly its tests' points."""
+    _, _, expected, results = graded
     failures = []
-    for (student, name), want in sorted(expected.items()):
-        got = _auto_scores(root, assignment, name, student, want)
+    for (student, _), want in sorted(expected.items()):
+        got = {gid: q["points"] for gid, q in _by_question(results[student]).items() if gid in want}
         if got != want:
-            failures.append(f"{student}/{name}: expected {want}, got {got}")
+            detail = {gid: q["message"][:200] for gid, q in _by_question(results[student]).items()
+                      if q["points"] != want.get(gid)}
+            failures.append(f"{student}: expected {want}, got {got} {detail} {results[student]['notes']}")
+        elif results[student]["status"] != "graded":
+            failures.append(f"{student}: status {results[student]['status']} {results[student]['notes']}")
     assert not failures, "\n".join(failures)
 
 
-def test_reference_leaves_manual_cells_for_the_instructor(graded):
-    assignment, root, expected, _ = graded
-    for (student, name), _ in expected.items():
-        if student != "reference":
-            continue
+def test_gradebook_and_export_agree(graded):
+    """nbgrader's gradebook holds the same per-cell scores, manual answers await the instructor,
+    and ``nbgrader export`` gives every student the autograded total."""
+    assignment, root, expected, results = graded
+    for (student, name), want in expected.items():
         got = scores(root, assignment, name.removesuffix(".ipynb"), student)
-        source = nbformat.read(root / "solutions" / assignment / name, as_version=4)
-        manual = [grade_id(c) for c in source.cells if is_manual_answer(c)]
-        assert manual, f"{name} needs at least one manually graded answer"
-        assert all(got[m] is None for m in manual), got
+        assert {k: got[k] for k in want} == want, student
+        if student == "reference":
+            source = nbformat.read(root / "solutions" / assignment / name, as_version=4)
+            manual = [grade_id(c) for c in source.cells if is_manual_answer(c)]
+            assert manual, f"{name} needs at least one manually graded answer"
+            assert all(got[m] is None for m in manual), got
+    path = root / "export.csv"
+    nbgrader("export", f"--to={path}", root=root)
+    exported = {r["student_id"]: float(r["raw_score"]) for r in csv.DictReader(path.open()) if r["assignment"] == assignment}
+    assert sorted(exported) == sorted(results)
+    for student, res in results.items():
+        assert exported[student] == pytest.approx(res["score"]), student
 
 
-def test_feedback_and_grade_export(graded):
-    """The instructor's last steps: feedback for every student, then one CSV of grades whose
-    scores are the autograded totals (manual points pending, so the reference is not yet full)."""
+def test_grades_csv_totals(graded):
+    assignment, root, _, results = graded
+    with open(root / "grades" / assignment / "grades.csv") as fh:
+        totals = {r["student"]: float(r["points"]) for r in csv.DictReader(fh) if r["question"] == "(total)"}
+    assert totals == {s: r["score"] for s, r in results.items()}
+
+
+def test_feedback_for_everyone_without_hidden_tests(graded):
     assignment, root, expected, _ = graded
+    hidden = set()
+    for path in (root / "solutions" / assignment).glob("*.ipynb"):
+        for cell in nbformat.read(path, as_version=4).cells:
+            for block in _HIDDEN.findall(cell.source):
+                hidden |= {line.strip() for line in block.splitlines() if len(line.strip()) >= 20}
+    for student, name in expected:
+        page = root / "feedback" / student / assignment / name.replace(".ipynb", ".html")
+        assert page.is_file(), f"no feedback for {student}/{name}"
+        text = html.unescape(page.read_text())
+        assert "Score:" in text
+        leaked = [line for line in hidden if line in text]
+        assert not leaked, f"hidden test code in {student}'s feedback: {leaked[:3]}"
+
+
+# -- plain nbgrader, once ---------------------------------------------------------------------
+
+def test_plain_nbgrader_round_trip(tmp_path):
+    """The repository's nbgrader_config.py with nbgrader's own commands, as instructors who do not
+    use course-grade work: the source passes ``nbgrader validate`` and the release fails it (what
+    students see from the Validate button); ``nbgrader autograde`` gives the reference full marks,
+    the blank 0 and each designed mistake exactly its loss; feedback and export follow."""
+    assignment = "00_welcome"
+    root = make_course(tmp_path, assignment)
+    for path in sorted((root / "solutions" / assignment).glob("*.ipynb")):
+        proc = validate(path)
+        assert "Success! Your notebook passes all the tests." in proc.stdout, proc.stdout + proc.stderr
+    for path in sorted((root / "notebooks" / assignment).glob("*.ipynb")):
+        proc = validate(path, invert=True)
+        assert "Success! The notebook does not pass any tests." in proc.stdout, proc.stdout + proc.stderr
+    expected = write_class(root, assignment, CASES.get(assignment, []), stubs=False)
+    proc = nbgrader("autograde", assignment, "--force", root=root)
+    assert "[AutogradeApp | ERROR]" not in proc.stdout + proc.stderr
+    for (student, name), want in expected.items():
+        got = scores(root, assignment, name.removesuffix(".ipynb"), student)
+        assert {k: got[k] for k in want} == want, student
     nbgrader("generate_feedback", assignment, "--force", root=root)
-    students = sorted({s for s, _ in expected})
-    names = sorted({n for _, n in expected})
-    for student in students:
-        for name in names:
-            html = root / "feedback" / student / assignment / name.replace(".ipynb", ".html")
-            assert html.is_file(), f"no feedback for {student}/{name}"
-            assert "Score:" in html.read_text()
-    csv_path = root / "grades.csv"
-    nbgrader("export", f"--to={csv_path}", root=root)
-    rows = {r["student_id"]: r for r in csv.DictReader(csv_path.open()) if r["assignment"] == assignment}
-    assert sorted(rows) == students
-    for student in students:
-        want = sum(sum(expected[(student, n)].values()) for n in names)
-        assert float(rows[student]["raw_score"]) == pytest.approx(want), student
+    for student, name in expected:
+        assert "Score:" in (root / "feedback" / student / assignment / name.replace(".ipynb", ".html")).read_text()

@@ -19,13 +19,38 @@ import queue
 import sys
 import time
 from pathlib import Path
+from typing import TypedDict
 
 import nbformat
 
-from ..release import RELEASE_DIR, REPO_ROOT, SOURCE_DIR
-from . import collect, execute, nbgrader_io, repair, report, sandbox
+from ..release import REPO_ROOT, SOURCE_DIR, RELEASE_DIR
+from . import collect, execute, nbgrader_io, redact, repair, report, sandbox
 
-VERSION = "1"  # bump to invalidate every cached result
+class Question(TypedDict):
+    """One test cell of one submission."""
+
+    grade_id: str
+    points: float
+    max_points: float
+    status: str  # passed | failed | timed out | crashed | not run | not graded | not submitted
+    message: str  # why it failed (hidden-test text redacted)
+
+
+class SubmissionResult(TypedDict, total=False):
+    """What :meth:`Grader.grade` returns for one student (also a row of results.json)."""
+
+    student: str
+    status: str  # graded | timed out | crashed | invalid | missing
+    score: float
+    max_score: float
+    notes: list[str]  # repairs, refusals and "for review" flags, shown to the student and in the CSV
+    notebooks: dict[str, dict[str, list[Question]]]  # notebook name -> {"questions": [...]}
+    cached: bool  # unchanged since the last run: not re-run
+    timestamp: str | None
+    seconds: float
+
+
+VERSION = "2"  # bump to invalidate every cached result
 CACHE = ".course-grade.json"
 
 
@@ -38,11 +63,13 @@ def _fingerprint(paths: list[Path], settings: dict) -> str:
 
 
 class Grader:
-    def __init__(self, root: Path, assignment: str, workers: int, cell_timeout: float, notebook_timeout: float,
-                 limits: sandbox.Limits, sandboxed: bool, show_hidden_tests: bool = False, force: bool = False):
+    def __init__(self, root: Path, assignment: str, *, workers: int = 1, cell_timeout: float = 60,
+                 notebook_timeout: float = 600, limits: sandbox.Limits | None = None, sandboxed: bool = True,
+                 show_hidden_tests: bool = False, force: bool = False):
         self.root, self.assignment = Path(root).resolve(), assignment
         self.workers, self.cell_timeout, self.notebook_timeout = workers, cell_timeout, notebook_timeout
-        self.limits, self.sandboxed, self.show_hidden, self.force = limits, sandboxed, show_hidden_tests, force
+        self.limits, self.sandboxed = limits or sandbox.Limits(), sandboxed
+        self.show_hidden, self.force = show_hidden_tests, force
         src = self.root / SOURCE_DIR / assignment
         self.sources = {p.name: p for p in sorted(src.glob("*.ipynb"))}
         if not self.sources:
@@ -50,20 +77,21 @@ class Grader:
         self.source_nbs = {n: nbformat.read(p, as_version=4) for n, p in self.sources.items()}
         rel = self.root / RELEASE_DIR / assignment
         self.release_nbs = {n: nbformat.read(rel / n, as_version=4) for n in self.sources if (rel / n).is_file()}
+        self.redactors = {n: redact.Redactor(nb, self.release_nbs.get(n)) for n, nb in self.source_nbs.items()}
         self.extra_files = {p.name: p for p in sorted(rel.glob("*"))
                             if p.is_file() and p.suffix != ".ipynb" and not p.name.startswith(".")} if rel.is_dir() else {}
         self.settings = {"version": VERSION, "cell_timeout": cell_timeout, "notebook_timeout": notebook_timeout,
-                         "limits": vars(limits), "sandboxed": sandboxed, "show_hidden": show_hidden_tests}
+                         "limits": vars(self.limits), "sandboxed": sandboxed, "show_hidden": show_hidden_tests}
         self.base_key = _fingerprint(list(self.sources.values()) + [rel / n for n in self.release_nbs], self.settings)
         self.slots: queue.Queue[int] = queue.Queue()
         for i in range(workers):
             self.slots.put(i)
 
     # -- one student ----------------------------------------------------------------------
-    def grade(self, sub: collect.Submission) -> dict:
+    def grade(self, sub: collect.Submission) -> SubmissionResult:
         """Grade one submission; never raises (a failure becomes the result's status)."""
         start = time.monotonic()
-        result = {"student": sub.student, "status": "graded", "score": 0.0, "notes": [], "notebooks": {},
+        result: SubmissionResult = {"student": sub.student, "status": "graded", "score": 0.0, "notes": [], "notebooks": {},
                   "max_score": sum(p for nb in self.source_nbs.values() for _, p in nbgrader_io.grade_ids(nb)),
                   "cached": False, "timestamp": sub.timestamp}
         out_dir = self.root / "autograded" / sub.student / self.assignment
@@ -77,9 +105,10 @@ class Grader:
                     return old["result"]
             except (OSError, ValueError):
                 pass
+        result["notes"] += sub.notes
         if sub.folder is None or not sub.files:
-            result["status"] = "missing"
-            result["notes"].append("no notebook submitted")
+            result["status"] = "invalid" if sub.notes else "missing"
+            result["notes"].append("no notebook graded" if sub.notes else "no notebook submitted")
             for name, nb in self.source_nbs.items():
                 result["notebooks"][name] = self._questions(nb, None, "not submitted")
             return result
@@ -122,9 +151,15 @@ class Grader:
         result["status"] = next((s for s in order if s in statuses), "graded")
         result["score"] = sum(q["points"] for nb in result["notebooks"].values() for q in nb["questions"])
         result["seconds"] = round(time.monotonic() - start, 2)
-        for name, nb in graded.items():
-            if not self.show_hidden:
+        if not self.show_hidden:  # before anything is written: no hidden test in any output, message or note
+            for name, nb in graded.items():
                 nbgrader_io.hide_hidden_tests(nb)
+                self.redactors[name].notebook(nb)
+                for q in result["notebooks"][name]["questions"]:
+                    q["message"] = self.redactors[name].text(q["message"])
+            for r in self.redactors.values():
+                result["notes"] = [r.text(n) for n in result["notes"]]
+        for name, nb in graded.items():
             if result["notes"] or result["status"] != "graded":
                 nb.cells.insert(0, nbgrader_io.notes_cell(result["status"], result["notes"]))
             nbgrader_io.write_autograded(self.root, self.assignment, sub.student, name, nb)
@@ -153,7 +188,7 @@ class Grader:
         nbs = {p.name: nbformat.read(p, as_version=4) for p in sorted(folder.glob("*.ipynb"))}
         nbgrader_io.save(self.root, self.assignment, result["student"], nbs, result.get("timestamp"))
 
-    def run(self, subs: list[collect.Submission], progress: bool = True) -> list[dict]:
+    def run(self, subs: list[collect.Submission], progress: bool = True) -> list[SubmissionResult]:
         from tqdm.auto import tqdm
 
         results = []
@@ -180,11 +215,11 @@ class Grader:
         return sorted(results, key=lambda r: r["student"])
 
 
-def grade_assignment(assignment: str, submissions: Path | None = None, root: Path = REPO_ROOT, workers: int | None = None,
+def grade_assignment(assignment: str, submissions: Path | None = None, *, root: Path = REPO_ROOT, workers: int | None = None,
                      force: bool = False, cell_timeout: float = 60, notebook_timeout: float = 600,
                      limits: sandbox.Limits | None = None, allow_unsandboxed: bool = False,
                      show_hidden_tests: bool = False, feedback: bool = True, student_regex: str | None = None,
-                     progress: bool = True, out: Path | None = None) -> list[dict]:
+                     progress: bool = True, out: Path | None = None) -> list[SubmissionResult]:
     """Grade every submission of ``assignment``; see the module docstring. Returns one dict per student."""
     root = Path(root).resolve()
     ok, why = sandbox.available()
@@ -198,8 +233,8 @@ def grade_assignment(assignment: str, submissions: Path | None = None, root: Pat
     workers = workers or os.cpu_count() or 1
     start = time.monotonic()
     nbgrader_io.ensure_assignment(root, assignment)
-    grader = Grader(root, assignment, workers, cell_timeout, notebook_timeout, limits or sandbox.Limits(), ok,
-                    show_hidden_tests, force)
+    grader = Grader(root, assignment, workers=workers, cell_timeout=cell_timeout, notebook_timeout=notebook_timeout,
+                    limits=limits, sandboxed=ok, show_hidden_tests=show_hidden_tests, force=force)
     subs = collect.collect(Path(submissions) if submissions else root / "submitted", assignment, root,
                            list(grader.sources), student_regex, nbgrader_io.known_students(root))
     results = grader.run(subs, progress)
@@ -210,7 +245,7 @@ def grade_assignment(assignment: str, submissions: Path | None = None, root: Pat
         proc = nbgrader_io.generate_feedback(root, assignment)
         if proc.returncode != 0:
             print(f"warning: nbgrader generate_feedback failed:\n{proc.stderr[-2000:]}", file=sys.stderr)
-    text = report.summary(results, assignment, time.monotonic() - start, workers)
+    text = report.summary(results, assignment, time.monotonic() - start, workers, subs.problems)
     (out / "summary.txt").write_text(text + "\n")
     (out / "results.json").write_text(json.dumps(results, indent=1))
     if progress:
@@ -242,9 +277,10 @@ def main(argv: list[str] | None = None) -> int:
     a = p.parse_args(argv)
     limits = sandbox.Limits(memory_mb=a.memory_mb, nproc=a.nproc, cpu_s=int(max(a.notebook_timeout * 2, 60)))
     try:
-        grade_assignment(a.assignment, a.submissions, a.root, a.workers, a.force, a.cell_timeout, a.notebook_timeout,
-                         limits, a.unsafe_no_sandbox, a.show_hidden_tests, not a.no_feedback, a.student_regex,
-                         not a.quiet, a.out)
+        grade_assignment(a.assignment, a.submissions, root=a.root, workers=a.workers, force=a.force,
+                         cell_timeout=a.cell_timeout, notebook_timeout=a.notebook_timeout, limits=limits,
+                         allow_unsandboxed=a.unsafe_no_sandbox, show_hidden_tests=a.show_hidden_tests,
+                         feedback=not a.no_feedback, student_regex=a.student_regex, progress=not a.quiet, out=a.out)
     except (FileNotFoundError, ValueError) as err:
         raise SystemExit(f"error: {err}") from None
     return 0

@@ -39,6 +39,7 @@ from .repair import is_answer, is_test, meta
 GRACE_S = 5.0  # after an interrupt, how long a cell may take to stop before the kernel is killed
 STARTUP_S = 60.0
 OUTPUT_CAP = 100_000  # characters of output kept per cell (the rest is counted, not kept)
+CONN_MAX_FILES, CONN_MAX_BYTES = 16, 1024**2  # the connection folder: kernel.json and 5 sockets
 
 
 @dataclass
@@ -118,6 +119,7 @@ class Kernel:
         self.proc: subprocess.Popen | None = None
         self.kc = None
         self.dir = Path(tempfile.mkdtemp(prefix=f"course-grade-{slot}-"))
+        self.conn = self.dir / "conn"
 
     def start(self) -> None:
         from jupyter_client import BlockingKernelClient
@@ -163,6 +165,20 @@ class Kernel:
             kc.wait_for_ready(timeout=max(1.0, deadline - time.monotonic()))
         except RuntimeError as err:
             raise RuntimeError(f"the kernel did not start ({err}): {self.log_tail()}") from None
+        if root:  # its sockets exist: from now on the kernel cannot write into the host folder
+            os.chown(conn, 0, 0)
+            os.chmod(conn, 0o755)
+        self.conn = conn
+
+    def wrote_to_host(self) -> bool:
+        """Whether the kernel put more than its sockets into its connection folder (the only host
+        folder it can write to; sealed as root, watched otherwise)."""
+        try:
+            with os.scandir(self.conn) as it:
+                found = [e for _, e in zip(range(CONN_MAX_FILES + 1), it)]
+            return len(found) > CONN_MAX_FILES or sum(e.stat(follow_symlinks=False).st_size for e in found) > CONN_MAX_BYTES
+        except OSError:
+            return False
 
     def log_tail(self) -> str:
         try:
@@ -232,6 +248,9 @@ class Kernel:
                     code = self.proc.returncode
                     self.shutdown()
                     return Reply("crashed", outputs.final(), f"the kernel died (exit status {code})")
+                if self.wrote_to_host():
+                    self.shutdown()
+                    return Reply("crashed", outputs.final(), "the kernel wrote into its connection folder: stopped")
                 continue
             except Exception:  # noqa: BLE001 - a garbled message (e.g. from a forked child): ignore it
                 continue
@@ -259,6 +278,9 @@ class Kernel:
                 reply = msg["content"]
                 break
         final = outputs.final()
+        if self.wrote_to_host():
+            self.shutdown()
+            return Reply("crashed", final, "the kernel wrote into its connection folder: stopped")
         if interrupted:
             return Reply("timed out", final, f"timed out after {timeout:.0f} s (interrupted)")
         if reply is None:
@@ -268,13 +290,75 @@ class Kernel:
         return Reply(status, final, message, reply.get("user_expressions", {}) or {})
 
 
-def _expression_ok(reply: Reply, key: str, token: str) -> tuple[bool, str]:
+def _guard_answer(reply: Reply, key: str) -> tuple[str | None, str, str]:
+    """What a guard call (:mod:`.guard`) answered: (digest or None, what it flagged, error message)."""
+    import ast
+
+    from .guard import OK
+
     value = reply.expressions.get(key, {})
-    if value.get("status") == "ok" and token in str(value.get("data", {}).get("text/plain", "")):
-        return True, ""
+    if reply.status != "ok":
+        return None, "", reply.message or "the grading guard did not answer"
     if value.get("status") == "error":
-        return False, f"{value.get('ename')}: {value.get('evalue')}"
-    return False, "the grading guard did not answer (the kernel's namespace was tampered with)"
+        return None, "", f"{value.get('ename')}: {value.get('evalue')}"
+    try:
+        text = ast.literal_eval(str(value.get("data", {}).get("text/plain", "")))
+    except (ValueError, SyntaxError):
+        text = None
+    if not isinstance(text, str) or not text.startswith(OK + " "):
+        return None, "", "the grading guard did not answer (the kernel's namespace was tampered with)"
+    digest, _, flags = text[len(OK) + 1:].partition(" | ")
+    return digest, flags, ""
+
+
+class _Guard:
+    """The grader's side of the guard: snapshot once, restore before and verify after each test cell.
+
+    A test cell scores only if the guard answered with the digest of the state it saved at the
+    snapshot (a student who cleared or edited that state is caught), restored before the cell
+    and found nothing changed or watched after it. What the guard undid before a test (an answer
+    that patched a module, registered an input transformer, set a trace function ...) is noted
+    "for review" with the test's grade_id; the test itself ran on the restored state.
+    """
+
+    def __init__(self, name: str, notes: list[str]):
+        self.name, self.notes, self.digest = name, notes, None
+
+    def snapshot(self, kernel: Kernel) -> None:
+        reply = kernel.run("", STARTUP_S, silent=True, expressions={"s": f"{self.name}.snapshot(globals())"})
+        self.digest, _, err = _guard_answer(reply, "s")
+        if self.digest is None:
+            self.notes.append(f"the grading guard could not take its snapshot: {err}"[:300])
+
+    def run_test(self, kernel: Kernel, source: str, timeout: float, gid: str | None) -> tuple[Reply, str]:
+        """Run one test cell between a restore and a verify; returns (reply, why it does not count)."""
+        pre = kernel.run("", timeout, silent=True, expressions={"r": f"{self.name}.restore()"})
+        digest, flags, err = _guard_answer(pre, "r")
+        if flags:
+            self._flag(gid, f"before the test, the grader undid or saw {flags}")
+        why = err or ("" if digest == self.digest else "the grading guard's saved state was tampered with")
+        if why and not err:
+            self._flag(gid, why)
+        reply = kernel.run(source, timeout) if kernel.alive() else pre
+        if not kernel.alive():
+            return reply, why
+        post = kernel.run("", GRACE_S + 10, silent=True, expressions={"v": f"{self.name}.verify()"})
+        digest2, _, err2 = _guard_answer(post, "v")
+        if err2 and reply.status == "ok":
+            why = why or err2
+            self._flag(gid, err2)
+        elif digest2 is not None and digest2 != self.digest and not why:
+            why = "the grading guard's saved state was tampered with"
+            self._flag(gid, why)
+        if why and reply.status == "ok":
+            reply.outputs.append(nbformat.v4.new_output(
+                "error", ename="GradingError", evalue=why, traceback=[f"GradingError: {why}"]))
+        return reply, why
+
+    def _flag(self, gid: str | None, what: str) -> None:
+        note = f"for review: test cell {gid}: {what}"[:400]
+        if note not in self.notes:
+            self.notes.append(note)
 
 
 def grade_notebook(nb, slot: int = 0, limits: sandbox.Limits | None = None, cell_timeout: float = 60,
@@ -286,8 +370,6 @@ def grade_notebook(nb, slot: int = 0, limits: sandbox.Limits | None = None, cell
     code has run yet, so they get ``setup_timeout`` (a loaded machine must not turn a slow
     ``import torch`` into a failed submission); every later cell gets ``cell_timeout``.
     """
-    from .guard import OK
-
     limits = limits or sandbox.Limits()
     start = time.monotonic()
     nb_deadline = start + notebook_timeout
@@ -305,6 +387,7 @@ def grade_notebook(nb, slot: int = 0, limits: sandbox.Limits | None = None, cell
     skip: set[int] = set()
     notes: list[str] = []
     restarts = 0
+    guard_side = _Guard(guard, notes)
     kernel: Kernel | None = None
     status = "graded"
 
@@ -320,11 +403,15 @@ def grade_notebook(nb, slot: int = 0, limits: sandbox.Limits | None = None, cell
                 if j >= upto:
                     break
                 if j == first_student:
-                    k.run(f"{guard}.snapshot(globals())", STARTUP_S, silent=True)
+                    guard_side.snapshot(k)
                 if j in skip:
                     continue
                 limit = setup_timeout if first_student is None or j < first_student else cell_timeout
-                r = k.run(cells[j].source, max(1.0, min(limit, nb_deadline - time.monotonic())))
+                limit = max(1.0, min(limit, nb_deadline - time.monotonic()))
+                if is_test(cells[j]):  # in its own namespace, as when it was scored
+                    r, _ = guard_side.run_test(k, cells[j].source, limit, meta(cells[j]).get("grade_id"))
+                else:
+                    r = k.run(cells[j].source, limit)
                 if r.status in ("timed out", "crashed"):
                     raise RuntimeError(f"replaying cell {j} after a restart failed: {r.message}")
             return k
@@ -357,21 +444,13 @@ def grade_notebook(nb, slot: int = 0, limits: sandbox.Limits | None = None, cell
                     result.message = "not run: the kernel could not be (re)started"
                     continue
             if i == first_student:
-                kernel.run(f"{guard}.snapshot(globals())", STARTUP_S, silent=True)
+                guard_side.snapshot(kernel)
             limit = setup_timeout if first_student is None or i < first_student else cell_timeout
             timeout = max(1.0, min(limit, remaining))
             t0 = time.monotonic()
             guard_msg = ""
             if kind == "test":
-                pre = kernel.run("", timeout, silent=True, expressions={"r": f"{guard}.restore()"})
-                ok, guard_msg = _expression_ok(pre, "r", OK) if pre.status == "ok" else (False, pre.message)
-                reply = kernel.run(cell.source, timeout, expressions={"v": f"{guard}.verify()"}) if kernel.alive() else pre
-                if reply.status == "ok":
-                    ok2, msg2 = _expression_ok(reply, "v", OK)
-                    ok, guard_msg = ok and ok2, guard_msg or msg2
-                if reply.status == "ok" and not ok:
-                    reply.outputs.append(nbformat.v4.new_output(
-                        "error", ename="GradingError", evalue=guard_msg, traceback=[f"GradingError: {guard_msg}"]))
+                reply, guard_msg = guard_side.run_test(kernel, cell.source, timeout, gid)
             else:
                 reply = kernel.run(cell.source, timeout)
             result.seconds = round(time.monotonic() - t0, 2)

@@ -8,7 +8,9 @@ autograde would put it, so ``nbgrader generate_feedback``, ``nbgrader export`` a
 """
 from __future__ import annotations
 
-import re
+import contextlib
+import os
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -17,13 +19,12 @@ from pathlib import Path
 
 import nbformat
 from nbgrader.api import Gradebook, MissingEntry
-from nbgrader.preprocessors import SaveAutoGrades
+from nbgrader.preprocessors import ClearHiddenTests, SaveAutoGrades
 
 from ..release import REPO_ROOT, generate, nbgrader_env
 from .repair import is_test, meta
 
 VERDICT = "course_grade"  # cell metadata key holding our verdict for a test cell
-_HIDDEN_RE = re.compile(r"^([ \t]*)### BEGIN HIDDEN TESTS[^\n]*\n.*?^[ \t]*### END HIDDEN TESTS[^\n]*", re.S | re.M)
 
 
 class SaveVerdicts(SaveAutoGrades):
@@ -44,8 +45,54 @@ def db_url(root: Path) -> str:
     return f"sqlite:///{Path(root) / 'gradebook.db'}"
 
 
+@contextlib.contextmanager
+def _own_tools_on_path():
+    """This interpreter's ``bin/`` first on PATH: nbgrader runs the ``alembic`` command when it
+    creates a gradebook, and ``course-grade`` must find the one installed next to it even when
+    started as ``.venv/bin/course-grade`` without the venv on PATH."""
+    old = os.environ.get("PATH")
+    os.environ["PATH"] = nbgrader_env()["PATH"]
+    try:
+        yield
+    finally:
+        if old is None:
+            os.environ.pop("PATH", None)
+        else:
+            os.environ["PATH"] = old
+
+
+def ensure_gradebook(root: Path) -> Path:
+    """``<root>/gradebook.db``, created if missing: built under a temporary name and moved into
+    place only when nbgrader has finished it, so a failure never leaves a half-made gradebook.
+    One left by an earlier failure (tables, but no schema version) gets its version stamped."""
+    path = Path(root) / "gradebook.db"
+    if path.exists():
+        with contextlib.closing(sqlite3.connect(path)) as con:
+            tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        if tables and "alembic_version" not in tables:
+            from nbgrader.api import get_alembic_version
+
+            with _own_tools_on_path():
+                version = get_alembic_version()
+            with contextlib.closing(sqlite3.connect(path)) as con, con:
+                con.execute("CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL)")
+                con.execute("INSERT INTO alembic_version (version_num) VALUES (?)", (version,))
+        return path
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".gradebook-{os.getpid()}.db")
+    try:
+        with _own_tools_on_path(), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            Gradebook(f"sqlite:///{tmp}").close()
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path
+
+
 def ensure_assignment(root: Path, assignment: str) -> None:
     """Record the assignment in the gradebook (as ``make release`` does) if it is not there yet."""
+    ensure_gradebook(root)
     with Gradebook(db_url(root)) as gb:
         try:
             gb.find_assignment(assignment)
@@ -63,11 +110,16 @@ def known_students(root: Path) -> list[str]:
 
 
 def hide_hidden_tests(nb, marker: str = "### hidden tests: not shown (their results are below)") -> None:
-    """Replace the hidden tests' code by ``marker`` and tracebacks by their message (a traceback
-    quotes the lines around the failing check, hidden ones included)."""
-    for cell in nb.cells:
+    """Remove the hidden tests' code with nbgrader's ClearHiddenTests (``marker`` says where it was)
+    and replace tracebacks by their message (a traceback quotes the lines around the failing
+    check, hidden ones included)."""
+    clear = ClearHiddenTests()
+    for i, cell in enumerate(nb.cells):
         if is_test(cell):
-            cell.source = _HIDDEN_RE.sub(lambda m: m.group(1) + marker, cell.source)
+            before = cell.source
+            clear.preprocess_cell(cell, {}, i)
+            if cell.source != before:
+                cell.source = cell.source.rstrip("\n") + "\n" + marker
             for out in cell.get("outputs", []):
                 if out.get("output_type") == "error":
                     out["traceback"] = [f"{out.get('ename')}: {out.get('evalue')}"]

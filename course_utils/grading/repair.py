@@ -19,14 +19,16 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 import re
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
+from nbgrader.utils import is_grade, is_solution
 
 STUB = "# YOUR CODE HERE\nraise NotImplementedError()"
-_SOLUTION_RE = re.compile(r"^([ \t]*)### BEGIN SOLUTION[^\n]*\n.*?^[ \t]*### END SOLUTION[^\n]*\n?", re.S | re.M)
 _SUSPICIOUS = re.compile(
     r"get_ipython|sys\.modules|builtins|__builtins__|\bgc\b|settrace|setprofile|ctypes|__globals__|"
     r"__code__|__import__|importlib|\bsetattr\s*\(\s*(np|numpy|torch|checks)\b|"
@@ -38,25 +40,26 @@ def meta(cell) -> dict:
     return cell.get("metadata", {}).get("nbgrader", {}) or {}
 
 
+# nbgrader's own cell predicates; a submission's metadata is made safe for them in read_submission.
 def is_answer(cell) -> bool:
-    return bool(meta(cell).get("solution"))
+    return bool(is_solution(cell))
 
 
 def is_test(cell) -> bool:
-    m = meta(cell)
-    return cell.get("cell_type") == "code" and bool(m.get("grade")) and not m.get("solution")
+    return cell.get("cell_type") == "code" and bool(is_grade(cell)) and not is_solution(cell)
 
 
 def is_graded(cell) -> bool:
-    return bool(meta(cell).get("grade"))
+    return bool(is_grade(cell))
 
 
 def stub_of(cell) -> str:
-    """The student's starting point for an instructor answer cell (what the release shows)."""
-    if cell.cell_type == "markdown":
-        return "YOUR ANSWER HERE"
-    stubbed = _SOLUTION_RE.sub(lambda m: "".join(m.group(1) + line + "\n" for line in STUB.split("\n")), cell.source)
-    return stubbed.rstrip("\n")
+    """The student's starting point for an instructor answer cell (what the release shows), made by
+    nbgrader's own ClearSolutions with the course's stubs."""
+    from nbgrader.preprocessors import ClearSolutions
+
+    clear = ClearSolutions(code_stub={"python": STUB}, text_stub="YOUR ANSWER HERE")
+    return clear.preprocess_cell(copy.deepcopy(cell), {"language": "python"}, 0)[0].source
 
 
 @dataclass
@@ -70,18 +73,51 @@ class InvalidNotebook(Exception):
     """The submitted file is not a notebook we can read."""
 
 
-def read_submission(path: Path):
-    """Read a submitted notebook; raise :class:`InvalidNotebook` with a short reason."""
+MAX_NOTEBOOK_BYTES = 128 * 1024**2
+
+
+def _read_regular(path: Path, limit: int = MAX_NOTEBOOK_BYTES) -> bytes:
+    """The bytes of ``path`` if it is a regular file of at most ``limit`` bytes; a symbolic link
+    (it could point at the instructor's solution) or a FIFO/device is refused, not followed."""
     try:
-        raw = json.loads(Path(path).read_bytes().decode("utf-8"))
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError as err:
+        if Path(path).is_symlink():
+            raise InvalidNotebook("a symbolic link, refused") from None
+        raise InvalidNotebook(f"cannot be read ({err.strerror})") from None
+    with os.fdopen(fd, "rb") as fh:
+        st = os.fstat(fh.fileno())
+        if not stat.S_ISREG(st.st_mode):
+            raise InvalidNotebook("not a regular file, refused")
+        if st.st_size > limit:
+            raise InvalidNotebook(f"larger than {limit // 1024**2} MiB")
+        return fh.read(limit + 1)
+
+
+def read_submission(path: Path):
+    """Read a submitted notebook; raise :class:`InvalidNotebook` with a short reason.
+
+    A UTF-8 byte-order mark (some editors on Windows write one) is accepted.
+    """
+    data = _read_regular(Path(path))
+    try:
+        raw = json.loads(data.decode("utf-8-sig"))
     except (UnicodeDecodeError, json.JSONDecodeError) as err:
         raise InvalidNotebook(f"not valid JSON ({type(err).__name__}: {str(err)[:80]})") from None
     if not isinstance(raw, dict) or not isinstance(raw.get("cells"), list):
         raise InvalidNotebook("JSON, but not a Jupyter notebook (no list of cells)")
     try:
-        return nbformat.reads(json.dumps(raw), as_version=4)
+        nb = nbformat.reads(json.dumps(raw), as_version=4)
     except Exception as err:  # noqa: BLE001 - nbformat raises many kinds
         raise InvalidNotebook(f"not a readable notebook ({type(err).__name__}: {str(err)[:80]})") from None
+    for cell in nb.cells:  # metadata of the wrong shape is dropped: nbgrader's predicates expect dicts
+        if not isinstance(cell, dict):
+            raise InvalidNotebook("not a readable notebook (a cell is not an object)")
+        if not isinstance(cell.get("metadata"), dict):
+            cell["metadata"] = nbformat.NotebookNode()
+        if "nbgrader" in cell.metadata and not isinstance(cell.metadata["nbgrader"], dict):
+            del cell.metadata["nbgrader"]
+    return nb
 
 
 def _text(cell) -> str:

@@ -33,7 +33,9 @@ def write_csv(path: Path, results: list[dict], assignment: str) -> Path:
     return path
 
 
-def summary(results: list[dict], assignment: str, seconds: float, workers: int) -> str:
+def summary(results: list[dict], assignment: str, seconds: float, workers: int, problems: list[str] = ()) -> str:
+    """The run in a few lines: counts, score statistics, every student with a note, and the
+    files of the class export that belong to no student and were not graded (``problems``)."""
     statuses = Counter(r["status"] for r in results)
     graded = [r["score"] for r in results if r["status"] != "missing"]
     max_score = max((r["max_score"] for r in results), default=0)
@@ -46,6 +48,9 @@ def summary(results: list[dict], assignment: str, seconds: float, workers: int) 
     for r in results:
         if r["status"] != "graded" or r["notes"]:
             lines.append(f"  {r['student']:20s} {r['status']:10s} {r['score']:g}/{r['max_score']:g}  {'; '.join(r['notes'])[:160]}")
+    if problems:
+        lines.append(f"  {len(problems)} file(s) of the export were not graded:")
+        lines += [f"    {p}" for p in problems]
     return "\n".join(lines)
 
 

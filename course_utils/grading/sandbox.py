@@ -7,8 +7,11 @@ What a kernel started by :func:`kernel_command` can and cannot do (Linux, ``bwra
   environment and the ``course_utils`` package are bound read-only; nothing else of the host
   exists inside (no ``/home``, ``/root``, ``/work``, no repository, so no ``gradebook.db``,
   no ``solutions/``, no other submission, no autograded or feedback folder).
-- **Writable**: only a size-limited tmpfs working directory and ``/tmp`` (private to this kernel),
-  and the folder holding the kernel's connection file and sockets.
+- **Writable**: only two size-limited tmpfs, private to this kernel: the working directory and
+  ``/tmp`` (world-writable with the sticky bit, like a normal ``/tmp``: Matplotlib's and
+  IPython's caches go there). The folder holding the kernel's connection file and sockets is
+  writable only until the kernel has created its sockets (as root it is then handed back to
+  root; otherwise the grader stops a kernel that writes more than a few files into it).
 - **Its own PID, IPC and UTS namespaces**, a new session (no terminal injection), and it dies
   with the grader. It cannot see or signal the grader or other kernels.
 - **Unprivileged**: when the grader runs as root (CI, containers), the kernel drops to a
@@ -43,7 +46,8 @@ class Limits:
     cpu_s: int = 600
     nproc: int = 256
     file_mb: int = 64
-    tmpfs_mb: int = 256
+    tmpfs_mb: int = 256  # the working directory
+    tmp_mb: int = 256  # /tmp
 
 
 def uid_for(slot: int) -> int:
@@ -95,9 +99,12 @@ def _ro_binds() -> list[Path]:
     return sorted(p for p in paths if not str(p).startswith("/usr/"))
 
 
-def _base_binds() -> list[str]:
-    args = ["--ro-bind", "/usr", "/usr", "--ro-bind", "/etc", "/etc", "--proc", "/proc", "--dev", "/dev",
-            "--tmpfs", "/tmp"]
+def _base_binds(tmp_mb: int | None = None) -> list[str]:
+    """The read-only system, ``/proc``, ``/dev`` and a private ``/tmp`` (``tmp_mb`` MiB, mode 1777)."""
+    args = ["--ro-bind", "/usr", "/usr", "--ro-bind", "/etc", "/etc", "--proc", "/proc", "--dev", "/dev"]
+    if tmp_mb:
+        args += ["--size", str(tmp_mb * 1024 * 1024), "--perms", "1777"]
+    args += ["--tmpfs", "/tmp"]
     for name in ("bin", "lib", "lib64", "lib32", "sbin"):
         host = Path("/") / name
         if host.is_symlink():
@@ -127,7 +134,7 @@ def kernel_command(connection_file: Path, workdir: str, slot: int, limits: Limit
             files released with the assignment.
     """
     conn_dir = connection_file.parent
-    args = [bwrap_path() or BWRAP, *_namespace_args(), *_base_binds()]
+    args = [bwrap_path() or BWRAP, *_namespace_args(), *_base_binds(limits.tmp_mb)]
     for parent in _parents(conn_dir):
         args += ["--perms", "0755", "--dir", str(parent)]
     args += ["--bind", str(conn_dir), str(conn_dir)]

@@ -161,3 +161,32 @@ CASES = [
         "def _skip_tests(lines):\n    return ['pass\\n'] if any('checks.' in line for line in lines) else lines\n\n\n"
         "get_ipython().input_transformers_post.append(_skip_tests)" + CLONE)}),
 ]
+
+# -- issue 14 part A: the sandbox's writable places, hidden tests in outputs -------------------
+_FRAMES = ("import inspect\nimport linecache\n\n\ndef _stack_source():\n    f, text = inspect.currentframe().f_back, []\n"
+           "    while f is not None:  # the source of every notebook cell on the stack, the test cell's included\n"
+           "        if 'ipykernel' in f.f_code.co_filename or f.f_code.co_filename.startswith('<'):\n"
+           "            text += linecache.cache.get(f.f_code.co_filename, (0, 0, []))[2]\n"
+           "        f = f.f_back\n    return ''.join(text)\n\n\n")
+CASES += [
+    Case("tmp-writable-and-bounded", "graded", FULL, answers={"relu_answer": probe(
+        "import os\nimport tempfile\n_written = 0\ntry:\n    for _i in range(20):  # up to 640 MB, /tmp holds 256 MiB\n"
+        "        with tempfile.NamedTemporaryFile(dir='/tmp', delete=False) as _f:\n"
+        "            _f.write(b'x' * 2**25)\n        _written += 2**25\nexcept OSError:\n    pass\n"
+        "for _p in os.listdir('/tmp'):\n    if _p.startswith('tmp'):\n        os.remove(os.path.join('/tmp', _p))\n"
+        "LEAK = not 2**20 <= _written <= 300 * 2**20\nprint(f'wrote {_written >> 20} MiB to /tmp')\n",
+        "relu", RELU, WRONG)}, why="documented as writable (Matplotlib's cache), bounded like the working directory"),
+    Case("write-connection-folder", "graded", FULL, answers={"relu_answer": probe(
+        "import os\nfrom ipykernel.connect import get_connection_file\nLEAK = False\ntry:\n"
+        "    with open(os.path.join(os.path.dirname(get_connection_file()), 'junk'), 'wb') as _f:\n"
+        "        _f.write(b'x' * 1000)\n    LEAK = True\nexcept OSError:\n    pass\n", "relu", RELU, WRONG)},
+        why="the one host folder the kernel needs (its sockets): no longer writable once they exist"),
+    Case("print-running-cell", "graded", FULL, answers={"relu_answer": (
+        "def relu(x):\n    _ip = get_ipython()\n    print(_ip.user_ns['In'][-1])\n    print(repr(_ip.user_ns['_ih']))\n"
+        "    return torch.clamp(x, min=0.0)\n")}, why="In[-1] and _ih hold the test cell, hidden tests included"),
+    Case("print-caller-frames", "graded", NO_RELU, answers={"relu_answer": (
+        _FRAMES + "def relu(x):\n    print(_stack_source())\n    return torch.clamp(x, min=0.0)\n")},
+        why="reading the check's frames is flagged and voids the test (guard); nothing of it reaches the feedback"),
+    Case("exception-carries-test-source", "graded", NO_RELU, answers={"relu_answer": (
+        _FRAMES + "def relu(x):\n    raise ValueError(_stack_source())\n")}),
+]
