@@ -80,13 +80,20 @@ _events: list = []  # (event, detail) seen by the audit hook, appended only by i
 _protected: set = set()  # ids of this module's functions: changing their code is refused
 
 
-def _audit(event, args, _events=_events, _protected=_protected, _watched=_WATCHED, _code=_CODE_ATTRS):
+_guarded: set = set()  # ids of the functions the snapshot recorded
+
+
+def _audit(event, args, _events=_events, _protected=_protected, _guarded=_guarded, _watched=_WATCHED,
+           _code=_CODE_ATTRS):
     if event == "course.guard":
         _events.append((event, args[0]))
     elif event in ("object.__setattr__", "object.__delattr__"):
         if args and id(args[0]) in _protected:
             raise RuntimeError("the grading guard cannot be modified")
-        if len(args) > 1 and args[1] in _code and isinstance(args[0], types.FunctionType):
+        # namedtuple sets __defaults__ of the __new__ it creates: only code swaps, or any change
+        # to a recorded function, are worth a look
+        if len(args) > 1 and args[1] in _code and isinstance(args[0], types.FunctionType) and (
+                args[1] == "__code__" or id(args[0]) in _guarded):
             _events.append((event, f"{getattr(args[0], '__qualname__', '?')}.{args[1]}"))
     elif event.startswith(_watched):
         _events.append((event, ""))
@@ -220,6 +227,8 @@ def snapshot(namespace: dict) -> str:
                 functions.setdefault(id(f), (f, _code_of(f)))
     bindings = {k: v for k, v in namespace.items() if isinstance(v, types.ModuleType) and not k.startswith("_")}
     _protected.update(id(f) for f in list(globals().values()) if isinstance(f, types.FunctionType))
+    _guarded.clear()
+    _guarded.update(functions)
     _state.clear()
     _state.update(ns=namespace, modules=saved_modules, classes=classes, functions=functions, bindings=bindings,
                   ipy=_ipython(shell), instances=_instances(shell), trace=sys.gettrace(), profile=sys.getprofile(),
