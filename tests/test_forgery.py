@@ -60,7 +60,8 @@ FORGERIES = {
         "_set = getattr(_sys, 'set' + 'trace')\n_sys.gettrace = lambda: None\n\n\n"
         "def relu(x):\n    _set(_jump)\n    return x.clone()  # wrong\n")),
     # e. clearing the guard's saved state, then patching the checks
-    "e-clear-guard-state": (NO_RELU, REVIEW, (
+    # once the saved state is gone nothing after it can be trusted: every later test scores 0
+    "e-clear-guard-state": (ZERO, REVIEW, (
         "from course_utils.grading import guard as _g\n\n_g._state.clear()\n"
         "vars(checks)['check_close'] = lambda *args, **kwargs: None" + WRONG)),
     # f. the shell's cell transformer patched on its class: every later cell becomes `pass`
