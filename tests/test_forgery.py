@@ -64,8 +64,9 @@ FORGERIES = {
     "e-clear-guard-state": (ZERO, REVIEW, (
         "from course_utils.grading import guard as _g\n\n_g._state.clear()\n"
         "vars(checks)['check_close'] = lambda *args, **kwargs: None" + WRONG)),
-    # f. the shell's cell transformer patched on its class: every later cell becomes `pass`
-    "f-shell-class-transform": (ZERO, REVIEW, (
+    # f. the shell's cell transformer patched on its class: every later cell becomes `pass` (the
+    #    guard puts the class back before the first test, so relu_grad's answer runs as written)
+    "f-shell-class-transform": (NO_RELU, REVIEW, (
         "from IPython.core.interactiveshell import InteractiveShell\n\n"
         "InteractiveShell.transform_cell = lambda self, raw_cell: 'pass\\n'" + WRONG)),
     # g. a check's code swapped for one that does nothing
@@ -78,7 +79,7 @@ FORGERIES = {
         "    lambda lines: ['pass\\n'] if any('checks.' in line for line in lines) else lines)\n")),
 }
 
-HONEST = {
+HONEST = {  # name -> answer; none of them is flagged for review, except by the static scan of answers
     # torch.save caches __slotnames__ on torch.Tensor while the test runs
     "honest-torch-save": (
         "import io\n\n\ndef relu(x):\n    buffer = io.BytesIO()\n    torch.save(torch.clamp(x, min=0.0), buffer)\n"
@@ -150,6 +151,8 @@ def test_forgery_scores_nothing(graded, name):
 def test_honest_answer_keeps_its_points(graded, name):
     result = graded[name]
     assert result["status"] == "graded" and _scores(result) == FULL, _explain(result)
+    flagged = [n for n in result["notes"] if REVIEW in n and "touch the interpreter's internals" not in n]
+    assert not flagged, _explain(result)
 
 
 def test_instructor_solution_of_01_activations_scores_full_marks(tmp_path):

@@ -92,7 +92,7 @@ def _audit(event, args, _events=_events, _protected=_protected, _guarded=_guarde
             raise RuntimeError("the grading guard cannot be modified")
         # namedtuple sets __defaults__ of the __new__ it creates: only code swaps, or any change
         # to a recorded function, are worth a look
-        if len(args) > 1 and args[1] in _code and isinstance(args[0], types.FunctionType) and (
+        if len(args) > 1 and args[1] in _code and type(args[0]) is types.FunctionType and (
                 args[1] == "__code__" or id(args[0]) in _guarded):
             _events.append((event, f"{getattr(args[0], '__qualname__', '?')}.{args[1]}"))
     elif event.startswith(_watched):
@@ -116,11 +116,12 @@ def _mutable(cls) -> bool:
 
 def _functions(value):
     """The Python functions a dict value holds (plain, static/class methods, properties)."""
-    if isinstance(value, types.FunctionType):
+    tp = type(value)  # not isinstance: that would read a student's (or torch's deprecated) __class__
+    if tp is types.FunctionType:
         yield value
-    elif isinstance(value, (staticmethod, classmethod)):
+    elif issubclass(tp, (staticmethod, classmethod)):
         yield from _functions(value.__func__)
-    elif isinstance(value, property):
+    elif issubclass(tp, property):
         for f in (value.fget, value.fset, value.fdel):
             yield from _functions(f)
 
@@ -147,7 +148,7 @@ def _guarded_modules() -> dict:
         except Exception:  # noqa: BLE001 - a missing optional module is simply not guarded
             continue
     for name, module in list(_SYS["modules"].items()):
-        if isinstance(module, types.ModuleType) and name.startswith(tuple(p + "." for p in PACKAGES)):
+        if issubclass(type(module), types.ModuleType) and name.startswith(tuple(p + "." for p in PACKAGES)):
             modules[name] = module
     return modules
 
@@ -225,8 +226,8 @@ def snapshot(namespace: dict) -> str:
         for value in saved.values():
             for f in _functions(value):
                 functions.setdefault(id(f), (f, _code_of(f)))
-    bindings = {k: v for k, v in namespace.items() if isinstance(v, types.ModuleType) and not k.startswith("_")}
-    _protected.update(id(f) for f in list(globals().values()) if isinstance(f, types.FunctionType))
+    bindings = {k: v for k, v in namespace.items() if issubclass(type(v), types.ModuleType) and not k.startswith("_")}
+    _protected.update(id(f) for f in list(globals().values()) if type(f) is types.FunctionType)
     _guarded.clear()
     _guarded.update(functions)
     _state.clear()
@@ -260,7 +261,7 @@ def _inherited(cls, key):
 
 def _data(value) -> bool:
     """A plain value a library may cache in its own module (a flag, a number, a loaded module)."""
-    if isinstance(value, types.ModuleType):
+    if issubclass(type(value), types.ModuleType):
         return _SYS["modules"].get(value.__name__) is value
     return value is _MISSING or not callable(value)
 
@@ -286,7 +287,7 @@ def _module_changes(fix: bool) -> list[str]:
             if key in _VOLATILE or key in _CACHES:
                 continue
             value = current[key]
-            if isinstance(value, types.ModuleType) and _SYS["modules"].get(f"{name}.{key}") is value:
+            if issubclass(type(value), types.ModuleType) and _SYS["modules"].get(f"{name}.{key}") is value:
                 continue  # ``import numpy.polynomial`` binds the submodule: not a patch
             if not strict and _data(value):
                 continue
@@ -451,12 +452,12 @@ def restore() -> str:
         return f"{OK} none"
     from . import namespace
 
-    flags = _changes(fix=True)
+    flags = _watched_since(_state["canary"]) if _state["canary"] is not None else []
+    flags += _changes(fix=True)  # after reading the record: the fixes themselves call sys.settrace
     for key, module in _state["bindings"].items():
         if _state["ns"].get(key) is not module:
             flags.append(f"the notebook's name {key!r}")
             _state["ns"][key] = module
-    flags += _watched_since(_state["canary"]) if _state["canary"] is not None else []
     flags += [f"a thread started by the answers ({t.name})" for t in set(threading.enumerate()) - _state["threads"]
               if t.is_alive() and _students(t)]
     _state["threads"] = set(threading.enumerate())
