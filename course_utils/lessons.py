@@ -181,17 +181,9 @@ def execute(nb, path: Path, timeout: int = 900):
 
     from course_utils.kernel_client import SlicedPollKernelManager
 
-    backup = {k: os.environ.get(k) for k in EXECUTION_ENV}
-    os.environ.update(EXECUTION_ENV)
-    try:
-        NotebookClient(nb, timeout=timeout, kernel_name="python3", kernel_manager_class=SlicedPollKernelManager,
-                       record_timing=False, resources={"metadata": {"path": str(Path(path).parent)}}).execute()
-    finally:
-        for key, value in backup.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+    client = NotebookClient(nb, timeout=timeout, kernel_name="python3", kernel_manager_class=SlicedPollKernelManager,
+                            record_timing=False, resources={"metadata": {"path": str(Path(path).parent)}})
+    client.execute(env={**os.environ, **EXECUTION_ENV})  # the kernel's environment only
     return nb
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import difflib
 import json
+import os
 import shutil
 
 import jupytext
@@ -161,3 +162,14 @@ def test_editing_the_notebook_updates_the_text(paired):
     lessons.sync(ipynb, ipynb.parents[2])
     assert "# A sentence added in JupyterLab." in text.read_text()
     assert jupytext.read(text).cells[0].source == nb.cells[0].source
+
+
+@pytest.mark.slow
+def test_lessons_run_with_one_thread_in_full_mode(tmp_path, monkeypatch):
+    """Saved outputs must not depend on who ran `make lessons`: fixed settings in the kernel only."""
+    monkeypatch.setenv("COURSE_NUM_THREADS", "4")
+    nb = new_notebook(cells=[new_code_cell("import os\nprint(os.environ['COURSE_NUM_THREADS'], os.environ['COURSE_FAST'])")],
+                      metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}})
+    out = lessons.execute(nb, tmp_path / "x.ipynb")
+    assert out.cells[0].outputs[0]["text"] == "1 0\n"
+    assert os.environ["COURSE_NUM_THREADS"] == "4"  # this process is left as it was
