@@ -15,9 +15,9 @@ outputs and nbgrader metadata. The student release (``notebooks/``) is never pai
    Python changes in ``course_utils/`` do not count: refactors and lint fixes must not rewrite
    eight notebooks, nbval and the unit tests check them; when a change alters what a lesson
    shows, re-run it with ``make lessons FORCE=1 LESSONS=<a>``;
-3. **normalize** the instructor notebook (:func:`normalize`): no execution counts, timings or
-   widget state, a fixed ``language_info``, and only the outputs that are not committed
-   elsewhere (see below);
+3. **normalize** the instructor notebook (:func:`normalize`): no timings or widget state, a
+   fixed ``language_info``, execution counts only where outputs are kept (numbered as a
+   top-to-bottom run does), and only the outputs that are not committed elsewhere (see below);
 4. **release** with nbgrader (:func:`course_utils.release.generate`) and refresh the README table.
 
 Outputs are committed once. The student notebooks keep the lesson's figures and tables (they
@@ -138,15 +138,19 @@ def normalize(nb, all_outputs: bool = False):
     static_outputs(nb)
     nb.metadata = {k: nb.metadata[k] for k in NOTEBOOK_METADATA if k in nb.metadata}
     nb.metadata["language_info"] = copy.deepcopy(LANGUAGE_INFO)
+    count = 0
     for cell in nb.cells:
         cell.metadata = {k: cell.metadata[k] for k in CELL_METADATA if k in cell.metadata}
         if cell.cell_type != "code":
             continue
-        cell.execution_count = None
+        count += bool(cell.source.strip())
         cell.outputs = cell.outputs if all_outputs or keeps_outputs(cell) else []
+        # nbval refuses saved outputs without an execution count; a top-to-bottom run numbers the
+        # cells in order, so the count is the cell's position whoever ran it, and nothing else
+        cell.execution_count = count if cell.outputs else None
         for output in cell.outputs:
             if "execution_count" in output:
-                output["execution_count"] = None
+                output["execution_count"] = cell.execution_count
     return nb
 
 
@@ -177,17 +181,9 @@ def execute(nb, path: Path, timeout: int = 900):
 
     from course_utils.kernel_client import SlicedPollKernelManager
 
-    backup = {k: os.environ.get(k) for k in EXECUTION_ENV}
-    os.environ.update(EXECUTION_ENV)
-    try:
-        NotebookClient(nb, timeout=timeout, kernel_name="python3", kernel_manager_class=SlicedPollKernelManager,
-                       record_timing=False, resources={"metadata": {"path": str(Path(path).parent)}}).execute()
-    finally:
-        for key, value in backup.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+    client = NotebookClient(nb, timeout=timeout, kernel_name="python3", kernel_manager_class=SlicedPollKernelManager,
+                            record_timing=False, resources={"metadata": {"path": str(Path(path).parent)}})
+    client.execute(env={**os.environ, **EXECUTION_ENV})  # the kernel's environment only
     return nb
 
 
