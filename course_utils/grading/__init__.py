@@ -16,7 +16,8 @@ Pipeline for each submission (``cli.Grader.grade``), N at a time:
    ``nbgrader generate_feedback``, ``export`` and the formgrader work as usual.
 5. **report** (:mod:`.report`): grades CSV, summary, grade-distribution figure.
 
-Guarantees (Linux with bubblewrap; tests/test_grading.py checks each with a hostile submission):
+Guarantees (Linux with bubblewrap; tests/test_grading.py and tests/test_forgery.py check each with a
+hostile submission):
 
 - student code cannot reach the network, the gradebook, ``solutions/``, the repository, other
   submissions or the grader's processes; it runs as an unprivileged uid with no capabilities;
@@ -25,18 +26,41 @@ Guarantees (Linux with bubblewrap; tests/test_grading.py checks each with a host
   has a timeout, every notebook a wall-clock limit; a hung or dead kernel is killed with its whole
   PID namespace, restarted, and grading continues; nothing a submission does stops the batch;
 - a test cell's score depends only on whether it raised: stderr output and warnings cost nothing;
-- monkeypatching ``course_utils.checks``, builtins, NumPy, torch (module functions and
-  ``torch.Tensor`` methods), rebinding the notebook's module names or IPython input hooks before
-  or during a test does not turn a wrong answer into points.
+- a test cell runs in a namespace of its own layered over the student's (:mod:`.namespace`): the
+  names hidden tests bind at module level never overwrite the student's globals, even while the
+  test runs, and names earlier test cells bound stay visible to later ones;
+- before each test the guard (:mod:`.guard`) puts back, and flags "for review", what an answer
+  changed in the modules the checks and tests use -- whole module dicts, including keys added and
+  NumPy's/torch's private submodules; ``torch.Tensor``, ``torch.nn.Module`` and IPython's shell
+  classes; the code, defaults and closures of every function found there (a swapped
+  ``check_close.__code__``); ``sys``'s hooks, trace and profile functions, torch function/dispatch
+  modes; IPython's input transformers (cleanup, line, token, post), AST transformers, events and
+  the kernel's message handlers. Classes are compared by *effective* attribute (restoring an
+  inherited method with ``setattr`` is no change) and caches Python writes itself
+  (``__slotnames__`` from ``torch.save``/pickle, ``__annotations__``, ``__warningregistry__``,
+  submodules bound on import) are ignored, so honest answers keep their points;
+- the test does not count, and the submission is flagged "for review", if during the test any of
+  these changed, or a watched operation ran (seen by a :pep:`578` audit hook, which cannot be
+  removed: ``sys.settrace``/``setprofile`` -- also through a saved reference --, ``gc``
+  introspection, ``ctypes``, a function's code swapped), or the guard's own saved state or record
+  was cleared (its digest and canary are checked by the grader);
+- while tests run, torch's ``__torch_function__`` overrides and modes are switched off, and the
+  checks (``course_utils.checks.plain``) read answers without running any of their code (exact
+  base types; tensor and ndarray subclasses unwrapped, ``__torch_dispatch__`` subclasses and
+  objects with conversion hooks refused), so an answer cannot read the expected value from the
+  check's frame.
 
-Limits (honest): the guard shares the interpreter with the student's code, so code written to
-defeat *this* grader (finding the guard through ``gc``, replacing the kernel's message handlers,
-threads that patch and un-patch around a check) can still fake a pass; such answers are flagged
-"for review" by a static scan, not prevented. No seccomp filter; the memory limit is per process
-(RLIMIT_AS), so ``nproc`` forked processes could each use that much; a sandbox's tmpfs counts
-against RAM. Without root the process limit is relative to the instructor's own processes.
-Cells a student adds outside answer cells are not run, and cells after the last test cell are not
-run either (their outputs are not in the feedback).
+Limits (honest): the comparison runs in the student's interpreter (moving it to a trusted process
+would mean rewriting every lesson's test cells to record outputs instead of asserting; not done).
+So code written against *this* grader's protocol (replacing the guard's functions with fakes that
+compute the right digest, replacing the kernel's message handlers between two grader requests,
+threads that patch and un-patch around a check, methods of a student's own tensor subclass called
+directly by a test cell) can still fake a pass; what such code needs is flagged "for review" (the
+audit hook, new threads running student code, the static scan of answer cells), not prevented.
+No seccomp filter; the memory limit is per process (RLIMIT_AS), so ``nproc`` forked processes
+could each use that much; a sandbox's tmpfs counts against RAM. Without root the process limit is
+relative to the instructor's own processes. Cells a student adds outside answer cells are not run,
+and cells after the last test cell are not run either (their outputs are not in the feedback).
 """
 __all__ = ["grade_assignment", "main"]
 

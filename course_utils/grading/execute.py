@@ -7,7 +7,8 @@ a private folder (it has no network).
 
 Scoring: a test cell earns its points when it runs to the end without an exception (output on
 stderr, warnings or printed text do not matter), the guard restored the pristine modules before
-it (:mod:`course_utils.grading.guard`) and nothing it recorded changed while it ran.
+it (:mod:`course_utils.grading.guard`, in its own namespace: :mod:`.namespace`), answered with the
+digest of its snapshot, and nothing it recorded changed or was watched while it ran (:class:`_Guard`).
 
 Never stop, never lose: a cell that runs past its time limit is interrupted; if the kernel
 ignores the interrupt (a swallowed ``KeyboardInterrupt``) or dies (``os._exit``, a segfault, a

@@ -71,18 +71,29 @@ _WATCHED = ("sys.settrace", "sys.setprofile", "sys._current_frames", "gc.get_obj
 _CODE_ATTRS = ("__code__", "__defaults__", "__kwdefaults__", "__globals__", "__closure__")
 _MISSING = object()
 
+# The interpreter's hooks, as they were when the guard was imported (before any student code):
+# the guard calls these, not whatever ``sys.gettrace`` is by the time it runs.
+_SYS = {name: getattr(sys, name) for name in ("settrace", "setprofile", "gettrace", "getprofile", "audit",
+                                               "_getframe", "addaudithook", "modules", "meta_path")}
 _state: dict = {}
 _events: list = []  # (event, detail) seen by the audit hook, appended only by it
 _protected: set = set()  # ids of this module's functions: changing their code is refused
 
 
-def _audit(event, args, _events=_events, _protected=_protected, _watched=_WATCHED, _code=_CODE_ATTRS):
+_guarded: set = set()  # ids of the functions the snapshot recorded
+
+
+def _audit(event, args, _events=_events, _protected=_protected, _guarded=_guarded, _watched=_WATCHED,
+           _code=_CODE_ATTRS):
     if event == "course.guard":
         _events.append((event, args[0]))
     elif event in ("object.__setattr__", "object.__delattr__"):
         if args and id(args[0]) in _protected:
             raise RuntimeError("the grading guard cannot be modified")
-        if len(args) > 1 and args[1] in _code and isinstance(args[0], types.FunctionType):
+        # namedtuple sets __defaults__ of the __new__ it creates: only code swaps, or any change
+        # to a recorded function, are worth a look
+        if len(args) > 1 and args[1] in _code and type(args[0]) is types.FunctionType and (
+                args[1] == "__code__" or id(args[0]) in _guarded):
             _events.append((event, f"{getattr(args[0], '__qualname__', '?')}.{args[1]}"))
     elif event.startswith(_watched):
         _events.append((event, ""))
@@ -105,11 +116,12 @@ def _mutable(cls) -> bool:
 
 def _functions(value):
     """The Python functions a dict value holds (plain, static/class methods, properties)."""
-    if isinstance(value, types.FunctionType):
+    tp = type(value)  # not isinstance: that would read a student's (or torch's deprecated) __class__
+    if tp is types.FunctionType:
         yield value
-    elif isinstance(value, (staticmethod, classmethod)):
+    elif issubclass(tp, (staticmethod, classmethod)):
         yield from _functions(value.__func__)
-    elif isinstance(value, property):
+    elif issubclass(tp, property):
         for f in (value.fget, value.fset, value.fdel):
             yield from _functions(f)
 
@@ -135,8 +147,8 @@ def _guarded_modules() -> dict:
             modules[name] = importlib.import_module(name)
         except Exception:  # noqa: BLE001 - a missing optional module is simply not guarded
             continue
-    for name, module in list(sys.modules.items()):
-        if isinstance(module, types.ModuleType) and name.startswith(tuple(p + "." for p in PACKAGES)):
+    for name, module in list(_SYS["modules"].items()):
+        if issubclass(type(module), types.ModuleType) and name.startswith(tuple(p + "." for p in PACKAGES)):
             modules[name] = module
     return modules
 
@@ -193,7 +205,7 @@ def _ipython(shell) -> dict:
 
 
 def _torch_stacks() -> tuple[int, int]:
-    torch = sys.modules.get("torch")
+    torch = _SYS["modules"].get("torch")
     if torch is None:
         return 0, 0
     return torch._C._len_torch_function_stack(), torch._C._len_torch_dispatch_stack()
@@ -214,8 +226,10 @@ def snapshot(namespace: dict) -> str:
         for value in saved.values():
             for f in _functions(value):
                 functions.setdefault(id(f), (f, _code_of(f)))
-    bindings = {k: v for k, v in namespace.items() if isinstance(v, types.ModuleType) and not k.startswith("_")}
-    _protected.update(id(f) for f in list(globals().values()) if isinstance(f, types.FunctionType))
+    bindings = {k: v for k, v in namespace.items() if issubclass(type(v), types.ModuleType) and not k.startswith("_")}
+    _protected.update(id(f) for f in list(globals().values()) if type(f) is types.FunctionType)
+    _guarded.clear()
+    _guarded.update(functions)
     _state.clear()
     _state.update(ns=namespace, modules=saved_modules, classes=classes, functions=functions, bindings=bindings,
                   ipy=_ipython(shell), instances=_instances(shell), trace=sys.gettrace(), profile=sys.getprofile(),
@@ -247,18 +261,18 @@ def _inherited(cls, key):
 
 def _data(value) -> bool:
     """A plain value a library may cache in its own module (a flag, a number, a loaded module)."""
-    if isinstance(value, types.ModuleType):
-        return sys.modules.get(value.__name__) is value
+    if issubclass(type(value), types.ModuleType):
+        return _SYS["modules"].get(value.__name__) is value
     return value is _MISSING or not callable(value)
 
 
 def _module_changes(fix: bool) -> list[str]:
     changed = []
     for name, (module, saved) in _state["modules"].items():
-        if sys.modules.get(name, module) is not module:
+        if _SYS["modules"].get(name, module) is not module:
             changed.append(f"sys.modules[{name!r}]")
             if fix:
-                sys.modules[name] = module
+                _SYS["modules"][name] = module
         current = vars(module)
         strict = name in MODULES or name in PACKAGES  # private submodules: callables only
         for key, value in saved.items():
@@ -273,7 +287,7 @@ def _module_changes(fix: bool) -> list[str]:
             if key in _VOLATILE or key in _CACHES:
                 continue
             value = current[key]
-            if isinstance(value, types.ModuleType) and sys.modules.get(f"{name}.{key}") is value:
+            if issubclass(type(value), types.ModuleType) and _SYS["modules"].get(f"{name}.{key}") is value:
                 continue  # ``import numpy.polynomial`` binds the submodule: not a patch
             if not strict and _data(value):
                 continue
@@ -335,12 +349,19 @@ def _function_changes(fix: bool) -> list[str]:
 
 def _hook_changes(fix: bool) -> list[str]:
     changed = []
-    if sys.gettrace() is not _state["trace"] or sys.getprofile() is not _state["profile"]:
+    for name, value in _SYS.items():
+        if vars(sys).get(name) is not value:
+            changed.append(f"sys.{name}")
+            if fix:
+                setattr(sys, name, value)
+    if _SYS["gettrace"]() is not _state["trace"] or _SYS["getprofile"]() is not _state["profile"]:
         changed.append("sys.settrace/setprofile")
-        if fix:
-            sys.settrace(_state["trace"])
-            sys.setprofile(_state["profile"])
-    frame = sys._getframe()
+    if fix:  # unconditionally: a patched sys.gettrace must not hide a trace function
+        _SYS["settrace"](_state["trace"])
+        _SYS["setprofile"](_state["profile"])
+        threading.settrace(None)
+        threading.setprofile(None)
+    frame = _SYS["_getframe"]()
     while frame is not None:  # a trace function set on a frame (f_trace) of the grader's stack
         if frame.f_trace is not None and frame.f_trace is not _state["trace"]:
             changed.append("a frame's f_trace")
@@ -351,7 +372,7 @@ def _hook_changes(fix: bool) -> list[str]:
     if stacks != _state["stacks"]:
         changed.append("torch function/dispatch modes")
         if fix:
-            torch = sys.modules["torch"]
+            torch = _SYS["modules"]["torch"]
             while torch._C._len_torch_function_stack() > _state["stacks"][0]:
                 torch._C._pop_torch_function_stack()
             while torch._C._len_torch_dispatch_stack() > _state["stacks"][1]:
@@ -431,19 +452,19 @@ def restore() -> str:
         return f"{OK} none"
     from . import namespace
 
-    flags = _changes(fix=True)
+    flags = _watched_since(_state["canary"]) if _state["canary"] is not None else []
+    flags += _changes(fix=True)  # after reading the record: the fixes themselves call sys.settrace
     for key, module in _state["bindings"].items():
         if _state["ns"].get(key) is not module:
             flags.append(f"the notebook's name {key!r}")
             _state["ns"][key] = module
-    flags += _watched_since(_state["canary"]) if _state["canary"] is not None else []
     flags += [f"a thread started by the answers ({t.name})" for t in set(threading.enumerate()) - _state["threads"]
               if t.is_alive() and _students(t)]
     _state["threads"] = set(threading.enumerate())
     _state["canary"] = canary = object.__repr__(object())
-    sys.audit("course.guard", canary)
+    _SYS["audit"]("course.guard", canary)
     _state["test"] = namespace.enter(_shell(), _state["ns"])
-    torch = sys.modules.get("torch")
+    torch = _SYS["modules"].get("torch")
     if torch is not None and _state.get("no_torch_function") is None:
         # While the tests run, tensor subclasses' __torch_function__ and torch-function modes are off:
         # a student's tensor type cannot answer torch.isfinite(out) or a conversion inside a check.
