@@ -44,7 +44,7 @@ FORGERIES = {
         "            frame = frame.f_back\n"
         "        with torch._C.DisableTorchFunctionSubclass():\n"
         "            if frame is not None and getattr(func, '__name__', '') == 'detach':\n"
-        "                return torch.as_tensor(checks.as_array(frame.f_locals['expected']), dtype=torch.float32)\n"
+        "                return torch.as_tensor(checks.as_array(frame.f_locals['expected']))\n"
         "            return func(*args, **(kwargs or {}))\n\n\n"
         "def relu(x):\n    return x.clone().as_subclass(Sneaky)  # wrong values\n")),
     # d. a trace function that jumps over check_close's failure branch, hidden from sys.gettrace

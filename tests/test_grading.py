@@ -3,8 +3,10 @@
 The whole corpus of an assignment is graded once per module (2 workers), then every test reads
 the results, the gradebook, the CSV, the feedback. Needs bubblewrap (``make test`` installs it
 where it runs as root on Debian); elsewhere these tests are skipped with a message, except under
-CI, where a missing sandbox is a failure. Measured on the shared 2-core machine: the whole file in 6.4 min at load average 6-9
-(16 min at load 14); expect a few minutes on an idle one.
+CI, where a missing sandbox is a failure. Measured on the shared 2-core machine: the whole file (39 cases)
+in 8.8 min at load average 5-8; expect a few minutes on an idle one. The quick tests at the end check
+collecting a class (symlinks, special files, ids that sanitise alike, damaged or hostile zips, BOM),
+redaction of hidden tests and `course-grade` without the venv on PATH, without a kernel.
 To extend the corpus to a later notebook, add tests/hostile/<assignment>.py (see hostile_corpus.py).
 """
 from __future__ import annotations

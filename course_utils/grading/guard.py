@@ -6,8 +6,8 @@ requests (which IPython evaluates with ``eval``, bypassing input transformers an
 - :func:`snapshot` once, after the instructor's set-up cells and before the first student cell.
   It records (:class:`Snapshot`) every loaded module of the guarded packages (``numpy.*`` with
   its private modules, ``torch.*``, ``course_utils.checks``, ``builtins``, ``math`` ...) with
-  its whole ``__dict__``; the mutable classes defined there (``torch.Tensor``,
-  ``torch.nn.Module`` ...) and IPython's shell, transformer-manager and kernel classes; the code,
+  its whole ``__dict__``; the classes in :data:`CLASSES` (``torch.Tensor``, ``torch.nn.Module``
+  ...) and IPython's shell, transformer-manager, compiler and kernel classes; the code,
   defaults and closure cells of every Python function found in them; the notebook's
   module-valued names; IPython's input/AST transformers and event callbacks; the trace/profile
   hooks and torch's function/dispatch mode stacks. It returns a digest of what it saved.

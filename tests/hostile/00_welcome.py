@@ -184,9 +184,9 @@ CASES += [
     Case("print-running-cell", "graded", FULL, answers={"relu_answer": (
         "def relu(x):\n    _ip = get_ipython()\n    print(_ip.user_ns['In'][-1])\n    print(repr(_ip.user_ns['_ih']))\n"
         "    return torch.clamp(x, min=0.0)\n")}, why="In[-1] and _ih hold the test cell, hidden tests included"),
-    Case("print-caller-frames", "graded", NO_RELU, answers={"relu_answer": (
+    Case("print-caller-frames", "graded", FULL, answers={"relu_answer": (
         _FRAMES + "def relu(x):\n    print(_stack_source())\n    return torch.clamp(x, min=0.0)\n")},
-        why="reading the check's frames is flagged and voids the test (guard); nothing of it reaches the feedback"),
+        why="a right answer that prints its callers' source: full marks, and no hidden line in the feedback"),
     Case("exception-carries-test-source", "graded", NO_RELU, answers={"relu_answer": (
         _FRAMES + "def relu(x):\n    raise ValueError(_stack_source())\n")}),
 ]
