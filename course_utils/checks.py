@@ -18,7 +18,6 @@ Design rules, because nbgrader grades by running these inside test cells:
 from __future__ import annotations
 
 import contextlib
-import numbers
 import warnings
 from typing import Any, Callable, Iterable, Sequence
 

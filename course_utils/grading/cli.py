@@ -23,8 +23,9 @@ from typing import TypedDict
 
 import nbformat
 
-from ..release import REPO_ROOT, SOURCE_DIR, RELEASE_DIR
+from ..release import RELEASE_DIR, REPO_ROOT, SOURCE_DIR
 from . import collect, execute, nbgrader_io, redact, repair, report, sandbox
+
 
 class Question(TypedDict):
     """One test cell of one submission."""
