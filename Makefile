@@ -21,8 +21,9 @@ W7_VENV  := .venv-widgets7
 W7_STAMP := $(W7_VENV)/.installed
 
 # Debian packages some tests need (command=package): Chromium for the browser test, bubblewrap
-# (and setpriv) for the grading sandbox. `make test` installs them when root on Debian.
-SYSTEM_PACKAGES := chromium=chromium bwrap=bubblewrap setpriv=util-linux
+# (and setpriv) for the grading sandbox, python3-venv for the install test with Debian's own python3.
+# `make test` installs them when root on Debian.
+SYSTEM_PACKAGES := chromium=chromium bwrap=bubblewrap setpriv=util-linux py:ensurepip=python3-venv
 
 ASSIGNMENTS := $(notdir $(patsubst %/,%,$(wildcard solutions/*/)))
 
@@ -35,17 +36,17 @@ help:
 	@echo "make execute  re-run every solutions/ notebook in place to refresh its saved outputs"
 	@echo "make grade ASSIGNMENT=00_welcome [SUBMISSIONS=dir-or-zip] [GRADE_ARGS=...]  autograde a class (sandboxed, parallel)"
 	@echo "make test-fast  only the quick unit tests (no notebooks, no grading round trip)"
-	@echo "make lock     rewrite constraints.txt from the current .venv"
+	@echo "make lock     re-resolve constraints.txt for every supported Python (tools/lock.py)"
 	@echo "make benchmark  measure the torch thread policy (benchmarks/threads.py)"
 
 setup: $(STAMP)
 
 # Creates the virtual environment and installs the pinned dependencies and the course package.
 $(STAMP): pyproject.toml constraints.txt
-	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 10), "Python >= 3.10 is required, found " + sys.version.split()[0]'
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(PYTHON) tools/python_range.py
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || { echo "error: $(PYTHON) cannot create a virtual environment; on Debian/Ubuntu: sudo apt-get install python3-venv" >&2; exit 1; }
 	$(BIN)/python -m pip install -qq --upgrade pip
-	$(BIN)/python -m pip install -qq -c constraints.txt -e ".[lab,test]"
+	$(BIN)/python -m pip install -qq -c constraints.txt -e ".[lab,test,instructor]"
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (course)" >/dev/null
 	touch $(STAMP)
 
@@ -89,11 +90,9 @@ GRADE_ARGS ?=
 grade: $(STAMP)
 	$(BIN)/course-grade $(ASSIGNMENT) $(SUBMISSIONS) $(GRADE_ARGS)
 
+# One lock for every supported Python (environment markers), resolved by uv: tools/lock.py.
 lock: $(STAMP)
-	sed -n '/^#/p' constraints.txt > constraints.tmp
-	$(BIN)/python -m pip freeze --exclude-editable | sed 's/^torch==\([0-9.]*\)+cpu/torch==\1/' >> constraints.tmp
-	mv constraints.tmp constraints.txt
-	$(BIN)/python tools/binder_requirements.py
+	$(BIN)/python tools/lock.py
 
 benchmark: $(STAMP)
 	$(BIN)/python benchmarks/threads.py
