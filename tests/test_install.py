@@ -8,7 +8,6 @@
 """
 from __future__ import annotations
 
-import importlib.util
 import os
 import shutil
 import subprocess
@@ -16,8 +15,7 @@ import sys
 from pathlib import Path
 
 import pytest
-
-from lab_check import assert_make_lab_serves
+from fresh_checkout import assert_make_lab_serves, copy_checkout, load_tool
 from roundtrip_helpers import REPO
 
 DEBIAN_PYTHON = Path("/usr/bin/python3")
@@ -27,26 +25,7 @@ def _python_range(*args: str, python: str = sys.executable) -> subprocess.Comple
     return subprocess.run([python, str(REPO / "tools" / "python_range.py"), *args], capture_output=True, text=True)
 
 
-def _lock_module():
-    spec = importlib.util.spec_from_file_location("course_lock", REPO / "tools" / "lock.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 SUPPORTED = _python_range("versions").stdout.split()
-
-
-def copy_checkout(dest: Path) -> Path:
-    """The files a fresh clone of this checkout has (tracked, plus new files git does not ignore)."""
-    files = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=REPO,
-                           check=True, capture_output=True).stdout.split(b"\0")
-    for name in filter(None, files):
-        source = REPO / os.fsdecode(name)
-        if source.is_file():
-            (dest / os.fsdecode(name)).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source, dest / os.fsdecode(name))
-    return dest
 
 
 def test_supported_range_is_the_one_the_readme_states():
@@ -86,14 +65,14 @@ def test_old_and_new_pythons_get_the_one_line(python):
 @pytest.mark.slow
 @pytest.mark.parametrize("version", SUPPORTED)
 def test_lock_resolves_for_every_supported_python(version):
-    reason = _lock_module().check(version)
+    reason = load_tool("lock").check(version)
     assert reason is None, reason
 
 
 @pytest.mark.slow
 def test_lock_check_fails_on_a_lock_valid_for_one_python_only(tmp_path, monkeypatch):
     """The check is real: the old `pip freeze` lock pinned soupsieve 4.1.2, which needs Python >= 3.11.5."""
-    lock = _lock_module()
+    lock = load_tool("lock")
     broken = tmp_path / "constraints.txt"
     broken.write_text("".join(line.split(";")[0].rstrip() + "\n" for line in lock.LOCK.read_text().splitlines()
                               if not line.startswith("soupsieve==2.")))

@@ -2,8 +2,7 @@
 from __future__ import annotations
 
 import pytest
-
-from lab_check import assert_make_lab_serves
+from fresh_checkout import assert_make_lab_serves
 from roundtrip_helpers import REPO
 
 pytestmark = pytest.mark.slow

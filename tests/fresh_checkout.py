@@ -1,18 +1,45 @@
-"""`make lab` in a given checkout serves its student notebooks: checked through JupyterLab's HTTP API.
+"""A fresh copy of this checkout, and `make lab` in a checkout checked through JupyterLab's HTTP API.
 
 Used for this repository (test_make_lab.py), for a fresh copy installed with Debian's Python
-(test_install.py) and for the student-only repository that `make student-repo` writes (test_student_repo.py).
+(test_install.py), for building the student package (test_student_package.py) and for the student-only
+repository that `make student-repo` writes (test_student_repo.py).
 """
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
+import sys
 import time
 import urllib.request
 from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def load_tool(name: str):
+    """Import tools/<name>.py (the tools folder is not a package)."""
+    spec = importlib.util.spec_from_file_location(f"course_tools_{name}", REPO / "tools" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+def copy_checkout(dest: Path) -> Path:
+    """The files a fresh clone of this checkout has (tracked, plus new files git does not ignore): no build/,
+    .venv or caches, so whatever is built there is built from the sources alone."""
+    files = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=REPO,
+                           check=True, capture_output=True).stdout.split(b"\0")
+    for name in map(os.fsdecode, filter(None, files)):
+        if (REPO / name).is_file():
+            (dest / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(REPO / name, dest / name)
+    return dest
 
 
 def _free_port() -> int:
