@@ -26,8 +26,13 @@ W7_STAMP := $(W7_VENV)/.installed
 SYSTEM_PACKAGES := chromium=chromium bwrap=bubblewrap setpriv=util-linux py:ensurepip=python3-venv
 
 ASSIGNMENTS := $(notdir $(patsubst %/,%,$(wildcard solutions/*/)))
+# The student-only repository (make student-repo) has no solutions/: there this Makefile sets up and tests
+# the student side only (no instructor extra, no system packages for the grading sandbox and browser test).
+INSTRUCTOR := $(if $(wildcard solutions),yes,)
+COMMA := ,
+EXTRAS := lab,test$(if $(INSTRUCTOR),$(COMMA)instructor,)
 
-.PHONY: help setup lab test test-fast test-widgets7 release execute grade lock benchmark clean system-packages
+.PHONY: help setup lab test test-fast test-widgets7 release execute grade lock benchmark clean system-packages student-repo
 
 help:
 	@echo "make lab      set up .venv (first time) and open JupyterLab on notebooks/"
@@ -37,6 +42,7 @@ help:
 	@echo "make grade ASSIGNMENT=00_welcome [SUBMISSIONS=dir-or-zip] [GRADE_ARGS=...]  autograde a class (sandboxed, parallel)"
 	@echo "make test-fast  only the quick unit tests (no notebooks, no grading round trip)"
 	@echo "make lock     re-resolve constraints.txt for every supported Python (tools/lock.py)"
+	@echo "make student-repo DEST=dir  write the student-only repository (scanned for answers, one commit)"
 	@echo "make benchmark  measure the torch thread policy (benchmarks/threads.py)"
 
 setup: $(STAMP)
@@ -46,7 +52,7 @@ $(STAMP): pyproject.toml constraints.txt
 	@$(PYTHON) tools/python_range.py
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || { echo "error: $(PYTHON) cannot create a virtual environment; on Debian/Ubuntu: sudo apt-get install python3-venv" >&2; exit 1; }
 	$(BIN)/python -m pip install -qq --upgrade pip
-	$(BIN)/python -m pip install -qq -c constraints.txt -e ".[lab,test,instructor]"
+	$(BIN)/python -m pip install -qq -c constraints.txt -e ".[$(EXTRAS)]"
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (course)" >/dev/null
 	touch $(STAMP)
 
@@ -56,7 +62,7 @@ ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 lab: $(STAMP)
 	$(BIN)/jupyter lab --ServerApp.root_dir=notebooks $(ROOT_FLAG) $(LAB_ARGS)
 
-test: $(STAMP) $(W7_STAMP) system-packages
+test: $(STAMP) $(W7_STAMP) $(if $(INSTRUCTOR),system-packages,)
 	$(BIN)/python -m pytest -n $(JOBS) --dist loadfile --durations=10 $(PYTEST_ARGS)
 	$(MAKE) --no-print-directory test-widgets7
 
@@ -93,6 +99,11 @@ grade: $(STAMP)
 # One lock for every supported Python (environment markers), resolved by uv: tools/lock.py.
 lock: $(STAMP)
 	$(BIN)/python tools/lock.py
+
+# The student-only repository: make student-repo DEST=../course-students (tools/student_repo.py).
+student-repo: $(STAMP)
+	@test -n "$(DEST)" || { echo "usage: make student-repo DEST=../course-students" >&2; exit 2; }
+	$(BIN)/python tools/student_repo.py $(DEST)
 
 benchmark: $(STAMP)
 	$(BIN)/python benchmarks/threads.py

@@ -12,6 +12,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -88,6 +89,7 @@ def test_fresh_copy_installs_and_runs_with_debian_python(tmp_path):
     repo = copy_checkout(tmp_path / "course")
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     env.pop("VIRTUAL_ENV", None)
+    start = time.monotonic()
     setup = subprocess.run(["make", "--no-print-directory", "setup", f"PYTHON={DEBIAN_PYTHON}"], cwd=repo, env=env,
                            capture_output=True, text=True, timeout=900)
     assert setup.returncode == 0, setup.stdout[-3000:] + setup.stderr[-3000:]
@@ -96,7 +98,10 @@ def test_fresh_copy_installs_and_runs_with_debian_python(tmp_path):
     debian = subprocess.run([str(DEBIAN_PYTHON), "-c", "import sys; print(sys.version.split()[0])"],
                             capture_output=True, text=True).stdout.strip()
     assert version == debian
+    print(f"make setup with Debian's python3 {debian}: {time.monotonic() - start:.0f} s")
     assert_make_lab_serves(repo)
+    start = time.monotonic()
     fast = subprocess.run(["make", "--no-print-directory", "test-fast", "PYTEST_ARGS=-q -p no:cacheprovider"],
                           cwd=repo, env=env, capture_output=True, text=True, timeout=900)
     assert fast.returncode == 0, fast.stdout[-5000:] + fast.stderr[-2000:]
+    print(f"make test-fast there: {time.monotonic() - start:.0f} s")

@@ -59,3 +59,18 @@ def test_student_wheel_has_only_the_student_package(wheel):
     packages = {name.split("/", 1)[0] for name in names if not name.split("/", 1)[0].endswith(".dist-info")}
     assert packages == {"course_utils"}, packages
     assert "course_utils/checks.py" in names and "course_utils/assets/glyphnet.pt" in names
+
+
+def test_colab_installs_only_the_student_package():
+    """The notebooks' Colab setup cell installs the repository's root project, the student package, no extra."""
+    import importlib.metadata
+
+    from packaging.requirements import Requirement
+
+    from course_utils import platforms
+
+    requirement = Requirement(platforms.install_spec())
+    assert requirement.name == importlib.metadata.metadata("course_utils")["Name"] == "course-utils", requirement
+    assert not requirement.extras, requirement
+    assert "#subdirectory=" not in str(requirement.url)
+    assert f"'{platforms.install_spec()}'" in platforms.setup_cell_source()
