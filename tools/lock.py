@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -43,11 +44,15 @@ def supported() -> list[str]:
     return out.split()
 
 
-def compile_args() -> list[str]:
-    args = [uv(), "pip", "compile", "--quiet", "--no-header", "--no-annotate", str(REPO / "pyproject.toml")]
-    for extra in EXTRAS:
-        args += ["--extra", extra]
-    return args
+def compile_args(workdir: Path) -> list[str]:
+    """uv pip compile of this repository's projects, editable (so that they satisfy each other's requirements,
+    never PyPI): the course package with its extras, and the instructor tools in instructor/ where present."""
+    projects = [f"-e {REPO.as_uri()}#egg=course-utils[{','.join(EXTRAS)}]"]
+    if (REPO / "instructor" / "pyproject.toml").exists():
+        projects.append(f"-e {(REPO / 'instructor').as_uri()}")
+    requirements = workdir / "projects.in"
+    requirements.write_text("\n".join(projects) + "\n")
+    return [uv(), "pip", "compile", "--quiet", "--no-header", "--no-annotate", str(requirements)]
 
 
 def canonical(name: str) -> str:
@@ -66,24 +71,27 @@ def pinned_names(text: str) -> dict[str, set[str]]:
 
 
 def write() -> int:
-    tmp = LOCK.with_suffix(".tmp")
-    tmp.write_text(LOCK.read_text() if LOCK.exists() else "")
-    subprocess.run(compile_args() + ["--universal", "--python-version", supported()[0], "-c", str(POLICY),
-                                     "-o", str(tmp)], check=True, cwd=REPO)
-    body = [line for line in tmp.read_text().splitlines() if line and not line.startswith(("#", "-e "))]
+    with tempfile.TemporaryDirectory() as workdir:
+        tmp = Path(workdir) / "constraints.txt"
+        tmp.write_text(LOCK.read_text() if LOCK.exists() else "")  # the current pins, as preferences
+        subprocess.run(compile_args(Path(workdir)) + ["--universal", "--python-version", supported()[0],
+                                                      "-c", str(POLICY), "-o", str(tmp)], check=True, cwd=REPO)
+        body = [line for line in tmp.read_text().splitlines() if line and not line.startswith(("#", "-e "))]
     LOCK.write_text(HEADER + "\n".join(body) + "\n")
-    tmp.unlink()
     print(f"wrote {LOCK.name}: {len(body)} pins for Python {', '.join(supported())}")
     return subprocess.call([sys.executable, str(REPO / "tools" / "binder_requirements.py")])
 
 
 def check(version: str) -> str | None:
     """None when the lock resolves for ``version``, else the reason (one paragraph)."""
-    proc = subprocess.run(compile_args() + ["--python-version", version, "--python-platform", PLATFORM,
-                                            "-c", str(LOCK)], capture_output=True, text=True, cwd=REPO)
+    with tempfile.TemporaryDirectory() as workdir:
+        proc = subprocess.run(compile_args(Path(workdir)) + ["--python-version", version, "--python-platform",
+                                                             PLATFORM, "-c", str(LOCK)],
+                              capture_output=True, text=True, cwd=REPO)
     if proc.returncode != 0:
         return f"Python {version}: the lock does not resolve:\n{proc.stderr.strip()}"
-    lock, chosen = pinned_names(LOCK.read_text()), pinned_names(proc.stdout)
+    lock = pinned_names(LOCK.read_text())
+    chosen = pinned_names("\n".join(line for line in proc.stdout.splitlines() if not line.startswith("-e ")))
     unpinned = sorted(name for name in chosen if name not in lock)
     if unpinned:
         return f"Python {version}: these packages are not in the lock: {', '.join(unpinned)} (run `make lock`)"
