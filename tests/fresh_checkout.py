@@ -19,6 +19,10 @@ import urllib.request
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
+# The quick tests run in a fresh copy (make test-fast TESTS=...): the compiled packages (numpy, torch, matplotlib,
+# scikit-learn), widgets and the exercise checks; all of `make test-fast` takes several minutes more on 2 cores.
+QUICK_TESTS = ["tests/test_checks.py", "tests/test_widgets.py", "tests/test_plots.py", "tests/test_nets.py",
+               "tests/test_reproducibility.py", "tests/test_data.py"]
 
 
 def load_tool(name: str):
@@ -30,15 +34,20 @@ def load_tool(name: str):
     return module
 
 
-def copy_checkout(dest: Path) -> Path:
+def copy_checkout(dest: Path, commit: bool = False) -> Path:
     """The files a fresh clone of this checkout has (tracked, plus new files git does not ignore): no build/,
-    .venv or caches, so whatever is built there is built from the sources alone."""
+    .venv or caches, so whatever is built there is built from the sources alone. ``commit``: make it a git
+    repository with those files committed, like a clone (its own tests list files with git)."""
     files = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=REPO,
                            check=True, capture_output=True).stdout.split(b"\0")
     for name in map(os.fsdecode, filter(None, files)):
         if (REPO / name).is_file():
             (dest / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(REPO / name, dest / name)
+    if commit:
+        git = ["git", "-c", "user.name=test", "-c", "user.email=test@localhost", "-c", "init.defaultBranch=main"]
+        for args in (["init", "-q"], ["add", "-A"], ["commit", "-qm", "fresh copy"]):
+            subprocess.run([*git, *args], cwd=dest, check=True, capture_output=True)
     return dest
 
 

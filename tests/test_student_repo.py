@@ -1,7 +1,7 @@
 """`make student-repo DEST=...`: the student-only repository, scanned, and working on its own.
 
 It is written from HEAD (in CI, the fresh clone). There: no instructor file, no finding of the scan over every
-file, then its own `make lab` (JupyterLab's HTTP API) and its student-side quick tests pass. The scan itself
+file, then its own `make lab` (JupyterLab's HTTP API) and its student-side quick tests (QUICK_TESTS) pass. The scan itself
 is checked to catch answer content in a file type other than notebooks.
 """
 from __future__ import annotations
@@ -11,7 +11,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from fresh_checkout import REPO, assert_make_lab_serves, load_tool
+from fresh_checkout import QUICK_TESTS, REPO, assert_make_lab_serves, load_tool
 
 pytestmark = pytest.mark.slow
 
@@ -59,7 +59,8 @@ def test_student_repo_make_lab_and_tests_work_there(student_repo):
                            capture_output=True, text=True, timeout=900)
     assert setup.returncode == 0, setup.stdout[-3000:] + setup.stderr[-3000:]
     assert_make_lab_serves(student_repo)
-    fast = subprocess.run(["make", "--no-print-directory", "test-fast", "PYTEST_ARGS=-q -p no:cacheprovider"],
+    fast = subprocess.run(["make", "--no-print-directory", "test-fast", f"TESTS={' '.join(QUICK_TESTS)}",
+                           "PYTEST_ARGS=-q -p no:cacheprovider"],
                           cwd=student_repo, env=env, capture_output=True, text=True, timeout=900)
     assert fast.returncode == 0, fast.stdout[-5000:] + fast.stderr[-2000:]
     assert " passed" in fast.stdout
