@@ -16,8 +16,7 @@ import time
 from pathlib import Path
 
 import pytest
-from fresh_checkout import QUICK_TESTS, assert_make_lab_serves, copy_checkout, load_tool
-from roundtrip_helpers import REPO
+from fresh_checkout import QUICK_TESTS, REPO, assert_make_lab_serves, copy_checkout, load_tool
 
 DEBIAN_PYTHON = Path("/usr/bin/python3")
 DEBIAN_QUICK_TESTS = [*QUICK_TESTS, "tests/test_install.py"]

@@ -2,8 +2,7 @@
 from __future__ import annotations
 
 import pytest
-from fresh_checkout import assert_make_lab_serves
-from roundtrip_helpers import REPO
+from fresh_checkout import REPO, assert_make_lab_serves
 
 pytestmark = pytest.mark.slow
 
