@@ -58,6 +58,8 @@ def test_student_wheel_has_only_the_student_package(wheel):
         names = archive.namelist()
     packages = {name.split("/", 1)[0] for name in names if not name.split("/", 1)[0].endswith(".dist-info")}
     assert packages == {"course_utils"}, packages
+    for tool in ("grading", "release", "platforms", "kernel_client"):  # the instructor's (instructor/)
+        assert not any(name.startswith(f"course_utils/{tool}") for name in names), tool
     assert "course_utils/checks.py" in names and "course_utils/assets/glyphnet.pt" in names
 
 
