@@ -27,7 +27,7 @@ SYSTEM_PACKAGES := chromium=chromium bwrap=bubblewrap setpriv=util-linux py:ensu
 
 ASSIGNMENTS := $(notdir $(patsubst %/,%,$(wildcard solutions/*/)))
 # The student-only repository (make student-repo) has no solutions/: there this Makefile sets up and tests
-# the student side only (no instructor extra, no system packages for the grading sandbox and browser test).
+# the student side only (no instructor tools from instructor/, no system packages for the sandbox and browser test).
 INSTRUCTOR := $(if $(wildcard solutions),yes,)
 COMMA := ,
 EXTRAS := lab,test$(if $(INSTRUCTOR),$(COMMA)instructor,)
@@ -48,11 +48,11 @@ help:
 setup: $(STAMP)
 
 # Creates the virtual environment and installs the pinned dependencies and the course package.
-$(STAMP): pyproject.toml constraints.txt
+$(STAMP): pyproject.toml constraints.txt $(wildcard instructor/pyproject.toml)
 	@$(PYTHON) tools/python_range.py
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || { echo "error: $(PYTHON) cannot create a virtual environment; on Debian/Ubuntu: sudo apt-get install python3-venv" >&2; exit 1; }
 	$(BIN)/python -m pip install -qq --upgrade pip
-	$(BIN)/python -m pip install -qq -c constraints.txt -e ".[$(EXTRAS)]"
+	$(BIN)/python -m pip install -qq -c constraints.txt -e ".[$(EXTRAS)]" $(if $(INSTRUCTOR),-e ./instructor,)
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (course)" >/dev/null
 	touch $(STAMP)
 
@@ -81,10 +81,10 @@ test-fast: $(STAMP)
 	$(BIN)/python -m pytest $(TESTS) -m "not slow" $(PYTEST_ARGS)
 
 release: $(STAMP)
-	$(BIN)/python -m course_utils.release $(ASSIGNMENTS)
+	$(BIN)/python -m course_instructor.release $(ASSIGNMENTS)
 
 execute: $(STAMP)
-	$(BIN)/python -m course_utils.release --execute $(ASSIGNMENTS)
+	$(BIN)/python -m course_instructor.release --execute $(ASSIGNMENTS)
 
 # bubblewrap for the grading sandbox: installed where make runs as root on Debian (CI), else a note.
 system-packages:

@@ -19,7 +19,7 @@ import zipfile
 import nbformat
 import pytest
 
-from course_utils.grading import cli, collect, repair, sandbox
+from course_instructor.grading import cli, collect, repair, sandbox
 from hostile_corpus import build, load
 from roundtrip_helpers import REPO, make_course, nbgrader
 

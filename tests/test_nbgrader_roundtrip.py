@@ -14,7 +14,7 @@ import time
 import nbformat
 import pytest
 
-from course_utils.release import assignments
+from course_instructor.release import assignments
 from roundtrip_cases import CASES
 from roundtrip_helpers import (
     REPO,

@@ -13,7 +13,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from course_utils.release import assignments, generate
+from course_instructor.release import assignments, generate
 from roundtrip_helpers import REPO, grade_id, meta
 
 pytestmark = pytest.mark.slow

@@ -1,6 +1,6 @@
 """Pictures that survive a static render (GitHub, nbviewer, nbconvert, a notebook opened unrun).
 
-Saved notebooks carry no live-widget views and no widget state (``course_utils.release.static_outputs``);
+Saved notebooks carry no live-widget views and no widget state (``course_instructor.release.static_outputs``);
 every interactive app leaves its PNG; and ``nbconvert --to html`` of every notebook shows every figure.
 """
 from __future__ import annotations
@@ -12,7 +12,7 @@ import nbformat
 import pytest
 from nbconvert import HTMLExporter
 
-from course_utils.release import WIDGET_VIEW, assignments
+from course_instructor.release import WIDGET_VIEW, assignments
 
 REPO = Path(__file__).resolve().parent.parent
 NOTEBOOKS = [p for a in assignments(REPO) for folder in ("solutions", "notebooks")

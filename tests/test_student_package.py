@@ -69,7 +69,7 @@ def test_colab_installs_only_the_student_package():
 
     from packaging.requirements import Requirement
 
-    from course_utils import platforms
+    from course_instructor import platforms
 
     requirement = Requirement(platforms.install_spec())
     assert requirement.name == importlib.metadata.metadata("course_utils")["Name"] == "course-utils", requirement

@@ -48,7 +48,7 @@ def write_notebook(cells, assignment: str, *, title: str, budget_s: int, gpu: bo
     ``budget_s`` is the full top-to-bottom run-time budget on a 2-core CPU (seconds), reported by
     the test suite; ``gpu`` marks notebooks where a GPU helps (Colab metadata); ``topics`` and
     ``minutes`` (a student's working time) fill the README's notebook table. ``make release`` adds
-    the Colab/Binder badges and the Colab setup cell (course_utils/platforms.py).
+    the Colab/Binder badges and the Colab setup cell (instructor/course_instructor/platforms.py).
     """
     nb = new_notebook(cells=cells)
     nb.metadata = {

@@ -5,8 +5,8 @@ this module only runs it for several assignments and re-executes the instructor 
 
 Command line (what ``make release`` and ``make execute`` run)::
 
-    python -m course_utils.release 00_welcome 01_activations     # regenerate notebooks/
-    python -m course_utils.release --execute 00_welcome          # refresh solutions' outputs
+    python -m course_instructor.release 00_welcome 01_activations     # regenerate notebooks/
+    python -m course_instructor.release --execute 00_welcome          # refresh solutions' outputs
 
 The one piece of configuration nbgrader lacks is :class:`KeepDemoOutputs`: nbgrader's
 ``ClearOutput`` wipes every output of the release, so the student notebooks would render on
@@ -32,7 +32,7 @@ from pathlib import Path
 
 from nbgrader.preprocessors import ClearOutput
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parents[2]  # instructor/course_instructor/release.py
 SOURCE_DIR = "solutions"
 RELEASE_DIR = "notebooks"
 
@@ -152,7 +152,7 @@ def execute(names: list[str], root: Path = REPO_ROOT, timeout: int = 900) -> Non
     import nbformat
     from nbclient import NotebookClient
 
-    from course_utils.kernel_client import SlicedPollKernelManager  # no stall after widget cells
+    from course_instructor.kernel_client import SlicedPollKernelManager  # no stall after widget cells
 
     env_backup = os.environ.get("COURSE_FAST")
     os.environ["COURSE_FAST"] = "0"  # the saved outputs are the full lesson's
@@ -174,7 +174,7 @@ def execute(names: list[str], root: Path = REPO_ROOT, timeout: int = 900) -> Non
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m course_utils.release", description="Release student notebooks from solutions/ with nbgrader.")
+    parser = argparse.ArgumentParser(prog="python -m course_instructor.release", description="Release student notebooks from solutions/ with nbgrader.")
     parser.add_argument("assignments", nargs="*", help="assignment names (default: all in solutions/)")
     parser.add_argument("--execute", action="store_true", help="re-execute the solutions notebooks in place instead of releasing")
     args = parser.parse_args(argv)
@@ -183,7 +183,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.execute:
         execute(names)
     else:
-        from course_utils.platforms import sync_all
+        from course_instructor.platforms import sync_all
 
         for path in sync_all(REPO_ROOT, assignments()):
             print(f"updated generated cells/links in {path.relative_to(REPO_ROOT)}")

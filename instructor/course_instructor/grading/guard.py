@@ -1,6 +1,6 @@
 """Runs *inside* the grading kernel: keeps a student's monkeypatches away from the tests.
 
-The grader (course_utils.grading.execute) calls, through ``user_expressions`` of an execute
+The grader (course_instructor.grading.execute) calls, through ``user_expressions`` of an execute
 request (which IPython evaluates with ``eval``, bypassing input transformers):
 
 - :func:`snapshot` once, after the instructor's set-up cells and before the first student cell:
@@ -20,8 +20,8 @@ Limits (documented in the README): this protects against patching the shared mod
 what a student does when "fixing" a failing check. It is not a security boundary against code
 written to attack this module: student code runs in the same interpreter and can reach anything
 (``gc.get_objects()``, replacing the kernel's message handlers, threads that patch and un-patch).
-The sandbox around the kernel (course_utils.grading.sandbox) is the security boundary; answer
-cells using such tools are flagged for review by :func:`course_utils.grading.repair.suspicious`.
+The sandbox around the kernel (course_instructor.grading.sandbox) is the security boundary; answer
+cells using such tools are flagged for review by :func:`course_instructor.grading.repair.suspicious`.
 """
 from __future__ import annotations
 
