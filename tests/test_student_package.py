@@ -11,8 +11,7 @@ import sys
 import zipfile
 
 import pytest
-
-from fresh_checkout import REPO, copy_checkout, load_tool
+from fresh_checkout import copy_checkout, load_tool
 
 # The three reference answers the package once shipped under the exercises' own names.
 ONCE_SHIPPED = {"legendre_features", "interpolation_threshold", "mc_dropout_predict"}
@@ -67,9 +66,8 @@ def test_colab_installs_only_the_student_package():
     """The notebooks' Colab setup cell installs the repository's root project, the student package, no extra."""
     import importlib.metadata
 
-    from packaging.requirements import Requirement
-
     from course_instructor import platforms
+    from packaging.requirements import Requirement
 
     requirement = Requirement(platforms.install_spec())
     assert requirement.name == importlib.metadata.metadata("course_utils")["Name"] == "course-utils", requirement

@@ -1,8 +1,8 @@
 """`make student-repo DEST=...`: the student-only repository, scanned, and working on its own.
 
 It is written from HEAD (in CI, the fresh clone). There: no instructor file, no finding of the scan over every
-file, then its own `make lab` (JupyterLab's HTTP API) and its student-side quick tests (QUICK_TESTS) pass. The scan itself
-is checked to catch answer content in a file type other than notebooks.
+file, then its own `make lab` (JupyterLab's HTTP API) and its student-side quick tests (QUICK_TESTS) pass. The
+scan itself is checked to catch answer content in a file type other than notebooks.
 """
 from __future__ import annotations
 

@@ -8,7 +8,8 @@ GB of CUDA libraries, which Binder's 2 GB of memory and build time cannot afford
 
 The package set is the dependency closure of ``course-utils[lab]`` and ``nbgrader`` (it provides the
 students' *Validate* button; the instructor's tools are not installed on Binder) read from the installed
-environment, with the versions of constraints.txt (all of a package's lines, environment markers kept). Run by ``make lock``; ``--check`` (the test suite) fails when the file is stale.
+environment, with the versions of constraints.txt (all of a package's lines, environment markers kept).
+Run by ``make lock``; ``--check`` (the test suite) fails when the file is stale.
 """
 from __future__ import annotations
 

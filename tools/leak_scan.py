@@ -109,7 +109,8 @@ def scan(paths, found: Answers | None = None) -> list[str]:
     found = found or answers()
     problems: list[str] = []
     for root in map(Path, paths):
-        files = [root] if root.is_file() else sorted(p for p in root.rglob("*") if p.is_file() and ".git" not in p.parts)
+        files = [root] if root.is_file() else sorted(
+            p for p in root.rglob("*") if p.is_file() and ".git" not in p.parts)
         for path in files:
             for label, text in _texts(str(path), path.read_bytes()):
                 problems += scan_text(label, text, found)
