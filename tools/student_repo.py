@@ -33,7 +33,8 @@ KEEP = [
     # setup, and the scripts that regenerate the shipped data (the unit tests run them)
     "tools/python_range.py", "tools/system_packages.sh", "tools/double_descent_sweep.py", "tools/pretrain_base.py",
     "tools/transfer_curve.py",
-    "tests/fresh_checkout.py", "tests/nbval_sanitize.cfg", "tests/widgets7-requirements.txt", "tests/test_make_lab.py",
+    "tests/fresh_checkout.py", "tests/kernel_helpers.py", "tests/nbval_sanitize.cfg", "tests/widgets7-requirements.txt",
+    "tests/test_make_lab.py",
 ]
 
 
