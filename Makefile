@@ -22,16 +22,22 @@ W7_VENV  := .venv-widgets7
 W7_STAMP := $(W7_VENV)/.installed
 
 # Debian packages some tests need (command=package): Chromium for the browser test, bubblewrap
-# (and setpriv) for the grading sandbox. `make test` installs them when root on Debian.
-SYSTEM_PACKAGES := chromium=chromium bwrap=bubblewrap setpriv=util-linux
+# (and setpriv) for the grading sandbox, python3-venv for the install test with Debian's own python3.
+# `make test` installs them when root on Debian.
+SYSTEM_PACKAGES := chromium=chromium bwrap=bubblewrap setpriv=util-linux py:ensurepip=python3-venv
 
 ASSIGNMENTS := $(notdir $(patsubst %/,%,$(wildcard solutions/*/)))
+# The student-only repository (make student-repo) has no solutions/: there this Makefile sets up and tests
+# the student side only (no instructor tools from instructor/, no system packages for the sandbox and browser test).
+INSTRUCTOR := $(if $(wildcard solutions),yes,)
+COMMA := ,
+EXTRAS := lab,test$(if $(INSTRUCTOR),$(COMMA)instructor,)
 
 # make lessons LESSONS="01_activations 02_initialization" FORCE=1: only these, re-executed even if unchanged.
 LESSONS ?=
 FORCE ?=
 
-.PHONY: help setup lab author lessons lint test test-fast test-widgets7 release grade lock benchmark clean system-packages
+.PHONY: help setup lab author lessons lint test test-fast test-widgets7 release grade lock benchmark clean system-packages student-repo
 
 help:
 	@echo "make lab      set up .venv (first time) and open JupyterLab on notebooks/"
@@ -41,17 +47,18 @@ help:
 	@echo "make release  the same as make lessons"
 	@echo "make grade ASSIGNMENT=00_welcome [SUBMISSIONS=dir-or-zip] [GRADE_ARGS=...]  autograde a class (sandboxed, parallel)"
 	@echo "make test-fast  only the quick unit tests (no notebooks, no grading round trip)"
-	@echo "make lock     rewrite constraints.txt from the current .venv"
+	@echo "make lock     re-resolve constraints.txt for every supported Python (tools/lock.py)"
+	@echo "make student-repo DEST=dir  write the student-only repository (scanned for answers, one commit)"
 	@echo "make benchmark  measure the torch thread policy (benchmarks/threads.py)"
 
 setup: $(STAMP)
 
 # Creates the virtual environment and installs the pinned dependencies and the course package.
-$(STAMP): pyproject.toml constraints.txt
-	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 10), "Python >= 3.10 is required, found " + sys.version.split()[0]'
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+$(STAMP): pyproject.toml constraints.txt $(wildcard instructor/pyproject.toml)
+	@$(PYTHON) tools/python_range.py
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || { echo "error: $(PYTHON) cannot create a virtual environment; on Debian/Ubuntu: sudo apt-get install python3-venv" >&2; exit 1; }
 	$(BIN)/python -m pip install -qq --upgrade pip
-	$(BIN)/python -m pip install -qq -c constraints.txt -e ".[lab,test]"
+	$(BIN)/python -m pip install -qq -c constraints.txt -e ".[$(EXTRAS)]" $(if $(INSTRUCTOR),-e ./instructor,)
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (course)" >/dev/null
 	touch $(STAMP)
 
@@ -68,15 +75,17 @@ author: $(STAMP)
 
 # The one command: sync lessons/ <-> solutions/, re-execute lessons whose code changed, nbgrader release.
 lessons: $(STAMP)
-	$(BIN)/python -m course_utils.lessons $(LESSONS) $(if $(FORCE),--force)
+	$(BIN)/python -m course_instructor.lessons $(LESSONS) $(if $(FORCE),--force)
 
 release: lessons
 
-# ruff (lint and import order; settings in pyproject.toml) over the lessons, the package and the tests.
+# ruff (lint and import order; settings in pyproject.toml) over the lessons, the packages and the tests
+# (those of them this checkout has: the student repository has no lessons/ or instructor/).
+LINT_PATHS := $(wildcard lessons course_utils instructor tests tools)
 lint: $(STAMP)
-	$(BIN)/ruff check lessons course_utils tests
+	$(BIN)/ruff check $(LINT_PATHS)
 
-test: $(STAMP) $(W7_STAMP) system-packages lint
+test: $(STAMP) $(W7_STAMP) $(if $(INSTRUCTOR),system-packages,) lint
 	$(BIN)/python -m pytest -n $(JOBS) --dist loadfile --durations=10 $(PYTEST_ARGS)
 	$(MAKE) --no-print-directory test-widgets7
 
@@ -89,9 +98,10 @@ $(W7_STAMP): tests/widgets7-requirements.txt
 test-widgets7: $(W7_STAMP)
 	PYTHONPATH=$(CURDIR) EXPECT_IPYWIDGETS_MAJOR=7 $(W7_VENV)/bin/python -m pytest tests/test_widgets.py -p no:cacheprovider -p no:xdist -o addopts="" -q
 
-# Only the quick unit tests (no notebook execution, no nbgrader round trip).
+# Only the quick unit tests (no notebook execution, no nbgrader round trip); TESTS="tests/test_checks.py ..." for some.
+TESTS ?= tests
 test-fast: $(STAMP) lint
-	$(BIN)/python -m pytest tests -m "not slow" $(PYTEST_ARGS)
+	$(BIN)/python -m pytest $(TESTS) -m "not slow" $(PYTEST_ARGS)
 
 # bubblewrap for the grading sandbox: installed where make runs as root on Debian (CI), else a note.
 system-packages:
@@ -104,11 +114,14 @@ GRADE_ARGS ?=
 grade: $(STAMP)
 	$(BIN)/course-grade $(ASSIGNMENT) $(SUBMISSIONS) $(GRADE_ARGS)
 
+# One lock for every supported Python (environment markers), resolved by uv: tools/lock.py.
 lock: $(STAMP)
-	sed -n '/^#/p' constraints.txt > constraints.tmp
-	$(BIN)/python -m pip freeze --exclude-editable | sed 's/^torch==\([0-9.]*\)+cpu/torch==\1/' >> constraints.tmp
-	mv constraints.tmp constraints.txt
-	$(BIN)/python tools/binder_requirements.py
+	$(BIN)/python tools/lock.py
+
+# The student-only repository: make student-repo DEST=../course-students (tools/student_repo.py).
+student-repo: $(STAMP)
+	@test -n "$(DEST)" || { echo "usage: make student-repo DEST=../course-students" >&2; exit 2; }
+	$(BIN)/python tools/student_repo.py $(DEST)
 
 benchmark: $(STAMP)
 	$(BIN)/python benchmarks/threads.py

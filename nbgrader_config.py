@@ -18,7 +18,7 @@ from nbgrader.preprocessors import (
     SaveCells,
 )
 
-from course_utils.release import KeepDemoOutputs, PlatformCells
+from course_instructor.release import KeepDemoOutputs, PlatformCells
 
 c = get_config()  # noqa: F821 -- provided by traitlets when this file is loaded
 
@@ -29,7 +29,7 @@ c.CourseDirectory.course_id = "deep-learning-course"
 
 # nbgrader's default pipeline with ClearOutput replaced by KeepDemoOutputs, so the student
 # release keeps the lesson's figures, and PlatformCells adding the cells every student notebook
-# shares (badges, how to run, Colab setup) from one template (see course_utils/release.py).
+# shares (badges, how to run, Colab setup) from one template (see instructor/course_instructor/release.py).
 c.GenerateAssignment.preprocessors = [
     PlatformCells,
     IncludeHeaderFooter,
@@ -53,5 +53,5 @@ c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 c.Execute.timeout = 120
 # nbclient (inside nbgrader) sometimes sleeps through a kernel reply after a cell that used an
 # ipywidgets Output (every course app does) and only wakes at the cell timeout: 120 s lost per
-# stall. This client polls in short slices instead (course_utils/kernel_client.py has the details).
-c.AsyncKernelManager.client_class = "course_utils.kernel_client.SlicedPollKernelClient"
+# stall. This client polls in short slices instead (instructor/course_instructor/kernel_client.py has the details).
+c.AsyncKernelManager.client_class = "course_instructor.kernel_client.SlicedPollKernelClient"

@@ -35,8 +35,8 @@ sys.path.insert(0, str(REPO / "tests"))
 import nbformat  # noqa: E402
 from nbclient import NotebookClient  # noqa: E402
 
-from course_utils.kernel_client import SlicedPollKernelManager  # noqa: E402
-from course_utils.release import nbgrader_env  # noqa: E402
+from course_instructor.kernel_client import SlicedPollKernelManager  # noqa: E402
+from course_instructor.release import nbgrader_env  # noqa: E402
 from roundtrip_helpers import make_course, points_of, reference_submission, scores, write_submission  # noqa: E402
 
 BUDGET_S = 15.0

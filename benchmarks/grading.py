@@ -32,8 +32,8 @@ sys.path.insert(0, str(REPO / "tests"))
 
 import nbformat  # noqa: E402
 
-from course_utils.grading import cli, sandbox  # noqa: E402
-from course_utils.release import nbgrader_env  # noqa: E402
+from course_instructor.grading import cli, sandbox  # noqa: E402
+from course_instructor.release import nbgrader_env  # noqa: E402
 from hostile_corpus import build, load  # noqa: E402
 from roundtrip_cases import CASES  # noqa: E402
 from roundtrip_helpers import STUB, exercises, make_course, reference_submission, scores, with_answer, write_submission  # noqa: E402

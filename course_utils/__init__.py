@@ -16,16 +16,15 @@ One module per concept:
 - :mod:`course_utils.landscape` -- filter-normalised loss-landscape slices
 - :mod:`course_utils.conv` -- convolution arithmetic, the convolution explorer, receptive fields, LeNet
 - :mod:`course_utils.optim_paths` -- gradient-descent paths on 2-D quadratics (the ravine)
-- :mod:`course_utils.regularization` -- regularisation runs (L2, dropout, early stopping) and MC dropout
+- :mod:`course_utils.regularization` -- regularisation runs (L2, dropout, early stopping)
 - :mod:`course_utils.glyphs` -- the pretraining source task: printed characters from matplotlib's fonts
 - :mod:`course_utils.pretrained` -- the shipped pretrained base (checkpoint checked by sha256)
 - :mod:`course_utils.augment` -- label-preserving augmentations written in torch
 - :mod:`course_utils.transfer` -- transfer-learning strategies, few-shot runs and the shipped results
 - :mod:`course_utils.datasets_remote` -- optional MNIST/FashionMNIST download (pooch, hash-checked)
-- :mod:`course_utils.platforms` -- Colab/Binder links, badges and setup cell from one setting
-- :mod:`course_utils.release` -- instructor tooling: nbgrader release of ``solutions/``
-- :mod:`course_utils.grading` -- ``course-grade``: sandboxed, repaired, parallel autograding on nbgrader
-- :mod:`course_utils.kernel_client` -- a kernel client that never sleeps through a reply (nbclient, nbgrader)
+
+This is what students install (Colab's setup cell too): no answers and none of the instructor's tools, which
+are a separate package, ``course_instructor`` in instructor/ (release, grading, platforms, kernel client).
 """
 
 __version__ = "0.1.0"

@@ -432,11 +432,11 @@ def layer_table(model: nn.Module, input_shape: Sequence[int]) -> list[dict]:
         ``output_shape`` (without the batch dimension, a tuple) and ``params`` (int).
     """
     rows, hooks = [], []
-    for name, child in model.named_children():
-        def hook(module, _inputs, output, name=name):
+    for layer_name, layer in model.named_children():
+        def hook(module, _inputs, output, name=layer_name):
             rows.append({"name": name, "layer": type(module).__name__, "output_shape": tuple(output.shape[1:]),
                          "params": count_parameters(module)})
-        hooks.append(child.register_forward_hook(hook))
+        hooks.append(layer.register_forward_hook(hook))
     try:
         device = next(model.parameters()).device
         with torch.no_grad():

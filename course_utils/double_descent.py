@@ -24,10 +24,8 @@ import torch
 import torch.nn.functional as F
 
 __all__ = [
-    "legendre_features",
     "min_norm_solution",
     "feature_sweep",
-    "interpolation_threshold",
     "mlp_num_params",
     "group_widths",
     "BatchedMLP",
@@ -41,6 +39,8 @@ __all__ = [
 
 from pathlib import Path
 
+from numpy.polynomial.legendre import legvander as _legvander
+
 #: The full-fidelity MNIST-1D sweep shipped with the course (written by tools/double_descent_sweep.py).
 SWEEP_ASSET = Path(__file__).resolve().parent / "assets" / "double_descent_mnist1d.npz"
 
@@ -48,27 +48,6 @@ SWEEP_ASSET = Path(__file__).resolve().parent / "assets" / "double_descent_mnist
 # --------------------------------------------------------------------------------------------
 # Part 1: random ReLU features and the minimum-norm solution
 # --------------------------------------------------------------------------------------------
-def legendre_features(x, d: int) -> np.ndarray:
-    """The first ``d`` Legendre polynomials at ``x``: ``[P_0(x), ..., P_{d-1}(x)]``.
-
-    ``P_0 = 1`` (the bias feature), ``P_1 = x`` and ``(k+1) P_{k+1} = (2k+1) x P_k - k P_{k-1}``;
-    on ``[-1, 1]`` every ``|P_k| <= 1``, so high degrees stay well scaled (unlike ``x**k``).
-    Args:
-        x: inputs, shape ``(n,)`` (values in ``[-1, 1]``).
-        d: number of features, ``>= 1``.
-    Returns:
-        float64 array ``(n, d)``.
-    """
-    x = np.asarray(x, dtype=np.float64).reshape(-1)
-    out = np.empty((x.size, d))
-    out[:, 0] = 1.0
-    if d > 1:
-        out[:, 1] = x
-    for k in range(1, d - 1):
-        out[:, k + 1] = ((2 * k + 1) * x * out[:, k] - k * out[:, k - 1]) / (k + 1)
-    return out
-
-
 def min_norm_solution(Phi, y, ridge: float = 0.0, rcond: float = 1e-15) -> np.ndarray:
     """Minimum-norm least-squares (``ridge=0``) or ridge solution of ``Phi w ≈ y`` via the SVD.
 
@@ -96,9 +75,9 @@ def feature_sweep(x_train, y_train, x_test, y_test, ds, ridge: float = 0.0, x_gr
     """
     ds = np.asarray(ds, dtype=int)
     D = int(ds.max())
-    P_train = legendre_features(x_train, D)
-    P_test = legendre_features(x_test, D)
-    P_grid = None if x_grid is None else legendre_features(x_grid, D)
+    # Legendre features P_0 .. P_{D-1} (the lesson's first exercise asks the student to write them).
+    P_train, P_test = _legvander(x_train, D - 1), _legvander(x_test, D - 1)
+    P_grid = None if x_grid is None else _legvander(x_grid, D - 1)
     y_train = np.asarray(y_train, dtype=np.float64).reshape(-1)
     y_test = np.asarray(y_test, dtype=np.float64).reshape(-1)
     out = {"ds": ds, "train_mse": np.empty(len(ds)), "test_mse": np.empty(len(ds)), "norm": np.empty(len(ds))}
@@ -112,14 +91,6 @@ def feature_sweep(x_train, y_train, x_test, y_test, ds, ridge: float = 0.0, x_gr
         if P_grid is not None:
             out["grid_pred"][i] = P_grid[:, :d] @ w
     return out
-
-
-def interpolation_threshold(ds, train_errors, tol: float = 1e-8):
-    """The smallest ``d`` whose training error is ``<= tol`` (``None`` if there is none)."""
-    for d, err in zip(ds, train_errors):
-        if err <= tol:
-            return int(d)
-    return None
 
 
 # --------------------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ looks at; :func:`run_grid` trains every (dropout, weight decay) pair of a grid::
 
 :class:`BestWeights` is a ``fit`` callback that stops training after ``patience`` epochs
 without improvement of the validation loss and restores the best weights (early stopping).
-:func:`mc_dropout_predict` averages predictions over random dropout masks (MC dropout).
+MC dropout is an exercise of notebook 06 (the lesson uses the student's own `mc_dropout_predict`).
 """
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ from course_utils.data import Split, train_val_test_split
 from course_utils.nets import make_mlp
 from course_utils.training import History, evaluate, fit
 
-__all__ = ["small_train_split", "BestWeights", "Run", "train_run", "run_grid", "mc_dropout_predict",
+__all__ = ["small_train_split", "BestWeights", "Run", "train_run", "run_grid",
            "format_table", "plot_run"]
 
 
@@ -190,30 +190,6 @@ def run_grid(split: Split, dropouts=(0.0, 0.5), weight_decays=(0.0, 1e-2), *, pr
     for p, wd in tqdm(pairs, desc="grid of runs", unit="run", disable=not progress):
         results[(p, wd)] = train_run(split, dropout=p, weight_decay=wd, **kwargs)
     return results
-
-
-@torch.no_grad()
-def mc_dropout_predict(model: nn.Module, x: torch.Tensor, n_samples: int = 100):
-    """MC dropout: class probabilities averaged over ``n_samples`` random dropout masks.
-
-    Only the ``nn.Dropout`` modules are switched to training mode (batch norm and the rest stay
-    as they are); every module's mode is restored afterwards.
-
-    Returns:
-        ``(mean, std)``, each (N, C): the mean and the standard deviation (over samples,
-        ``correction=0``) of the softmax probabilities.
-    """
-    modes = {m: m.training for m in model.modules()}
-    model.eval()
-    for m in model.modules():
-        if isinstance(m, nn.Dropout):
-            m.train()
-    try:
-        probs = torch.stack([torch.softmax(model(x), dim=1) for _ in range(n_samples)])
-    finally:
-        for m, mode in modes.items():
-            m.train(mode)
-    return probs.mean(0), probs.std(0, correction=0)
 
 
 def format_table(rows: dict[str, Run], digits: int = 3) -> str:

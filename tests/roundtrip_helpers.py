@@ -10,7 +10,7 @@ from pathlib import Path
 
 import nbformat
 
-from course_utils.release import generate, nbgrader_env
+from course_instructor.release import generate, nbgrader_env
 from kernel_helpers import run_with_retry
 
 REPO = Path(__file__).resolve().parent.parent

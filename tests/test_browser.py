@@ -29,7 +29,7 @@ from pathlib import Path
 
 import pytest
 
-from course_utils.release import assignments
+from course_instructor.release import assignments
 
 REPO = Path(__file__).resolve().parent.parent
 CHROMIUM = Path(os.environ.get("COURSE_CHROMIUM", "/usr/bin/chromium"))

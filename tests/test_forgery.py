@@ -2,7 +2,7 @@
 
 Each forgery pairs a *wrong* ``relu`` with one way of faking the checks; each used to score full
 marks (most without a "for review" note). Graded through ``course-grade``
-(:func:`course_utils.grading.cli.grade_assignment`, sandboxed, 2 workers) in one run, then each
+(:func:`course_instructor.grading.cli.grade_assignment`, sandboxed, 2 workers) in one run, then each
 case is its own test: the forged test cell scores 0 and, where the guard saw the tampering, the
 student's notes say "for review". The honest answers must keep every point.
 
@@ -17,7 +17,7 @@ import os
 import nbformat
 import pytest
 
-from course_utils.grading import cli, sandbox
+from course_instructor.grading import cli, sandbox
 from hostile_corpus import Case, build
 from roundtrip_helpers import make_course, reference_submission
 
@@ -62,7 +62,7 @@ FORGERIES = {
     # e. clearing the guard's saved state, then patching the checks
     # once the saved state is gone nothing after it can be trusted: every later test scores 0
     "e-clear-guard-state": (ZERO, REVIEW, (
-        "from course_utils.grading import guard as _g\n\n_g._state.clear()\n"
+        "from course_instructor.grading import guard as _g\n\n_g._state.clear()\n"
         "vars(checks)['check_close'] = lambda *args, **kwargs: None" + WRONG)),
     # f. the shell's cell transformer patched on its class: every later cell becomes `pass` (the
     #    guard puts the class back before the first test, so relu_grad's answer runs as written)

@@ -21,7 +21,7 @@ import zipfile
 import nbformat
 import pytest
 
-from course_utils.grading import cli, collect, repair, sandbox
+from course_instructor.grading import cli, collect, repair, sandbox
 from hostile_corpus import build, load
 from roundtrip_helpers import REPO, make_course, nbgrader
 
@@ -390,7 +390,7 @@ def test_course_grade_runs_without_the_venv_on_path(tmp_path):
 def test_hidden_tests_are_redacted_from_outputs_by_content():
     """Whatever carries hidden-test code -- a printed cell, its repr, an exception message or
     traceback -- is removed before it reaches autograded/ or the feedback; visible code stays."""
-    from course_utils.grading import redact
+    from course_instructor.grading import redact
 
     source = nbformat.read(SOLUTION, as_version=4)
     release = nbformat.read(WELCOME, as_version=4)

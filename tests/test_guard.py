@@ -1,4 +1,4 @@
-"""The grading guard (course_utils.grading.guard) and the test namespace, in a plain interpreter.
+"""The grading guard (course_instructor.grading.guard) and the test namespace, in a plain interpreter.
 
 Each test runs a short script in a fresh Python process (the guard installs an audit hook that
 stays for the life of the process): snapshot, then what an answer or a test cell would do, then
@@ -16,7 +16,7 @@ import pytest
 PRELUDE = """
 import numpy as np, torch, types
 from course_utils import checks
-from course_utils.grading import guard
+from course_instructor.grading import guard
 ns = {"np": np, "torch": torch, "checks": checks}
 assert guard.snapshot(ns).startswith(guard.OK)
 DIGEST = guard._digest()
@@ -111,7 +111,7 @@ def test_clearing_the_guard_record_or_state_is_noticed():
 
 def test_a_test_cells_names_do_not_overwrite_the_students():
     """The hidden tests of 04_convolution bind `_F` (an int) at module level."""
-    from course_utils.grading import namespace
+    from course_instructor.grading import namespace
 
     class Shell:
         user_module = None

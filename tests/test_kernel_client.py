@@ -1,4 +1,4 @@
-"""course_utils.kernel_client: short-slice polling, so nbclient/nbgrader never sleep through a reply."""
+"""course_instructor.kernel_client: short-slice polling, so nbclient/nbgrader never sleep through a reply."""
 import asyncio
 import time
 from pathlib import Path
@@ -10,8 +10,8 @@ import zmq
 import zmq.asyncio
 from jupyter_client.session import Session
 
-from course_utils import kernel_client
-from course_utils.kernel_client import CLIENT_CLASS, SlicedPollChannel, SlicedPollKernelClient, SlicedPollKernelManager
+from course_instructor import kernel_client
+from course_instructor.kernel_client import CLIENT_CLASS, SlicedPollChannel, SlicedPollKernelClient, SlicedPollKernelManager
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -26,8 +26,8 @@ def test_slices_leave_model_unchanged_and_centre_is_the_loss():
     before = [p.detach().clone() for p in net.parameters()]
     x, y = torch.randn(20, 5), torch.randint(0, 3, (20,))
     loss_fn = torch.nn.functional.cross_entropy
-    g = torch.Generator().manual_seed(2)
-    d1, d2 = filter_normalized_direction(net, g), filter_normalized_direction(net, g)
+    gen = torch.Generator().manual_seed(2)
+    d1, d2 = filter_normalized_direction(net, gen), filter_normalized_direction(net, gen)
     alphas = np.linspace(-1, 1, 5)
     f = loss_slice_1d(net, loss_fn, x, y, d1, alphas)
     with torch.no_grad():

@@ -67,7 +67,7 @@ def test_common_cells_come_from_the_template(path):
     """Badges, "How to run" and the Colab setup cell are added at release, never written in a lesson."""
     text = lessons.lesson_path(path, REPO).read_text()
     for marker in ("colab-badge.svg", "## How to run this notebook", "Setup for Google Colab"):
-        assert marker not in text, f"lesson {_name(path)} contains {marker!r}: it comes from course_utils/platforms.py"
+        assert marker not in text, f"lesson {_name(path)} contains {marker!r}: it comes from instructor/course_instructor/platforms.py"
 
 
 def _nbgrader(grade_id, **kw):

@@ -23,8 +23,8 @@ import time
 import nbformat
 import pytest
 
-from course_utils.grading import cli, sandbox
-from course_utils.release import assignments
+from course_instructor.grading import cli, sandbox
+from course_instructor.release import assignments
 from roundtrip_cases import CASES
 from roundtrip_helpers import REPO, grade_id, is_manual_answer, make_course, nbgrader, scores, validate, write_class
 

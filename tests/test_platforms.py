@@ -1,4 +1,4 @@
-"""course_utils.platforms: badges, links and the Colab setup cell come from one setting and stay in sync."""
+"""course_instructor.platforms: badges, links and the Colab setup cell come from one setting and stay in sync."""
 from __future__ import annotations
 
 import importlib.metadata
@@ -9,8 +9,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from course_utils import platforms
-from course_utils.release import assignments
+from course_instructor import platforms
+from course_instructor.release import assignments
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -1,4 +1,4 @@
-"""Tests for course_utils.regularization: the over-fitting runner, early stopping, MC dropout."""
+"""Tests for course_utils.regularization: the over-fitting runner, early stopping (MC dropout is an exercise of 06)."""
 from __future__ import annotations
 
 import math
@@ -15,7 +15,6 @@ from course_utils.nets import make_mlp  # noqa: E402
 from course_utils.regularization import (  # noqa: E402
     BestWeights,
     format_table,
-    mc_dropout_predict,
     plot_run,
     run_grid,
     small_train_split,
@@ -106,20 +105,3 @@ def test_run_grid_keys_and_table(split):
     assert len(fig.axes) == 2
     labels = [line.get_label() for line in fig.axes[0].lines]
     assert any("dropout on" in label for label in labels)
-
-
-def test_mc_dropout_predict_switches_only_dropout_and_restores_modes():
-    net = make_mlp(4, 3, width=16, depth=2, norm="batch", dropout=0.5, seed=0).eval()
-    buffers = {k: v.clone() for k, v in net.state_dict().items()}
-    x = torch.randn(6, 4)
-    torch.manual_seed(0)
-    mean, std = mc_dropout_predict(net, x, n_samples=50)
-    assert mean.shape == std.shape == (6, 3)
-    assert torch.allclose(mean.sum(1), torch.ones(6), atol=1e-5)
-    assert (std > 0).any() and not mean.requires_grad
-    assert not any(m.training for m in net.modules())
-    for k, v in net.state_dict().items():
-        assert torch.equal(v, buffers[k]), k
-    net.train()
-    mc_dropout_predict(net, x, n_samples=3)
-    assert all(m.training for m in net.modules())

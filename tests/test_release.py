@@ -1,11 +1,11 @@
-"""course_utils.release: the preprocessor that keeps demo outputs, and the command's errors."""
+"""course_instructor.release: the preprocessor that keeps demo outputs, and the command's errors."""
 from __future__ import annotations
 
 import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook, new_output
 
-from course_utils import release
+from course_instructor import release
 
 
 def _cell(nbgrader=None):

@@ -1,7 +1,7 @@
 """notebooks/ is exactly what `make lessons` makes from solutions/, and leaks nothing.
 
 Regenerates every assignment into a temporary folder the way `make lessons` releases a lesson
-it need not re-run (course_utils.lessons: the committed instructor notebook, its figures taken
+it need not re-run (course_instructor.lessons: the committed instructor notebook, its figures taken
 back from notebooks/ by cell id, nbgrader with the repository's configuration) and compares it
 with the committed notebooks/; then scans notebooks/ for any solution region, hidden test or
 mark scheme text from solutions/. (tests/test_lessons.py checks the outputs are not stale.)
@@ -15,8 +15,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from course_utils.lessons import release_all, release_sources
-from course_utils.release import assignments
+from course_instructor.lessons import release_all, release_sources
+from course_instructor.release import assignments
 from roundtrip_helpers import REPO, grade_id, meta
 
 pytestmark = pytest.mark.slow

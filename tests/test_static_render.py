@@ -1,6 +1,6 @@
 """Pictures that survive a static render (GitHub, nbviewer, nbconvert, a notebook opened unrun).
 
-Saved notebooks carry no live-widget views and no widget state (``course_utils.release.static_outputs``);
+Saved notebooks carry no live-widget views and no widget state (``course_instructor.release.static_outputs``);
 every interactive app leaves its PNG; and ``nbconvert --to html`` of every notebook shows every figure.
 """
 from __future__ import annotations
@@ -12,7 +12,7 @@ import nbformat
 import pytest
 from nbconvert import HTMLExporter
 
-from course_utils.release import WIDGET_VIEW, assignments
+from course_instructor.release import WIDGET_VIEW, assignments
 
 REPO = Path(__file__).resolve().parent.parent
 NOTEBOOKS = [p for a in assignments(REPO) for folder in ("solutions", "notebooks")
@@ -38,7 +38,7 @@ def test_no_live_widget_views_or_state_saved(path):
 
 
 # The figures are committed once, in the student notebooks (solutions/ keeps only the outputs the
-# release clears and those nbval checks: course_utils/lessons.py).
+# release clears and those nbval checks: instructor/course_instructor/lessons.py).
 @pytest.mark.parametrize("path", [p for p in NOTEBOOKS if p.parts[-3] == "notebooks"], ids=_ids)
 def test_every_app_leaves_a_picture_and_html_shows_every_figure(path):
     nb = nbformat.read(path, as_version=4)

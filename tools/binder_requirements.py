@@ -6,9 +6,10 @@ included -- is cached across commits; binder/postBuild then installs the course 
 with ``--no-deps``. torch comes from PyTorch's CPU index: the PyPI wheel for Linux pulls several
 GB of CUDA libraries, which Binder's 2 GB of memory and build time cannot afford.
 
-The package set is the dependency closure of ``course-utils[lab,instructor]`` (nbgrader provides
-the students' *Validate* button) read from the installed environment, with the versions of
-constraints.txt. Run by ``make lock``; ``--check`` (the test suite) fails when the file is stale.
+The package set is the dependency closure of ``course-utils[lab]`` and ``nbgrader`` (it provides the
+students' *Validate* button; the instructor's tools are not installed on Binder) read from the installed
+environment, with the versions of constraints.txt (all of a package's lines, environment markers kept).
+Run by ``make lock``; ``--check`` (the test suite) fails when the file is stale.
 """
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ from packaging.requirements import Requirement
 
 REPO = Path(__file__).resolve().parent.parent
 OUT = REPO / "binder" / "requirements.txt"
-ROOT_REQUIREMENT = "course-utils[lab,instructor]"
+ROOT_REQUIREMENTS = ("course-utils[lab]", "nbgrader")
 TORCH_INDEX = "https://download.pytorch.org/whl/cpu"
 
 
@@ -30,21 +31,24 @@ def canonical(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
-def pins(constraints: Path) -> dict[str, str]:
-    """{canonical name: version} from a ``name==version`` constraints file."""
-    found = {}
+def pins(constraints: Path) -> dict[str, list[tuple[str, str]]]:
+    """{canonical name: [(version, marker), ...]} from ``name==version [; marker]`` lines (marker "" if none).
+
+    The lock holds one line per Python range where a package has no release for every supported Python."""
+    found: dict[str, list[tuple[str, str]]] = {}
     for line in constraints.read_text().splitlines():
         line = line.split("#", 1)[0].strip()
-        if "==" in line:
-            name, version = line.split("==", 1)
-            found[canonical(name)] = version.strip()
+        requirement, _, marker = line.partition(";")
+        if "==" in requirement:
+            name, version = requirement.split("==", 1)
+            found.setdefault(canonical(name), []).append((version.strip(), marker.strip()))
     return found
 
 
-def closure(root: str) -> set[str]:
-    """Canonical names of ``root`` and everything it needs (markers evaluated for this Python)."""
+def closure(roots: tuple[str, ...]) -> set[str]:
+    """Canonical names of ``roots`` and everything they need (markers evaluated for this Python)."""
     seen: set[str] = set()
-    todo = [Requirement(root)]
+    todo = [Requirement(root) for root in roots]
     while todo:
         req = todo.pop()
         name = canonical(req.name)
@@ -68,7 +72,7 @@ def closure(root: str) -> set[str]:
 def render(constraints: Path = REPO / "constraints.txt") -> str:
     versions = pins(constraints)
     # pip, setuptools and wheel are part of every environment (pip freeze leaves them out too)
-    names = sorted(closure(ROOT_REQUIREMENT) - {"course-utils", "pip", "setuptools", "wheel"})
+    names = sorted(closure(ROOT_REQUIREMENTS) - {"course-utils", "pip", "setuptools", "wheel"})
     missing = [n for n in names if n not in versions]
     if missing:
         raise SystemExit(f"error: constraints.txt has no pin for {missing}; run `make lock`")
@@ -79,8 +83,9 @@ def render(constraints: Path = REPO / "constraints.txt") -> str:
         f"--extra-index-url={TORCH_INDEX}",
     ]
     for name in names:
-        version = versions[name] + ("+cpu" if name == "torch" else "")
-        lines.append(f"{name}=={version}")
+        for version, marker in versions[name]:
+            version += "+cpu" if name == "torch" else ""
+            lines.append(f"{name}=={version}" + (f" ; {marker}" if marker else ""))
     return "\n".join(lines) + "\n"
 
 

@@ -226,7 +226,7 @@ def test_error_curve(Phi_train, y_train, Phi_test, y_test, ds):
 rng = np.random.default_rng(1)
 xa, xb = rng.uniform(-1, 1, 12), rng.uniform(-1, 1, 50)
 ya, yb = np.sin(np.pi * xa) + 0.1 * rng.normal(size=12), np.sin(np.pi * xb) + 0.1 * rng.normal(size=50)
-Pa, Pb = dd.legendre_features(xa, 30), dd.legendre_features(xb, 30)
+Pa, Pb = np.polynomial.legendre.legvander(xa, 29), np.polynomial.legendre.legvander(xb, 29)
 ds = [1, 4, 12, 30]
 curve = checks.call(test_error_curve, Pa, ya, Pb, yb, ds)
 checks.check_shape(curve, (4,), "test_error_curve(..., ds) with 4 values of d")
@@ -240,7 +240,7 @@ checks.check_close(curve, expected, "test_error_curve", rtol=1e-4, inputs=np.arr
 rng = np.random.default_rng(5)
 xa, xb = rng.uniform(-1, 1, 20), rng.uniform(-1, 1, 200)
 ya, yb = np.cos(2 * xa) + 0.3 * rng.normal(size=20), np.cos(2 * xb) + 0.3 * rng.normal(size=200)
-Pa, Pb = dd.legendre_features(xa, 60), dd.legendre_features(xb, 60)
+Pa, Pb = np.polynomial.legendre.legvander(xa, 59), np.polynomial.legendre.legvander(xb, 59)
 ds = np.arange(1, 61)
 curve = checks.call(test_error_curve, Pa, ya, Pb, yb, ds)
 ref = dd.feature_sweep(xa, ya, xb, yb, ds)
@@ -296,15 +296,16 @@ checks.check_equal(checks.call(interpolation_threshold, [5, 7, 9], [0.0, 0.0, 0.
 _x = np.random.default_rng(8).uniform(-1, 1, 15)
 _curve = dd.feature_sweep(_x, np.sin(3 * _x), _x, np.sin(3 * _x), np.arange(1, 41))["train_mse"]
 checks.check_equal(checks.call(interpolation_threshold, np.arange(1, 41), _curve, tol=1e-10),
-                   dd.interpolation_threshold(np.arange(1, 41), _curve, tol=1e-10),
+                   int(np.arange(1, 41)[np.flatnonzero(_curve <= 1e-10)[0]]),
                    "interpolation_threshold on a real training-error curve", verbose=False)
 ### END HIDDEN TESTS
 
 # %% [markdown]
 # ## Experiment 1 -- under, at and beyond the threshold
 # We draw $n = 20$ noisy samples of $\sin(\pi x)$ and fit polynomials with $d = 5$, $d = n = 20$ and $d = 100$
-# features by the minimum-norm solution. (From here on the demos use the course's reference implementation
-# `course_utils.double_descent`, so they run even before you finish the exercises.)
+# features by the minimum-norm solution. (From here on the fits and sweeps use the course's
+# `course_utils.double_descent`; where a demo marks the interpolation threshold it calls your
+# `interpolation_threshold` from Exercise 4, so finish that exercise first.)
 #
 # ### 🔮 Predict first
 # All three fits with $d \ge 20$ pass through every training point. Which of $d = 20$ and $d = 100$ do you expect
@@ -341,7 +342,7 @@ plt.show()
 # Sketch the test error against $d$ from 1 to 120. Where is it largest? And the norm $\lVert\mathbf w^\star\rVert$?
 
 # %%
-threshold = dd.interpolation_threshold(ds, sweep["train_mse"], tol=1e-10)
+threshold = interpolation_threshold(ds, sweep["train_mse"], tol=1e-10)  # your answer to Exercise 4
 fig, (ax_e, ax_n) = plt.subplots(1, 2, figsize=(12, 3.8))
 ax_e.semilogy(ds, sweep["train_mse"] + 1e-16, label="training MSE")
 ax_e.semilogy(ds, sweep["test_mse"], label="test MSE")
@@ -560,7 +561,7 @@ def plot_width_sweep(result, epoch_index=-1, ax=None, title=""):
     n_train = result.get("num_train", None)
     ax.semilogx(widths, result["train_error"][epoch_index], "o-", ms=3, label="training error (noisy labels)")
     ax.semilogx(widths, result["test_error"][epoch_index], "o-", ms=3, label="test error")
-    thr = dd.interpolation_threshold(widths, result["train_error"][epoch_index], tol=0.0)
+    thr = interpolation_threshold(widths, result["train_error"][epoch_index], tol=0.0)  # your Exercise 4
     if thr is not None:
         ax.axvline(thr, color="C3", ls=":", label=f"training error reaches 0: w = {thr}")
     if n_train is not None:
@@ -618,7 +619,7 @@ plt.show()
 fin, widths = full["test_error"][-1], full["widths"]
 beyond_first_descent = widths >= 10                      # the tiny networks under-fit: skip the classical part
 peak_w = int(widths[beyond_first_descent][np.argmax(fin[beyond_first_descent])])
-thr_w = dd.interpolation_threshold(widths, full["train_error"][-1], tol=0.0)
+thr_w = interpolation_threshold(widths, full["train_error"][-1], tol=0.0)
 print("widths in the shipped sweep:", len(widths), "from", int(widths[0]), "to", int(widths[-1]))
 print("second peak within a factor 2 of the interpolation threshold:", bool(thr_w / 2 <= peak_w <= 2 * thr_w))
 print("widest network beats the peak by more than 5 points:", bool(fin[-1] < fin[beyond_first_descent].max() - 5))

@@ -831,7 +831,7 @@ _ = _net.eval()
 
 # %% [markdown]
 # ### MC dropout on the digits
-# The demo uses `course_utils.regularization.mc_dropout_predict` (same algorithm, not your answer) on the network
+# The demo uses your `mc_dropout_predict` from Exercise 4 on the network
 # trained with $p = 0.5$, over the 269 test digits (this is evaluation of a finished model, not tuning).
 #
 # ### 🔮 Predict first
@@ -842,7 +842,7 @@ dropout_run = grid[(0.5, 0.0)]
 model = dropout_run.model.eval()
 torch.manual_seed(0)
 x_test, y_test = split.x_test.to(DEVICE), split.y_test.to(DEVICE)
-mc_mean, mc_std = reg.mc_dropout_predict(model, x_test, n_samples=pick(full=200, fast=10))
+mc_mean, mc_std = mc_dropout_predict(model, x_test, n_samples=pick(full=200, fast=10))
 with torch.no_grad():
     det = torch.softmax(model(x_test), dim=1)
 predicted = mc_mean.argmax(1)

@@ -8,7 +8,7 @@ Colab always match). Every badge, link and install cell is generated from them b
 What the release adds (``make lessons``; see :func:`sync_notebook` and :func:`sync_readme`): these
 cells are the same in every notebook, so they live here, once, and never in the lesson sources
 (``lessons/``) or the instructor notebooks (``solutions/``). nbgrader inserts them into each
-student notebook through :class:`course_utils.release.PlatformCells` (``nbgrader_config.py``):
+student notebook through :class:`course_instructor.release.PlatformCells` (``nbgrader_config.py``):
 
 * at the top of every notebook, a markdown cell with "Open in Colab" and "launch Binder" badges;
 * after the lesson's first cell (its title), the "How to run this notebook" table;

@@ -7,7 +7,7 @@ a private folder (it has no network).
 
 Scoring: a test cell earns its points when it runs to the end without an exception (output on
 stderr, warnings or printed text do not matter), the guard restored the pristine modules before
-it (:mod:`course_utils.grading.guard`, in its own namespace: :mod:`.namespace`), answered with the
+it (:mod:`course_instructor.grading.guard`, in its own namespace: :mod:`.namespace`), answered with the
 digest of its snapshot, and nothing it recorded changed or was watched while it ran (:class:`_Guard`).
 
 Never stop, never lose: a cell that runs past its time limit is interrupted; if the kernel
@@ -397,7 +397,7 @@ def grade_notebook(nb, slot: int = 0, limits: sandbox.Limits | None = None, cell
         k = Kernel(slot, limits, sandboxed, extra_files)
         try:
             k.start()
-            r = k.run(f"import course_utils.grading.guard as {guard}", STARTUP_S, silent=True)
+            r = k.run(f"import course_instructor.grading.guard as {guard}", STARTUP_S, silent=True)
             if r.status != "ok":
                 raise RuntimeError(f"the grading guard could not be loaded: {r.message}")
             for j in code_cells:

@@ -3,9 +3,9 @@
 The release itself is nbgrader's ``generate_assignment`` (configured in ``nbgrader_config.py``);
 this module only runs it for several assignments and re-executes the instructor notebooks.
 
-The command is ``make lessons`` (``python -m course_utils.lessons``, see :mod:`course_utils.lessons`):
+The command is ``make lessons`` (``python -m course_instructor.lessons``, see :mod:`course_instructor.lessons`):
 it syncs the lesson sources, re-executes what changed and then calls :func:`generate`;
-``python -m course_utils.release`` is the same command.
+``python -m course_instructor.release`` is the same command.
 
 The one piece of configuration nbgrader lacks is :class:`KeepDemoOutputs`: nbgrader's
 ``ClearOutput`` wipes every output of the release, so the student notebooks would render on
@@ -29,7 +29,7 @@ from pathlib import Path
 
 from nbgrader.preprocessors import ClearOutput, NbGraderPreprocessor
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parents[2]  # instructor/course_instructor/release.py
 SOURCE_DIR = "solutions"
 RELEASE_DIR = "notebooks"
 
@@ -95,10 +95,10 @@ class KeepDemoOutputs(ClearOutput):
 
 class PlatformCells(NbGraderPreprocessor):
     """Adds the cells every student notebook shares (badges, "How to run", the Colab setup cell)
-    and Colab's GPU metadata, from the one template in :mod:`course_utils.platforms`."""
+    and Colab's GPU metadata, from the one template in :mod:`course_instructor.platforms`."""
 
     def preprocess(self, nb, resources):
-        from course_utils.platforms import sync_notebook
+        from course_instructor.platforms import sync_notebook
 
         info = resources.get("nbgrader", {})
         sync_notebook(nb, info["assignment"], info["notebook"])
@@ -134,7 +134,7 @@ def generate(names: list[str], root: Path = REPO_ROOT, release_dir: str | os.Pat
         release_dir: where the student versions go, relative to ``root`` or absolute.
         db_url: the gradebook to record the release in (default: ``<root>/gradebook.db``).
         source_dir: where the notebooks to release are (default: ``<root>/solutions``);
-            :mod:`course_utils.lessons` passes a folder with the lessons' outputs filled in.
+            :mod:`course_instructor.lessons` passes a folder with the lessons' outputs filled in.
     Raises:
         subprocess.CalledProcessError if nbgrader fails; its log is on stderr.
     """
@@ -161,8 +161,8 @@ def generate(names: list[str], root: Path = REPO_ROOT, release_dir: str | os.Pat
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m course_utils.release``: the one command, :func:`course_utils.lessons.main`."""
-    from course_utils.lessons import main as lessons_main
+    """``python -m course_instructor.release``: the one command, :func:`course_instructor.lessons.main`."""
+    from course_instructor.lessons import main as lessons_main
 
     return lessons_main(argv)
 

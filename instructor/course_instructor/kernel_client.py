@@ -15,7 +15,7 @@ changes: same messages, same timeouts.
 
 Use it by naming the client class in the Jupyter configuration (``nbgrader_config.py`` does)::
 
-    c.AsyncKernelManager.client_class = "course_utils.kernel_client.SlicedPollKernelClient"
+    c.AsyncKernelManager.client_class = "course_instructor.kernel_client.SlicedPollKernelClient"
 
 or pass ``kernel_manager_class=SlicedPollKernelManager`` to ``nbclient.NotebookClient``.
 """
@@ -32,7 +32,7 @@ from traitlets import DottedObjectName, Type
 __all__ = ["POLL_SLICE_S", "CLIENT_CLASS", "SlicedPollChannel", "SlicedPollKernelClient", "SlicedPollKernelManager"]
 
 #: The dotted name to put in Jupyter configuration (``client_class``).
-CLIENT_CLASS = "course_utils.kernel_client.SlicedPollKernelClient"
+CLIENT_CLASS = "course_instructor.kernel_client.SlicedPollKernelClient"
 
 #: Longest single wait on a socket, in seconds.
 POLL_SLICE_S = 0.25

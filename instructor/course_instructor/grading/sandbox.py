@@ -89,10 +89,13 @@ def _parents(path: Path) -> list[Path]:
 
 
 def _ro_binds() -> list[Path]:
-    """Host paths the kernel needs read-only: the Python installation, the venv, course_utils."""
+    """Host paths the kernel needs read-only: the Python installation, the venv, course_utils and
+    course_instructor (the grading guard is imported in the kernel)."""
+    import course_instructor
     import course_utils
 
-    paths = {Path(sys.base_prefix).resolve(), Path(sys.prefix).resolve(), Path(course_utils.__file__).resolve().parent}
+    paths = {Path(sys.base_prefix).resolve(), Path(sys.prefix).resolve(), Path(course_utils.__file__).resolve().parent,
+             Path(course_instructor.__file__).resolve().parent}
     exe = Path(sys.executable)
     if exe.is_symlink():
         paths.add(exe.resolve().parent.parent)

@@ -2,7 +2,7 @@
 
 A test cell runs in a namespace of its own, layered over the student's
 (:func:`enter` before the cell, :func:`leave` after it, both called by
-:mod:`course_utils.grading.guard`):
+:mod:`course_instructor.grading.guard`):
 
 - it starts as a copy of the student's namespace, so the tests see the student's functions;
 - the names earlier test cells bound are visible to later ones, unless the student rebound the

@@ -61,7 +61,7 @@ def figure(path: Path, results: list[dict], assignment: str) -> Path | None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from ..plots import use_style
+    from course_utils.plots import use_style
 
     use_style()
     scored = [r for r in results if r["status"] != "missing"]

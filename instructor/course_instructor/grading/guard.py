@@ -1,6 +1,6 @@
 """Runs *inside* the grading kernel: keeps a student's monkeypatches away from the tests.
 
-The grader (course_utils.grading.execute) calls, through ``user_expressions`` of empty execute
+The grader (course_instructor.grading.execute) calls, through ``user_expressions`` of empty execute
 requests (which IPython evaluates with ``eval``, bypassing input transformers and cell events):
 
 - :func:`snapshot` once, after the instructor's set-up cells and before the first student cell.
@@ -33,7 +33,7 @@ its record, so a student who clears the record is noticed; restore and verify re
 of the saved state, which the grader compares with the snapshot's, so clearing or editing the
 snapshot is noticed too.
 
-Limits (documented in course_utils.grading): student code runs in the same interpreter, so code
+Limits (documented in course_instructor.grading): student code runs in the same interpreter, so code
 written against *this* module's protocol (replacing the kernel's message handlers, or the guard's
 functions with fakes that compute the right digest) can still fake a pass; the watched operations
 it needs (``gc``, ``ctypes``, trace functions) are flagged for review.

@@ -6,7 +6,7 @@ notebook, so editing either side -- the script in an editor, or the notebook in 
 (``make author``) -- and syncing gives the same notebook; jupytext keeps the notebook's cell ids,
 outputs and nbgrader metadata. The student release (``notebooks/``) is never paired.
 
-``make lessons`` (``python -m course_utils.lessons``) rebuilds everything from the sources:
+``make lessons`` (``python -m course_instructor.lessons``) rebuilds everything from the sources:
 
 1. **sync** every lesson with its notebook (``jupytext --sync``: the newer side wins);
 2. **execute** only the lessons whose inputs changed: :func:`inputs_hash` covers the code cells
@@ -18,7 +18,7 @@ outputs and nbgrader metadata. The student release (``notebooks/``) is never pai
 3. **normalize** the instructor notebook (:func:`normalize`): no timings or widget state, a
    fixed ``language_info``, execution counts only where outputs are kept (numbered as a
    top-to-bottom run does), and only the outputs that are not committed elsewhere (see below);
-4. **release** with nbgrader (:func:`course_utils.release.generate`) and refresh the README table.
+4. **release** with nbgrader (:func:`course_instructor.release.generate`) and refresh the README table.
 
 Outputs are committed once. The student notebooks keep the lesson's figures and tables (they
 are read on GitHub and Colab before they are run); the instructor notebooks keep only what the
@@ -39,7 +39,7 @@ from pathlib import Path
 
 import nbformat
 
-from course_utils.release import RELEASE_DIR, REPO_ROOT, SOURCE_DIR, generate, static_outputs
+from course_instructor.release import RELEASE_DIR, REPO_ROOT, SOURCE_DIR, generate, static_outputs
 
 LESSONS_DIR = "lessons"
 #: Notebook metadata key with the hash of the inputs the saved outputs were made from.
@@ -179,7 +179,7 @@ def execute(nb, path: Path, timeout: int = 900):
     """
     from nbclient import NotebookClient
 
-    from course_utils.kernel_client import SlicedPollKernelManager
+    from course_instructor.kernel_client import SlicedPollKernelManager
 
     client = NotebookClient(nb, timeout=timeout, kernel_name="python3", kernel_manager_class=SlicedPollKernelManager,
                             record_timing=False, resources={"metadata": {"path": str(Path(path).parent)}})
@@ -218,8 +218,8 @@ def build(names: list[str] | None = None, root: Path = REPO_ROOT, force: bool = 
         sources[path] = release_source(release_nb, _read(student))
     if release and sources:
         release_all(sources, root)
-        from course_utils.platforms import sync_all
-        from course_utils.release import assignments
+        from course_instructor.platforms import sync_all
+        from course_instructor.release import assignments
 
         for changed in sync_all(root, assignments(root)):
             print(f"updated {changed.relative_to(root)}")
@@ -250,7 +250,7 @@ def release_sources(names: list[str], root: Path = REPO_ROOT) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m course_utils.lessons", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m course_instructor.lessons", description=__doc__.split("\n\n")[0])
     parser.add_argument("assignments", nargs="*", help="assignment names (default: all lessons)")
     parser.add_argument("--force", action="store_true", help="re-execute every given lesson, changed or not")
     parser.add_argument("--no-release", action="store_true", help="sync and execute only")
