@@ -11,7 +11,12 @@ import zmq.asyncio
 from jupyter_client.session import Session
 
 from course_instructor import kernel_client
-from course_instructor.kernel_client import CLIENT_CLASS, SlicedPollChannel, SlicedPollKernelClient, SlicedPollKernelManager
+from course_instructor.kernel_client import (
+    CLIENT_CLASS,
+    SlicedPollChannel,
+    SlicedPollKernelClient,
+    SlicedPollKernelManager,
+)
 
 REPO = Path(__file__).resolve().parent.parent
 

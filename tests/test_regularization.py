@@ -11,7 +11,6 @@ from torch import nn
 matplotlib.use("Agg")
 
 from course_utils.data import load_digits  # noqa: E402
-from course_utils.nets import make_mlp  # noqa: E402
 from course_utils.regularization import (  # noqa: E402
     BestWeights,
     format_table,

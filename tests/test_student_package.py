@@ -66,8 +66,9 @@ def test_colab_installs_only_the_student_package():
     """The notebooks' Colab setup cell installs the repository's root project, the student package, no extra."""
     import importlib.metadata
 
-    from course_instructor import platforms
     from packaging.requirements import Requirement
+
+    from course_instructor import platforms
 
     requirement = Requirement(platforms.install_spec())
     assert requirement.name == importlib.metadata.metadata("course_utils")["Name"] == "course-utils", requirement

@@ -46,10 +46,7 @@ import torch
 from matplotlib.figure import Figure
 from torch import nn
 
-from course_utils import (
-    checks,
-    regularization as reg,  # reference versions for the demos (not your answers)
-)
+from course_utils import checks
 from course_utils.data import load_digits
 from course_utils.nets import make_mlp
 from course_utils.plots import COLOR, FastRedraw, new_figure, use_style
