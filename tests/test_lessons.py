@@ -19,7 +19,7 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
-from course_utils import lessons
+from course_instructor import lessons
 from roundtrip_helpers import REPO
 
 NOTEBOOKS = lessons.lesson_notebooks(root=REPO)
