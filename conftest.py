@@ -78,7 +78,22 @@ def repo() -> Path:
 # order in one kernel, and module fixtures are shared), except the grading round trip, whose
 # assignments are independent units so they spread over the workers instead of queueing on one.
 # (xdist's own --dist loadgroup cannot be used: with pytest 9 its group suffix is lost.)
+# Whenever a worker asks for work it gets the costliest unit left (longest first keeps the two
+# workers' finishing times close): the estimates below are a fresh clone's measured seconds on
+# 2 cores; a notebook costs its budget_s; any other file a few seconds per test.
 SPLIT_BY_PARAM = {"tests/test_nbgrader_roundtrip.py"}
+COST_S = {"tests/test_nbgrader_roundtrip.py::": 150, "tests/test_nbgrader_roundtrip.py": 60, "tests/test_grading.py": 300, "tests/test_student_repo.py": 130,
+          "tests/test_install.py": 130, "tests/test_forgery.py": 120, "tests/test_browser.py": 60,
+          "tests/test_student_package.py": 60, "tests/test_make_lab.py": 40}
+
+
+def _cost(scope: str, tests: int) -> float:
+    for prefix, seconds in COST_S.items():
+        if scope == prefix or prefix.endswith("::") and scope.startswith(prefix):
+            return seconds
+    if scope.endswith(".ipynb"):
+        return float(_budget(scope) or 60)
+    return 2.0 * tests
 
 
 @pytest.hookimpl(optionalhook=True)
@@ -91,5 +106,10 @@ def pytest_xdist_make_scheduler(config, log):
             if path in SPLIT_BY_PARAM and nodeid.endswith("]") and "[" in nodeid:
                 return f"{path}::{nodeid[nodeid.rindex('[') + 1:-1]}"
             return path
+
+        def _assign_work_unit(self, node) -> None:
+            costliest = max(self.workqueue, key=lambda scope: _cost(scope, len(self.workqueue[scope])))
+            self.workqueue.move_to_end(costliest, last=False)
+            super()._assign_work_unit(node)
 
     return CourseScheduling(config, log)

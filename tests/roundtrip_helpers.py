@@ -1,11 +1,15 @@
 """Helpers for the nbgrader round-trip tests: read nbgrader cells, build submissions, grade."""
 from __future__ import annotations
 
+import ast
 import copy
+import os
 import re
 import shutil
 import subprocess
 import sys
+import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
@@ -112,12 +116,20 @@ def validate(path: Path, invert: bool = False) -> subprocess.CompletedProcess:
     return _run_nbgrader(["validate", str(path)] + (["--invert"] if invert else []))
 
 
+_RELEASED: dict[str, Path] = {}  # assignment -> a pristine released course (one per test process)
+
+
 def make_course(tmp: Path, assignment: str) -> Path:
     """A throwaway nbgrader course holding one assignment's source, released (as `make release`
-    does) into its own notebooks/ and gradebook."""
+    does) into its own notebooks/ and gradebook. The release runs once per process and
+    assignment; later calls copy it."""
     root = tmp / "course"
-    shutil.copytree(REPO / "solutions" / assignment, root / "solutions" / assignment)
-    generate([assignment], root=root)
+    if assignment not in _RELEASED:
+        pristine = Path(tempfile.mkdtemp(prefix=f"released-{assignment}-")) / "course"
+        shutil.copytree(REPO / "solutions" / assignment, pristine / "solutions" / assignment)
+        generate([assignment], root=pristine)
+        _RELEASED[assignment] = pristine
+    shutil.copytree(_RELEASED[assignment], root)
     return root
 
 
@@ -127,15 +139,197 @@ def write_submission(root: Path, student: str, assignment: str, name: str, nb) -
     nbformat.write(nb, folder / name)
 
 
-def write_class(root: Path, assignment: str, cases: list[tuple[str, str, list[str]]], stubs: bool = True) -> dict[tuple[str, str], dict[str, float]]:
+@dataclass
+class Item:
+    """One thing the round trip checks: an answer cell left as the stub, or a designed mistake."""
+
+    label: str  # "stub-<answer id>" or "mistake<i>-<answer id>"
+    answer_id: str
+    code: str
+    failing: frozenset[str]  # test grade_ids that must lose their points
+    alone: bool = False  # grade in a submission of its own
+
+
+@dataclass
+class Plan:
+    """The class a round trip submits: student -> the items packed into that submission."""
+
+    members: dict[str, list[Item]]
+    reach: dict[str, frozenset[str]]  # answer id -> the test cells its code can change
+
+
+_MAGIC = re.compile(r"^[ \t]*[%!].*$", re.M)
+
+
+def _parse(code: str):
+    try:
+        return ast.parse(_MAGIC.sub("", code))
+    except SyntaxError:
+        return None
+
+
+def _bound(tree) -> set[str]:
+    """Names a statement (or module) binds at module level (not inside its functions or classes)."""
+    names: set[str] = set()
+    todo = list(tree.body) if isinstance(tree, ast.Module) else [tree]
+    while todo:
+        node = todo.pop()
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+            todo.extend(node.decorator_list)
+            continue
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            names.update((a.asname or a.name).split(".")[0] for a in node.names)
+        elif isinstance(node, ast.Name) and isinstance(node.ctx, (ast.Store, ast.Del)):
+            names.add(node.id)
+        elif isinstance(node, ast.Global):
+            names.update(node.names)
+        if not isinstance(node, ast.Lambda):
+            todo.extend(ast.iter_child_nodes(node))
+    return names
+
+
+def _used(tree) -> set[str]:
+    """Every name a statement reads, inside its functions too (their free names are globals)."""
+    return {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+
+
+# Statements that always rebind what they bind (so a name they bind no longer carries an answer).
+_REBIND = (ast.Assign, ast.AnnAssign, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Import, ast.ImportFrom)
+
+
+def _touched(stmt, tainted: set[str]) -> set[str]:
+    """Names whose objects a statement that reads a tainted name may change: what it binds, and
+    the arguments and receivers of calls that involve tainted code (``initialize_(model)``)."""
+    names = _bound(stmt)
+    for call in (n for n in ast.walk(stmt) if isinstance(n, ast.Call)):
+        args = [*call.args, *(k.value for k in call.keywords)]
+        if _used(call.func) & tainted or any(_used(a) & tainted for a in args):
+            names |= {a.id for a in args if isinstance(a, ast.Name)}
+            base = call.func
+            while isinstance(base, (ast.Attribute, ast.Subscript)):
+                base = base.value
+            if isinstance(base, ast.Name):
+                names.add(base.id)
+    return names
+
+
+def _flow(stmts: list, tainted: set[str], top: bool) -> bool:
+    """Propagate ``tainted`` through ``stmts`` in order; whether any statement read a tainted name."""
+    hit = False
+    for stmt in stmts:
+        if isinstance(stmt, (ast.For, ast.AsyncFor)):
+            if _used(stmt.iter) & tainted:
+                tainted |= _bound(ast.Module(body=[ast.Assign(targets=[stmt.target], value=stmt.iter)]))
+                tainted |= _touched(ast.Expr(stmt.iter), tainted)
+                hit = True
+            hit |= _flow(stmt.body + stmt.orelse, tainted, False)
+        elif isinstance(stmt, (ast.If, ast.While)):
+            hit |= bool(_used(stmt.test) & tainted)
+            hit |= _flow(stmt.body + stmt.orelse, tainted, False)
+        elif isinstance(stmt, (ast.With, ast.AsyncWith)):
+            for item in stmt.items:
+                if _used(item.context_expr) & tainted:
+                    hit = True
+                    if item.optional_vars is not None:
+                        tainted |= {n.id for n in ast.walk(item.optional_vars) if isinstance(n, ast.Name)}
+            hit |= _flow(stmt.body, tainted, False)
+        elif isinstance(stmt, ast.Try) or type(stmt).__name__ == "TryStar":
+            body = stmt.body + [s for h in stmt.handlers for s in h.body] + stmt.orelse + stmt.finalbody
+            hit |= _flow(body, tainted, False)
+        elif _used(stmt) & tainted:
+            tainted |= _touched(stmt, tainted)
+            hit = True
+        elif top and isinstance(stmt, _REBIND):
+            tainted -= _bound(stmt)
+    return hit
+
+
+def reach(source_nb, answer_id: str, extra_code: list[str] = ()) -> frozenset[str]:
+    """The test cells whose outcome the answer cell ``answer_id`` can change (static, conservative).
+
+    Follows names statement by statement: what the answer cell (its reference or any of
+    ``extra_code``) binds; a later statement that reads one of those names reaches its cell, and
+    the names it binds, and the objects it hands to the answer's code, carry the answer in turn
+    (except in test cells: they run in a namespace of their own, course_instructor.grading.namespace);
+    a name rebound at a cell's top level without reading any is clean again. A cell that does
+    not parse reads and binds everything. The answer's own tests are always included.
+    """
+    cells = [c for c in source_nb.cells if c.cell_type == "code"]
+    start = next(i for i, c in enumerate(cells) if grade_id(c) == answer_id)
+    tainted: set[str] = set()
+    for code in [solution_code(cells[start]), *extra_code]:
+        tree = _parse(code)
+        tainted |= _bound(tree) if tree is not None else {"*"}
+    found = {t for t, _ in dict(exercises(source_nb)).get(answer_id, [])}
+    for cell in cells[start + 1:]:
+        tree = _parse(cell.source)
+        if tree is None or "*" in tainted:
+            tainted.add("*")
+            hit = True
+        elif is_test(cell):  # test cells run in a namespace of their own: what they bind stays there
+            hit = _flow(tree.body, set(tainted), True)
+        else:
+            hit = _flow(tree.body, tainted, True)
+        if hit and is_test(cell):
+            found.add(grade_id(cell))
+    return frozenset(found)
+
+
+def plan_class(source_nb, cases: list[tuple], stubs: bool = True, pack: bool = True) -> Plan:
+    """Pack the stubs and designed mistakes of one notebook into as few submissions as stay exact.
+
+    One submission may hold several items if each changes a different answer cell and no item
+    can change a test that another item of the submission must fail (:func:`reach`): then each
+    test's expected outcome is that of the one item that can touch it, and a submission loses
+    exactly the union of its items' tests. An item whose failing tests are not all within the
+    reach of its answer cell (a dependency the static reading missed), or a case declared
+    ``{"alone": True}`` (optional 4th element, tests/roundtrip_cases.py), gets a submission of its
+    own; so does every item when ``pack`` is False (``ROUNDTRIP_PACK=0``).
+    """
+    ids = {grade_id(c) for c in source_nb.cells}
+    items: list[Item] = []
+    if stubs:
+        items += [Item(f"stub-{a}", a, STUB, frozenset(t for t, _ in tests)) for a, tests in exercises(source_nb).items()]
+    for i, (answer_id, code, failing, *opts) in enumerate(cases):
+        if answer_id in ids:
+            items.append(Item(f"mistake{i}-{answer_id}", answer_id, code, frozenset(failing),
+                              bool(opts and opts[0].get("alone"))))
+    codes: dict[str, list[str]] = {}
+    for item in items:
+        codes.setdefault(item.answer_id, []).append(item.code)
+    reaches = {a: reach(source_nb, a, c) for a, c in codes.items()}
+    packs: list[list[Item]] = []
+    for item in items:
+        alone = not pack or item.alone or not item.failing <= reaches[item.answer_id]
+
+        def fits(group: list[Item], item=item) -> bool:
+            return all(m.answer_id != item.answer_id and not m.alone
+                       and not reaches[item.answer_id] & m.failing and not reaches[m.answer_id] & item.failing
+                       for m in group)
+
+        group = None if alone else next((g for g in packs if fits(g)), None)
+        if group is None:
+            packs.append(group := [])
+        group.append(Item(item.label, item.answer_id, item.code, item.failing, alone))
+    members = {(g[0].label if len(g) == 1 else f"pack{i}"): g for i, g in enumerate(packs)}
+    return Plan(members, reaches)
+
+
+def write_class(root: Path, assignment: str, cases: list[tuple], stubs: bool = True,
+                pack: bool | None = None) -> tuple[dict[tuple[str, str], dict[str, float]], dict[str, list[Item]]]:
     """Submit a whole class of ``assignment`` into ``<root>/submitted`` and say what each must score.
 
-    Students: ``reference`` (the instructor's answers: full marks), ``blank`` (the release: 0),
-    ``stub-<answer id>`` (that answer left as the stub: its tests score 0) and
-    (unless not ``stubs``), ``mistake<i>-<answer id>`` (``cases[i]``, a designed mistake: the listed tests score 0).
-    Returns {(student, notebook name): {test grade_id: expected points}}.
+    Students: ``reference`` (the instructor's answers: full marks), ``blank`` (the release: 0), and
+    the stubs (each answer left as the stub: its tests score 0, unless not ``stubs``) and designed
+    mistakes (``cases[i]``: the listed tests score 0), packed by :func:`plan_class` into
+    submissions named after their single item or ``pack<i>``.
+    Returns ({(student, notebook name): {test grade_id: expected points}}, {student: items}).
     """
+    if pack is None:
+        pack = os.environ.get("ROUNDTRIP_PACK", "1") != "0"
     expected: dict[tuple[str, str], dict[str, float]] = {}
+    members: dict[str, list[Item]] = {}
     names = sorted(p.name for p in (root / "notebooks" / assignment).glob("*.ipynb"))
     assert names, f"nothing released for {assignment}"
     for name in names:
@@ -143,15 +337,17 @@ def write_class(root: Path, assignment: str, cases: list[tuple[str, str, list[st
         release = nbformat.read(root / "notebooks" / assignment / name, as_version=4)
         points = points_of(source)
         reference = reference_submission(release, source)
-        students = {"reference": (reference, []), "blank": (release, list(points))}
-        for answer_id, tests in (exercises(source) if stubs else {}).items():
-            students[f"stub-{answer_id}"] = (with_answer(reference, answer_id, STUB), [t for t, _ in tests])
-        for i, (answer_id, code, failing) in enumerate(cases):
-            students[f"mistake{i}-{answer_id}"] = (with_answer(reference, answer_id, code), failing)
+        students = {"reference": (reference, set()), "blank": (release, set(points))}
+        for student, group in plan_class(source, cases, stubs, pack).members.items():
+            nb = reference
+            for item in group:
+                nb = with_answer(nb, item.answer_id, item.code)
+            students[student] = (nb, set().union(*(i.failing for i in group)))
+            members[student] = group
         for student, (nb, failing) in students.items():
             write_submission(root, student, assignment, name, nb)
             expected[(student, name)] = {k: (0.0 if k in failing else v) for k, v in points.items()}
-    return expected
+    return expected, members
 
 
 def scores(root: Path, assignment: str, notebook: str, student: str) -> dict[str, float | None]:

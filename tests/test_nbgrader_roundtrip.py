@@ -1,9 +1,12 @@
 """The grading round trip of every assignment through ``course-grade``, with exact per-cell scores.
 
 For each assignment in solutions/, a temporary course gets the release (as ``make release``) and
-a class (tests/roundtrip_helpers.write_class): the reference solution, the blank release, one
-submission per exercise left as the stub, one per designed mistake of tests/cases/<assignment>.py.
-The class is graded ONCE, by ``course-grade`` as instructors run it (sandboxed, feedback
+a class (tests/roundtrip_helpers.write_class): the reference solution, the blank release, and every
+exercise left as the stub and every designed mistake of tests/cases/<assignment>.py, packed into
+as few submissions as keep the check exact (``plan_class``: items on different answer cells that
+cannot change each other's tests share a submission, which loses exactly the union of their
+tests; ``ROUNDTRIP_PACK=0`` grades each item alone, as before packing: 138 submissions then, 52
+packed). The class is graded ONCE, by ``course-grade`` as instructors run it (sandboxed, feedback
 included); every test reads that run: the reference gets full marks and is not flagged, the
 blank 0, each stub or mistake loses exactly its test cells' points -- in course-grade's results,
 its grades.csv, nbgrader's gradebook and export, and the feedback (which shows no hidden test).
@@ -44,14 +47,24 @@ def graded(request, tmp_path_factory):
         pytest.fail(f"CI must grade in the sandbox: {SANDBOX_WHY}")
     assignment = request.param
     root = make_course(tmp_path_factory.mktemp(assignment), assignment)
-    expected = write_class(root, assignment, CASES.get(assignment, []))
+    expected, members = write_class(root, assignment, CASES.get(assignment, []))
     start = time.perf_counter()
     results = {r["student"]: r for r in cli.grade_assignment(assignment, root=root, **OPTIONS)}
-    seconds = time.perf_counter() - start
+    seconds, cpu = time.perf_counter() - start, sum(r.get("cpu_s", 0.0) for r in results.values())
     each = sorted(r.get("seconds", 0.0) for r in results.values())
-    print(f"\ncourse-grade: {len(results)} submissions of {assignment} in {seconds:.1f} s "
-          f"(median {each[len(each) // 2]:.1f} s per submission in its kernel)")
+    print(f"\ncourse-grade: {len(results)} submissions of {assignment} ({sum(map(len, members.values()))} stubs "
+          f"and mistakes packed into {len(members)}) in {seconds:.1f} s; kernels' CPU {cpu:.1f} s "
+          f"({cpu / len(results):.1f} s per submission); median {each[len(each) // 2]:.1f} s per submission in its kernel")
+    _MEMBERS.update(members)
     return assignment, root, expected, results
+
+
+_MEMBERS: dict[str, list] = {}  # student -> the stubs and mistakes packed into that submission
+
+
+def _what(student: str) -> str:
+    items = _MEMBERS.get(student)
+    return f"{student} [{', '.join(i.label for i in items)}]" if items and len(items) > 1 else student
 
 
 def _by_question(result) -> dict[str, dict]:
@@ -76,10 +89,11 @@ def test_exact_scores(graded):
         if got != want:
             detail = {gid: q["message"][:200] for gid, q in _by_question(results[student]).items()
                       if q["points"] != want.get(gid)}
-            failures.append(f"{student}: expected {want}, got {got} {detail} {results[student]['notes']}")
+            failures.append(f"{_what(student)}: expected {want}, got {got} {detail} {results[student]['notes']}")
         elif results[student]["status"] != "graded":
-            failures.append(f"{student}: status {results[student]['status']} {results[student]['notes']}")
-    assert not failures, "\n".join(failures)
+            failures.append(f"{_what(student)}: status {results[student]['status']} {results[student]['notes']}")
+    assert not failures, "\n".join(failures) + ("\n(a pack: ROUNDTRIP_PACK=0 grades each of its items alone)"
+                                                if any(len(m) > 1 for m in _MEMBERS.values()) else "")
 
 
 def test_gradebook_and_export_agree(graded):
@@ -142,7 +156,7 @@ def test_plain_nbgrader_round_trip(tmp_path):
         proc = validate(path, invert=True)
         assert "Success! The notebook does not pass any tests." in proc.stdout, proc.stdout + proc.stderr
     # reference, blank and one designed mistake: course-grade grades the whole class above
-    expected = write_class(root, assignment, CASES[assignment][:1], stubs=False)
+    expected, _ = write_class(root, assignment, CASES[assignment][:1], stubs=False)
     proc = nbgrader("autograde", assignment, "--force", root=root)
     assert "[AutogradeApp | ERROR]" not in proc.stdout + proc.stderr
     for (student, name), want in expected.items():

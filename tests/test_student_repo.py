@@ -33,8 +33,8 @@ def test_student_repo_holds_only_the_student_side(student_repo):
     assert len(log) == 1, "no history: one commit"
     assert "notebooks/00_welcome/00_welcome.ipynb" in files and "course_utils/checks.py" in files
     assert "tests/test_checks.py" in files and "Makefile" in files and "constraints.txt" in files
-    for prefix in ("solutions/", "tests/cases/", "tests/hostile", "tools/build_", "tools/nbbuild", "benchmarks/",
-                   "tests/test_grading", "tests/test_nbgrader_roundtrip", "nbgrader_config.py", "instructor/"):
+    for prefix in ("solutions/", "lessons/", "instructor/", "tests/cases/", "tests/hostile", "benchmarks/",
+                   "tests/test_grading", "tests/test_nbgrader_roundtrip", "nbgrader_config.py"):
         assert not any(f.startswith(prefix) for f in files), prefix
     assert load_tool("leak_scan").scan([student_repo]) == []
 

@@ -49,6 +49,7 @@ class SubmissionResult(TypedDict, total=False):
     cached: bool  # unchanged since the last run: not re-run
     timestamp: str | None
     seconds: float
+    cpu_s: float  # CPU seconds of its kernels
 
 
 VERSION = "2"  # bump to invalidate every cached result
@@ -142,6 +143,7 @@ class Grader:
                 except Exception as err:  # noqa: BLE001 - never lose the batch
                     run = execute.RunResult("crashed", [], [f"grader error: {type(err).__name__}: {err}"])
                 statuses.append(run.status)
+                result["cpu_s"] = round(result.get("cpu_s", 0.0) + run.cpu_s, 2)
                 result["notes"] += run.notes
                 nbgrader_io.set_verdicts(fixed.nb, run.cells)
                 graded[name] = fixed.nb

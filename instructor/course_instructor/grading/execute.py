@@ -61,6 +61,7 @@ class RunResult:
     cells: list[CellResult] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    cpu_s: float = 0.0  # CPU seconds of its kernels' processes (read from /proc, not from the kernel)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -110,6 +111,27 @@ def _error_text(outputs: list) -> str:
     return ""
 
 
+_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def _tree_cpu(pid: int) -> float:
+    """CPU seconds used so far by ``pid`` and its descendants (Linux /proc; 0 elsewhere)."""
+    total, todo, seen = 0, [pid], set()
+    while todo:
+        p = todo.pop()
+        if p in seen:
+            continue
+        seen.add(p)
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+            total += sum(int(f) for f in fields[11:15])  # utime stime cutime cstime
+            for task in Path(f"/proc/{p}/task").iterdir():
+                todo += [int(c) for c in (task / "children").read_text().split()]
+        except (OSError, ValueError, IndexError):
+            continue
+    return total / _TICKS
+
+
 class Kernel:
     """An IPython kernel in the sandbox (or, if ``sandboxed`` is False, a plain subprocess)."""
 
@@ -119,6 +141,7 @@ class Kernel:
         self.extra_files = extra_files or {}
         self.proc: subprocess.Popen | None = None
         self.kc = None
+        self.cpu_s = 0.0
         self.dir = Path(tempfile.mkdtemp(prefix=f"course-grade-{slot}-"))
         self.conn = self.dir / "conn"
 
@@ -199,6 +222,7 @@ class Kernel:
             self.kc.stop_channels()
             self.kc = None
         if self.proc is not None:
+            self.cpu_s += _tree_cpu(self.proc.pid)
             if self.proc.poll() is None:
                 try:
                     os.killpg(self.proc.pid, signal.SIGKILL)
@@ -391,6 +415,7 @@ def grade_notebook(nb, slot: int = 0, limits: sandbox.Limits | None = None, cell
     guard_side = _Guard(guard, notes)
     kernel: Kernel | None = None
     status = "graded"
+    cpu = [0.0]  # CPU seconds of the kernels started for this notebook
 
     def new_kernel(upto: int) -> Kernel | None:
         """A fresh kernel that has run (unscored) every code cell before ``upto``."""
@@ -419,6 +444,7 @@ def grade_notebook(nb, slot: int = 0, limits: sandbox.Limits | None = None, cell
         except Exception as err:  # noqa: BLE001 - reported in the result, never raised
             notes.append(str(err)[:300])
             k.cleanup()
+            cpu[0] += k.cpu_s
             return None
 
     try:
@@ -462,6 +488,7 @@ def grade_notebook(nb, slot: int = 0, limits: sandbox.Limits | None = None, cell
                 status = reply.status if status == "graded" else status
                 if not kernel.alive():
                     kernel.cleanup()
+                    cpu[0] += kernel.cpu_s
                     kernel = None
                     restarts += 1
                     skip.add(i)
@@ -479,6 +506,8 @@ def grade_notebook(nb, slot: int = 0, limits: sandbox.Limits | None = None, cell
     finally:
         if kernel is not None:
             kernel.cleanup()
+            cpu[0] += kernel.cpu_s
     if restarts:
         notes.append(f"the kernel was restarted {restarts} time(s); the cells that stopped it were skipped")
-    return RunResult(status, [results[i] for i in sorted(results)], notes, round(time.monotonic() - start, 2))
+    return RunResult(status, [results[i] for i in sorted(results)], notes, round(time.monotonic() - start, 2),
+                     round(cpu[0], 2))
