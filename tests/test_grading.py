@@ -21,7 +21,7 @@ import zipfile
 import nbformat
 import pytest
 
-from course_instructor.grading import cli, collect, repair, sandbox
+from course_instructor.grading import cli, collect, redact, repair, sandbox
 from hostile_corpus import build, load
 from roundtrip_helpers import REPO, make_course, nbgrader
 
@@ -120,6 +120,17 @@ def test_gradebook_export_matches(corpus):
         assert exported.get(student, 0.0) == pytest.approx(res["score"]), student
 
 
+def _hidden_keys(root, assignment) -> list[str]:
+    """The hidden-test lines of the assignment (in redact's normal form) that students never see."""
+    from course_instructor.grading import redact
+
+    source = nbformat.read(_notebook(root, assignment), as_version=4)
+    visible = redact.normal("\n".join(c.source for c in nbformat.read(
+        root / "notebooks" / assignment / _notebook(root, assignment).name, as_version=4).cells))[0]
+    keys = {redact.normal(line)[0] for line in redact.hidden_lines(source)}
+    return [k for k in keys if len(k) >= 20 and k not in visible]
+
+
 @pytest.mark.slow
 @needs_sandbox
 def test_feedback_shows_results_not_hidden_tests(corpus):
@@ -134,6 +145,11 @@ def test_feedback_shows_results_not_hidden_tests(corpus):
             assert "manual_seed" not in path.read_text(), f"hidden test code in {student}'s autograded notebook"
     for name in ("grades.csv", "results.json", "summary.txt"):
         assert "manual_seed" not in (root / "grades" / assignment / name).read_text(), name
+    secrets = _hidden_keys(root, assignment)
+    for student in ("print-running-cell", "print-caller-frames", "exception-carries-test-source"):
+        page = (root / "feedback" / student / assignment / f"{assignment}.html").read_text()
+        found = redact.normal(page)[0]  # the page with escapes and HTML references decoded
+        assert not [k for k in secrets if k in found], f"hidden test code, re-encoded, in {student}'s feedback"
     for student in ("print-running-cell", "exception-carries-test-source"):  # they did print hidden lines
         if student in results:
             html = (root / "feedback" / student / assignment / f"{assignment}.html").read_text()
@@ -404,4 +420,20 @@ def test_hidden_tests_are_redacted_from_outputs_by_content():
     text = nbformat.writes(nb)
     assert "manual_seed" not in text and "x_before" not in text
     assert redact.MARK in text
+    # re-encoded: every form of the cell is removed, with the lines around it kept
+    import html as html_
+    import textwrap
+
+    redactor = redact.Redactor(source, release)
+    cell = test_cell.source
+    forms = {"repr": repr(cell), "repr of repr": repr(repr(cell)), "JSON": json.dumps(cell), "HTML": html_.escape(cell),
+             "HTML of repr": html_.escape(repr(cell)), "JSON of HTML": json.dumps(html_.escape(cell)),
+             "reflowed": textwrap.fill(" ".join(cell.split()), 33), "ascii": ascii(cell + "\u00e9"),
+             "list repr": repr(cell.split("\n")), "colour codes": "\x1b[0;31m" + cell.replace(" ", " \x1b[0m"),
+             "line by line repr": "\n".join(repr(line) for line in cell.split("\n"))}
+    for name, form in forms.items():
+        out = redactor.text(f"student line before\n{form}\nstudent line after")
+        assert "manual_seed" not in out and "x_before" not in out, name
+        assert out.startswith("student line before\n") and out.endswith("\nstudent line after"), name
+    assert redactor.text("no secret here\nnor here") == "no secret here\nnor here"
     assert 'checks.check_shape(out, x.shape, \\"relu(x)\\")' in text  # visible checks are not secret

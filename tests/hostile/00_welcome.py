@@ -168,6 +168,11 @@ _FRAMES = ("import inspect\nimport linecache\n\n\ndef _stack_source():\n    f, t
            "        if 'ipykernel' in f.f_code.co_filename or f.f_code.co_filename.startswith('<'):\n"
            "            text += linecache.cache.get(f.f_code.co_filename, (0, 0, []))[2]\n"
            "        f = f.f_back\n    return ''.join(text)\n\n\n")
+# The running cell's source re-encoded the ways a student gets for free: repr (escaped newlines and
+# quotes), a repr of that, JSON, HTML-escaped, reflowed to 40 columns, ascii().
+_ENCODINGS = ("import html as _html\nimport json as _json\nimport textwrap as _textwrap\n\n\n"
+              "def _encoded(text):\n    return '\\n'.join([repr(text), repr(repr(text)), _json.dumps(text), _html.escape(text),\n"
+              "                      _textwrap.fill(' '.join(text.split()), 40), ascii(text)])\n\n\n")
 CASES += [
     Case("tmp-writable-and-bounded", "graded", FULL, answers={"relu_answer": probe(
         "import os\nimport tempfile\n_written = 0\ntry:\n    for _i in range(20):  # up to 640 MB, /tmp holds 256 MiB\n"
@@ -182,11 +187,13 @@ CASES += [
         "        _f.write(b'x' * 1000)\n    LEAK = True\nexcept OSError:\n    pass\n", "relu", RELU, WRONG)},
         why="the one host folder the kernel needs (its sockets): no longer writable once they exist"),
     Case("print-running-cell", "graded", FULL, answers={"relu_answer": (
-        "def relu(x):\n    _ip = get_ipython()\n    print(_ip.user_ns['In'][-1])\n    print(repr(_ip.user_ns['_ih']))\n"
-        "    return torch.clamp(x, min=0.0)\n")}, why="In[-1] and _ih hold the test cell, hidden tests included"),
+        _ENCODINGS + "def relu(x):\n    _ip = get_ipython()\n    print(_ip.user_ns['In'][-1])\n    print(repr(_ip.user_ns['_ih']))\n"
+        "    print(_encoded(_ip.user_ns['In'][-1]))\n    return torch.clamp(x, min=0.0)\n")},
+        why="In[-1] and _ih hold the test cell, hidden tests included; printed raw, as repr, JSON, HTML, reflowed"),
     Case("print-caller-frames", "graded", FULL, answers={"relu_answer": (
-        _FRAMES + "def relu(x):\n    print(_stack_source())\n    return torch.clamp(x, min=0.0)\n")},
-        why="a right answer that prints its callers' source: full marks, and no hidden line in the feedback"),
+        _FRAMES + _ENCODINGS + "def relu(x):\n    print(_stack_source())\n    print(_encoded(_stack_source()))\n"
+        "    return torch.clamp(x, min=0.0)\n")},
+        why="a right answer that prints its callers' source (also re-encoded): full marks, no hidden line in the feedback"),
     Case("exception-carries-test-source", "graded", NO_RELU, answers={"relu_answer": (
-        _FRAMES + "def relu(x):\n    raise ValueError(_stack_source())\n")}),
+        _FRAMES + _ENCODINGS + "def relu(x):\n    raise ValueError(_stack_source() + _encoded(_stack_source()))\n")}),
 ]
