@@ -11,10 +11,13 @@ To extend the corpus to a later notebook, add tests/hostile/<assignment>.py (see
 """
 from __future__ import annotations
 
+import ast
 import csv
 import json
 import os
 import re
+import subprocess
+import sys
 import time
 import zipfile
 
@@ -437,3 +440,68 @@ def test_hidden_tests_are_redacted_from_outputs_by_content():
         assert out.startswith("student line before\n") and out.endswith("\nstudent line after"), name
     assert redactor.text("no secret here\nnor here") == "no secret here\nnor here"
     assert 'checks.check_shape(out, x.shape, \\"relu(x)\\")' in text  # visible checks are not secret
+
+
+# What a kernel finds writable: every read-write mount, its type, whether a write there worked, its size.
+_WRITABLE_PROBE = r"""
+import os
+found = []
+for line in open('/proc/self/mountinfo'):
+    left, _, right = line.partition(' - ')
+    point, options, fstype = left.split()[4], left.split()[5], right.split()[0]
+    if 'rw' not in options.split(',') or fstype in ('proc', 'sysfs', 'devpts', 'mqueue'):
+        continue
+    try:
+        with open(os.path.join(point, '.probe'), 'wb') as f:
+            f.write(b'x')
+        os.remove(os.path.join(point, '.probe'))
+        s = os.statvfs(point)
+        found.append((point, fstype, s.f_blocks * s.f_frsize))
+    except OSError:
+        pass
+print(repr(found))
+"""
+
+_NONROOT_SCRIPT = """
+import ast, sys
+from course_instructor.grading import execute, sandbox
+k = execute.Kernel(0, sandbox.Limits(), sandboxed=True)
+try:
+    k.start()
+    r = k.run(sys.argv[1], 120)
+    print('RESULT', r.status, ''.join(o.get('text', '') for o in r.outputs).strip(), r.message)
+finally:
+    k.cleanup()
+"""
+
+
+@needs_sandbox
+@pytest.mark.parametrize("user", ["grader's own", "unprivileged"])
+def test_kernel_can_write_only_to_its_bounded_tmpfs(user, tmp_path):
+    """No host folder is writable from the sandbox -- the connection folder included --, whether the
+    grader runs as root or not (as root, the unprivileged case runs the grader as ``nobody``):
+    every writable place is a tmpfs of at most the documented size (``/tmp``, the working directory,
+    ``/dev/shm``); the sandbox's own root and ``/dev`` are read-only. (Where ``nobody`` cannot read
+    this Python, the unprivileged case is skipped; the user-namespace path was checked by hand with
+    ``os.geteuid`` patched: the same three tmpfs.)"""
+    if not SANDBOX_OK:
+        pytest.fail(f"CI must run the sandbox tests: {SANDBOX_WHY}")
+    cmd = [sys.executable, "-c", _NONROOT_SCRIPT, _WRITABLE_PROBE]
+    if user == "unprivileged":
+        if os.geteuid() != 0:
+            pytest.skip("the grader already runs unprivileged: the other case covers it")
+        cmd = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--", *cmd]
+        reach = subprocess.run([*cmd[:5], "ls", sys.base_prefix], capture_output=True)
+        if reach.returncode != 0:
+            pytest.skip(f"nobody cannot read this Python installation ({sys.base_prefix})")
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600, cwd=tmp_path,
+                          env={**os.environ, "TMPDIR": "/tmp", "HOME": str(tmp_path)})
+    line = next((x for x in proc.stdout.splitlines() if x.startswith("RESULT ")), None)
+    assert line is not None, proc.stdout[-2000:] + proc.stderr[-2000:]
+    status, _, found = line[len("RESULT "):].partition(" ")
+    assert status == "ok", line
+    mounts = ast.literal_eval(found)
+    limits = sandbox.Limits()
+    assert {p for p, _, _ in mounts} <= {"/tmp", "/home/student", "/dev/shm"} and "/tmp" in {p for p, _, _ in mounts}, mounts
+    for point, fstype, size in mounts:
+        assert fstype == "tmpfs" and size <= max(limits.tmp_mb, limits.tmpfs_mb) * 2**20, (point, fstype, size)

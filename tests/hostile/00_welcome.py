@@ -182,10 +182,13 @@ CASES += [
         "LEAK = not 2**20 <= _written <= 300 * 2**20\nprint(f'wrote {_written >> 20} MiB to /tmp')\n",
         "relu", RELU, WRONG)}, why="documented as writable (Matplotlib's cache), bounded like the working directory"),
     Case("write-connection-folder", "graded", FULL, answers={"relu_answer": probe(
-        "import os\nfrom ipykernel.connect import get_connection_file\nLEAK = False\ntry:\n"
-        "    with open(os.path.join(os.path.dirname(get_connection_file()), 'junk'), 'wb') as _f:\n"
-        "        _f.write(b'x' * 1000)\n    LEAK = True\nexcept OSError:\n    pass\n", "relu", RELU, WRONG)},
-        why="the one host folder the kernel needs (its sockets): no longer writable once they exist"),
+        "import os\nfrom ipykernel.connect import get_connection_file\nLEAK = False\n"
+        "_types = {l.split()[4]: l.split(' - ')[1].split()[0] for l in open('/proc/self/mountinfo')}\n"
+        "for _d in {os.path.dirname(os.path.realpath(get_connection_file())), *_types}:\n"
+        "    if _types.get(_d) in ('tmpfs', 'proc', 'sysfs', 'devpts', 'mqueue'):\n        continue\n"
+        "    try:\n        with open(os.path.join(_d, 'junk'), 'wb') as _f:\n            _f.write(b'x' * 1000)\n"
+        "        LEAK = True\n    except OSError:\n        pass\n", "relu", RELU, WRONG)},
+        why="no host folder is writable, the connection file's folder included (the sockets live in the kernel's /tmp)"),
     Case("print-running-cell", "graded", FULL, answers={"relu_answer": (
         _ENCODINGS + "def relu(x):\n    _ip = get_ipython()\n    print(_ip.user_ns['In'][-1])\n    print(repr(_ip.user_ns['_ih']))\n"
         "    print(_encoded(_ip.user_ns['In'][-1]))\n    return torch.clamp(x, min=0.0)\n")},

@@ -40,7 +40,6 @@ from .repair import is_answer, is_test, meta
 GRACE_S = 5.0  # after an interrupt, how long a cell may take to stop before the kernel is killed
 STARTUP_S = 60.0
 OUTPUT_CAP = 100_000  # characters of output kept per cell (the rest is counted, not kept)
-CONN_MAX_FILES, CONN_MAX_BYTES = 16, 1024**2  # the connection folder: kernel.json and 5 sockets
 
 
 @dataclass
@@ -132,6 +131,27 @@ def _tree_cpu(pid: int) -> float:
     return total / _TICKS
 
 
+def _read_until_closed(fd: int, deadline: float) -> bytes:
+    """Everything written to pipe ``fd`` until its writer closes it (or ``deadline``); closes ``fd``."""
+    import select
+
+    data = b""
+    try:
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([fd], [], [], max(0.0, deadline - time.monotonic()))
+            if not ready:
+                break
+            chunk = os.read(fd, 4096)
+            if not chunk:
+                break
+            data += chunk
+            if data.rstrip().endswith(b"}"):
+                break
+    finally:
+        os.close(fd)
+    return data
+
+
 class Kernel:
     """An IPython kernel in the sandbox (or, if ``sandboxed`` is False, a plain subprocess)."""
 
@@ -143,24 +163,31 @@ class Kernel:
         self.kc = None
         self.cpu_s = 0.0
         self.dir = Path(tempfile.mkdtemp(prefix=f"course-grade-{slot}-"))
-        self.conn = self.dir / "conn"
 
     def start(self) -> None:
+        """Start the kernel and connect to it.
+
+        Sandboxed, the kernel's sockets live in its own bounded ``/tmp`` (:data:`sandbox.SOCKETS`):
+        the kernel gets a read-only connection file, and the grader reaches the sockets through
+        ``/proc/<sandbox pid>/root`` -- no host folder is writable from the sandbox, whether the
+        grader runs as root or not.
+        """
+        import json
+
         from jupyter_client import BlockingKernelClient
         from jupyter_client.connect import write_connection_file
 
-        conn = self.dir / "conn"
-        conn.mkdir()
-        root = os.geteuid() == 0 and self.sandboxed
-        if root:
-            os.chown(conn, sandbox.uid_for(self.slot), sandbox.uid_for(self.slot))
-        cf = conn / "kernel.json"
-        write_connection_file(str(cf), transport="ipc", ip=str(conn / "k"), key=secrets.token_hex(16).encode(),
-                              shell_port=1, iopub_port=2, stdin_port=3, control_port=4, hb_port=5)
+        cf = self.dir / "kernel.json"
+        info = dict(transport="ipc", key=secrets.token_hex(16).encode(), shell_port=1, iopub_port=2, stdin_port=3,
+                    control_port=4, hb_port=5)
+        write_connection_file(str(cf), ip=sandbox.SOCKETS if self.sandboxed else str(self.dir / "k"), **info)
         os.chmod(cf, 0o644)
         log = open(self.dir / "kernel.log", "wb")
+        pass_fds: tuple[int, ...] = ()
         if self.sandboxed:
-            cmd = sandbox.kernel_command(cf, "/home/student", self.slot, self.limits, self.extra_files)
+            info_r, info_w = os.pipe()
+            pass_fds = (info_w,)
+            cmd = sandbox.kernel_command(cf, "/home/student", self.slot, self.limits, self.extra_files, info_fd=info_w)
             cwd, env = None, None
         else:
             work = self.dir / "work"
@@ -174,14 +201,21 @@ class Kernel:
             env = dict(os.environ, NBGRADER_EXECUTION="autograde", COURSE_NUM_THREADS="1", OMP_NUM_THREADS="1",
                        MPLBACKEND="module://matplotlib_inline.backend_inline")
         self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=log, cwd=cwd, env=env,
-                                     start_new_session=True)
+                                     start_new_session=True, pass_fds=pass_fds)
         log.close()
+        deadline = time.monotonic() + STARTUP_S
+        ip = str(self.dir / "k")
+        if self.sandboxed:
+            os.close(info_w)
+            try:
+                ip = f"/proc/{json.loads(_read_until_closed(info_r, deadline))['child-pid']}/root{sandbox.SOCKETS}"
+            except (ValueError, KeyError, TypeError) as err:
+                raise RuntimeError(f"the sandbox did not start ({err}): {self.log_tail()}") from None
         kc = BlockingKernelClient()
-        kc.load_connection_file(str(cf))
+        kc.load_connection_info({**info, "ip": ip})
         kc.start_channels()
         self.kc = kc
-        deadline = time.monotonic() + STARTUP_S
-        while not any((conn / f"k-{p}").exists() for p in (1,)):
+        while not Path(f"{ip}-1").exists():
             if self.proc.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"the kernel did not start: {self.log_tail()}")
             time.sleep(0.05)
@@ -189,20 +223,6 @@ class Kernel:
             kc.wait_for_ready(timeout=max(1.0, deadline - time.monotonic()))
         except RuntimeError as err:
             raise RuntimeError(f"the kernel did not start ({err}): {self.log_tail()}") from None
-        if root:  # its sockets exist: from now on the kernel cannot write into the host folder
-            os.chown(conn, 0, 0)
-            os.chmod(conn, 0o755)
-        self.conn = conn
-
-    def wrote_to_host(self) -> bool:
-        """Whether the kernel put more than its sockets into its connection folder (the only host
-        folder it can write to; sealed as root, watched otherwise)."""
-        try:
-            with os.scandir(self.conn) as it:
-                found = [e for _, e in zip(range(CONN_MAX_FILES + 1), it)]
-            return len(found) > CONN_MAX_FILES or sum(e.stat(follow_symlinks=False).st_size for e in found) > CONN_MAX_BYTES
-        except OSError:
-            return False
 
     def log_tail(self) -> str:
         try:
@@ -273,9 +293,6 @@ class Kernel:
                     code = self.proc.returncode
                     self.shutdown()
                     return Reply("crashed", outputs.final(), f"the kernel died (exit status {code})")
-                if self.wrote_to_host():
-                    self.shutdown()
-                    return Reply("crashed", outputs.final(), "the kernel wrote into its connection folder: stopped")
                 continue
             except Exception:  # noqa: BLE001 - a garbled message (e.g. from a forked child): ignore it
                 continue
@@ -303,9 +320,6 @@ class Kernel:
                 reply = msg["content"]
                 break
         final = outputs.final()
-        if self.wrote_to_host():
-            self.shutdown()
-            return Reply("crashed", final, "the kernel wrote into its connection folder: stopped")
         if interrupted:
             return Reply("timed out", final, f"timed out after {timeout:.0f} s (interrupted)")
         if reply is None:

@@ -7,11 +7,12 @@ What a kernel started by :func:`kernel_command` can and cannot do (Linux, ``bwra
   environment and the ``course_utils`` package are bound read-only; nothing else of the host
   exists inside (no ``/home``, ``/root``, ``/work``, no repository, so no ``gradebook.db``,
   no ``solutions/``, no other submission, no autograded or feedback folder).
-- **Writable**: only two size-limited tmpfs, private to this kernel: the working directory and
-  ``/tmp`` (world-writable with the sticky bit, like a normal ``/tmp``: Matplotlib's and
-  IPython's caches go there). The folder holding the kernel's connection file and sockets is
-  writable only until the kernel has created its sockets (as root it is then handed back to
-  root; otherwise the grader stops a kernel that writes more than a few files into it).
+- **Writable**: only three size-limited tmpfs, private to this kernel: the working directory,
+  a small ``/dev/shm`` and ``/tmp`` (world-writable with the sticky bit, like a normal ``/tmp``: Matplotlib's and
+  IPython's caches go there). No host folder is writable, as root or not: the kernel's sockets
+  are in its ``/tmp`` (:data:`SOCKETS`), its connection file is bound read-only, and the grader
+  reaches the sockets through ``/proc/<sandbox pid>/root`` (the pid bubblewrap reports on
+  ``--info-fd``).
 - **Its own PID, IPC and UTS namespaces**, a new session (no terminal injection), and it dies
   with the grader. It cannot see or signal the grader or other kernels.
 - **Unprivileged**: when the grader runs as root (CI, containers), the kernel drops to a
@@ -36,6 +37,9 @@ from pathlib import Path
 
 BWRAP = "bwrap"
 UID_BASE = 61000
+SOCKETS = "/tmp/.course-kernel"  # inside the sandbox: the kernel's IPC sockets are SOCKETS-1 ... SOCKETS-5
+CONNECTION_FILE = "/tmp/.course-kernel.json"  # inside the sandbox: read-only
+SHM_MB = 16  # /dev/shm (POSIX semaphores)
 
 
 @dataclass
@@ -125,22 +129,23 @@ def _base_binds(tmp_mb: int | None = None) -> list[str]:
 
 
 def kernel_command(connection_file: Path, workdir: str, slot: int, limits: Limits,
-                   extra_ro: dict[str, Path] | None = None) -> list[str]:
+                   extra_ro: dict[str, Path] | None = None, info_fd: int | None = None) -> list[str]:
     """The command that starts an IPython kernel for ``connection_file`` inside the sandbox.
 
     Args:
-        connection_file: written by the grader; its folder (which will hold the kernel's IPC
-            sockets) is bound writable at the same path.
+        connection_file: written by the grader (``ip`` :data:`SOCKETS`); bound read-only at
+            :data:`CONNECTION_FILE`.
         workdir: the kernel's working directory inside the sandbox (a tmpfs).
         slot: the worker slot; as root, the kernel runs as uid ``uid_for(slot)``.
         extra_ro: files to show read-only inside ``workdir`` (name -> host path), e.g. data
             files released with the assignment.
+        info_fd: a file descriptor the caller passes on, for bubblewrap's JSON with the
+            sandbox's pid (``child-pid``).
     """
-    conn_dir = connection_file.parent
     args = [bwrap_path() or BWRAP, *_namespace_args(), *_base_binds(limits.tmp_mb)]
-    for parent in _parents(conn_dir):
-        args += ["--perms", "0755", "--dir", str(parent)]
-    args += ["--bind", str(conn_dir), str(conn_dir)]
+    if info_fd is not None:
+        args[1:1] = ["--info-fd", str(info_fd)]
+    args += ["--ro-bind", str(connection_file), CONNECTION_FILE]
     args += ["--size", str(limits.tmpfs_mb * 1024 * 1024), "--perms", "0777", "--tmpfs", workdir]
     for name, host in (extra_ro or {}).items():
         args += ["--ro-bind", str(host), f"{workdir}/{name}"]
@@ -155,6 +160,11 @@ def kernel_command(connection_file: Path, workdir: str, slot: int, limits: Limit
     args.append("--clearenv")
     for key, value in env.items():
         args += ["--setenv", key, value]
+    # The sandbox's own root and /dev are tmpfs that bubblewrap made: read-only from here on (else a
+    # kernel in a user namespace, the grader not being root, could fill RAM through them); a small
+    # /dev/shm for semaphores.
+    args += ["--size", str(SHM_MB * 1024 * 1024), "--perms", "1777", "--tmpfs", "/dev/shm",
+             "--remount-ro", "/dev", "--remount-ro", "/"]
     args += ["--chdir", workdir]
     if os.geteuid() == 0:
         uid = str(uid_for(slot))
@@ -166,7 +176,7 @@ def kernel_command(connection_file: Path, workdir: str, slot: int, limits: Limit
         nproc = limits.nproc + _own_process_count()
     args += ["prlimit", f"--as={limits.memory_mb * 1024 * 1024}", f"--cpu={limits.cpu_s}", f"--nproc={nproc}",
              f"--fsize={limits.file_mb * 1024 * 1024}", "--core=0", "--",
-             sys.executable, "-m", "ipykernel_launcher", "-f", str(connection_file),
+             sys.executable, "-m", "ipykernel_launcher", "-f", CONNECTION_FILE,
              "--HistoryManager.enabled=False", "--IPKernelApp.quiet=True"]
     return args
 
