@@ -1,6 +1,8 @@
 """Hardened, parallel autograding on top of nbgrader (the ``course-grade`` command).
 
-Pipeline for each submission (``cli.Grader.grade``), N at a time:
+Pipeline for each submission (``cli.Grader.grade``, N at a time), as stages in the manner of
+nbgrader's preprocessors (:mod:`.stages`: each a small class with ``process(state) -> state``,
+configured by the grader's keyword options; the result is a typed ``cli.SubmissionResult``):
 
 1. **collect** (:mod:`.collect`): nbgrader's ``submitted/`` layout, a flat folder or an LMS zip.
 2. **repair** (:mod:`.repair`): the instructor's notebook with only the student's answer cells

@@ -24,7 +24,7 @@ from typing import TypedDict
 import nbformat
 
 from ..release import RELEASE_DIR, REPO_ROOT, SOURCE_DIR
-from . import collect, execute, nbgrader_io, redact, repair, report, sandbox
+from . import collect, nbgrader_io, redact, report, sandbox, stages
 
 
 class Question(TypedDict):
@@ -53,7 +53,6 @@ class SubmissionResult(TypedDict, total=False):
 
 
 VERSION = "2"  # bump to invalidate every cached result
-CACHE = ".course-grade.json"
 
 
 def _fingerprint(paths: list[Path], settings: dict) -> str:
@@ -88,99 +87,20 @@ class Grader:
         self.slots: queue.Queue[int] = queue.Queue()
         for i in range(workers):
             self.slots.put(i)
+        self.stages = [stage(self) for stage in stages.STAGES]
 
     # -- one student ----------------------------------------------------------------------
     def grade(self, sub: collect.Submission) -> SubmissionResult:
-        """Grade one submission; never raises (a failure becomes the result's status)."""
-        start = time.monotonic()
+        """Grade one submission through :data:`.stages.STAGES`; never raises (a failure becomes the result's status)."""
         result: SubmissionResult = {"student": sub.student, "status": "graded", "score": 0.0, "notes": [], "notebooks": {},
-                  "max_score": sum(p for nb in self.source_nbs.values() for _, p in nbgrader_io.grade_ids(nb)),
-                  "cached": False, "timestamp": sub.timestamp}
-        out_dir = self.root / "autograded" / sub.student / self.assignment
-        cache = out_dir / CACHE
-        key = _fingerprint(sub.files, {"base": self.base_key}) if sub.folder else None
-        if key and not self.force and cache.is_file():
-            try:
-                old = json.loads(cache.read_text())
-                if old.get("key") == key:
-                    old["result"]["cached"] = True
-                    return old["result"]
-            except (OSError, ValueError):
-                pass
-        result["notes"] += sub.notes
-        if sub.folder is None or not sub.files:
-            result["status"] = "invalid" if sub.notes else "missing"
-            result["notes"].append("no notebook graded" if sub.notes else "no notebook submitted")
-            for name, nb in self.source_nbs.items():
-                result["notebooks"][name] = self._questions(nb, None, "not submitted")
-            return result
-        mapping, notes = repair.match_notebooks(list(self.sources), sub.files)
-        result["notes"] += notes
-        graded: dict[str, object] = {}
-        statuses = []
-        slot = self.slots.get()
-        try:
-            for name, source_nb in self.source_nbs.items():
-                path = mapping.get(name)
-                try:
-                    if path is None:
-                        raise repair.InvalidNotebook(f"{name} not found among {[p.name for p in sub.files]}")
-                    student_nb = repair.read_submission(path)
-                except repair.InvalidNotebook as err:
-                    statuses.append("missing" if path is None else "invalid")
-                    result["notes"].append(f"{name}: {err}")
-                    fixed = repair.transplant(source_nb, nbformat.v4.new_notebook(), self.release_nbs.get(name))
-                    nbgrader_io.set_verdicts(fixed.nb, [])
-                    graded[name] = fixed.nb
-                    result["notebooks"][name] = self._questions(source_nb, None, "not graded")
-                    continue
-                fixed = repair.transplant(source_nb, student_nb, self.release_nbs.get(name))
-                result["notes"] += fixed.notes
-                try:
-                    run = execute.grade_notebook(fixed.nb, slot=slot, limits=self.limits, cell_timeout=self.cell_timeout,
-                                                 notebook_timeout=self.notebook_timeout, sandboxed=self.sandboxed,
-                                                 extra_files=self.extra_files)
-                except Exception as err:  # noqa: BLE001 - never lose the batch
-                    run = execute.RunResult("crashed", [], [f"grader error: {type(err).__name__}: {err}"])
-                statuses.append(run.status)
-                result["cpu_s"] = round(result.get("cpu_s", 0.0) + run.cpu_s, 2)
-                result["notes"] += run.notes
-                nbgrader_io.set_verdicts(fixed.nb, run.cells)
-                graded[name] = fixed.nb
-                result["notebooks"][name] = self._questions(source_nb, run.cells, "not run")
-        finally:
-            self.slots.put(slot)
-        order = ["crashed", "timed out", "invalid", "missing", "graded"]
-        result["status"] = next((s for s in order if s in statuses), "graded")
-        result["score"] = sum(q["points"] for nb in result["notebooks"].values() for q in nb["questions"])
-        result["seconds"] = round(time.monotonic() - start, 2)
-        if not self.show_hidden:  # before anything is written: no hidden test in any output, message or note
-            for name, nb in graded.items():
-                nbgrader_io.hide_hidden_tests(nb)
-                self.redactors[name].notebook(nb)
-                for q in result["notebooks"][name]["questions"]:
-                    q["message"] = self.redactors[name].text(q["message"])
-            for r in self.redactors.values():
-                result["notes"] = [r.text(n) for n in result["notes"]]
-        for name, nb in graded.items():
-            if result["notes"] or result["status"] != "graded":
-                nb.cells.insert(0, nbgrader_io.notes_cell(result["status"], result["notes"]))
-            nbgrader_io.write_autograded(self.root, self.assignment, sub.student, name, nb)
-        result["_graded"] = True
-        if key:
-            out_dir.mkdir(parents=True, exist_ok=True)
-            cache.write_text(json.dumps({"key": key, "result": {k: v for k, v in result.items() if k != "_graded"}}, indent=1))
-        return result
-
-    @staticmethod
-    def _questions(source_nb, cells, default: str) -> dict:
-        by_id = {c.grade_id: c for c in (cells or []) if c.kind == "test"}
-        qs = []
-        for gid, pts in nbgrader_io.grade_ids(source_nb):
-            c = by_id.get(gid)
-            qs.append({"grade_id": gid, "points": c.points if c else 0.0, "max_points": pts,
-                       "status": c.status if c else default, "message": c.message if c else ""})
-        return {"questions": qs}
+                                    "max_score": sum(p for nb in self.source_nbs.values() for _, p in nbgrader_io.grade_ids(nb)),
+                                    "cached": False, "timestamp": sub.timestamp}
+        state = stages.State(sub, result, key=_fingerprint(sub.files, {"base": self.base_key}) if sub.folder else None)
+        for stage in self.stages:
+            state = stage.process(state)
+            if state.done:
+                break
+        return state.result
 
     # -- the class ------------------------------------------------------------------------
     def save(self, result: dict) -> None:
@@ -210,7 +130,6 @@ class Grader:
                     self.save(res)
                 except Exception as err:  # noqa: BLE001
                     res["notes"].append(f"gradebook write failed: {type(err).__name__}: {err}")
-                res.pop("_graded", None)
                 results.append(res)
                 bar.set_postfix_str(f"{sub.student}: {res['status']} {res['score']:g}/{res['max_score']:g}")
                 bar.update()
