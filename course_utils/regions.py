@@ -533,9 +533,9 @@ def draw_network(ax, layers: Sequence[int] = (2, 3, 1), labels: Sequence[str] | 
                 ax.annotate("", xy=(xb - 0.25, yb), xytext=(xa + 0.25, ya),
                             arrowprops=dict(arrowstyle="->", color="0.45", lw=1.0))
                 if edge_labels and i == 0 and len(layers) == 3:
-                    t = 0.3
-                    ax.text(xa + (xb - xa) * t, ya + (yb - ya) * t + 0.08, f"$\\theta_{{{b + 1}{a + 1}}}$",
-                            fontsize=8, color=COLOR["blue"], ha="center")
+                    t = 0.72  # near the hidden unit, where the arrows no longer cross
+                    ax.text(xa + (xb - xa) * t, ya + (yb - ya) * t + 0.06, f"$\\theta_{{{b + 1}{a + 1}}}$",
+                            fontsize=7, color=COLOR["blue"], ha="center")
     for i, layer in enumerate(pos):
         for k, (x, y) in enumerate(layer):
             ax.add_patch(plt.Circle((x, y), 0.25, facecolor="white", edgecolor="black", zorder=3))
