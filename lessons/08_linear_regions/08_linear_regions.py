@@ -5,9 +5,10 @@
 #     gpu: false
 #     minutes: 75
 #     title: 'Linear regions: shallow and deep ReLU networks, continuity, neural fields'
-#     topics: shallow-network notation and drawing, hinge lines and activation patterns, counting
-#       linear regions (Zaslavsky), depth and composition (Montúfar et al.), universal approximation,
-#       continuity and steps, neural fields with random Fourier features
+#     topics: "shallow-network notation and drawing, hinge lines and activation patterns,\
+#       \ counting linear regions (Zaslavsky), depth and composition (Mont\xFAfar et\
+#       \ al.), universal approximation, continuity and steps, neural fields with random\
+#       \ Fourier features"
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -143,6 +144,7 @@ print("distinct activation patterns on the grid:", n_regions)
 for row in torch.unique(patterns, dim=0).int().tolist():
     print("  units on (h1, h2, h3):", row)
 
+
 # %% [markdown]
 # **What to notice:** three lines in general position cut the plane into **7** regions -- not $2^3 = 8$: one of the
 # eight on/off combinations would need a point on the "wrong" side of all three lines at once, and the three
@@ -255,7 +257,7 @@ def activation_pattern(x, theta):
 def _pattern_check(got, x, theta, label):
     """Name the classic slips of an activation pattern, then compare with the reference."""
     W, b = theta[:, 1:], theta[:, 0]
-    z = b + x @ W.T
+    z = shallow_module(theta, torch.zeros(len(theta) + 1))[0](x.double()).detach()  # the hidden layer's Linear
     want = z > 0
     check_known_mistakes(got, want, {
         "count z = 0 as on (z >= 0); ReLU outputs 0 there, so a unit with zero pre-activation is off":
@@ -321,11 +323,12 @@ state = explorer.update(depth=1, angle1=0, angle2=0, angle3=0, offset1=-0.5, off
 print("three parallel hinges, one layer:", state.data["n_regions"], "regions")
 state = explorer.update(angle1=20, angle2=110, angle3=235, offset1=0.3, offset2=-0.2, offset3=0.5)
 
+
 # %% [markdown]
 # **What to notice:** parallel hinges give only 4 regions; the maximum 7 needs every pair of lines to cross inside
 # the view. Extra layers add regions -- with the default lines 7, 14, 26 and 32 for 1 to 4 layers: a layer-2 unit's
-# hinge is a bent line, with one straight piece per layer-1 region it crosses. Nine or twelve units in a shallow
-# layer could give at most 46 or 79 regions, though: depth does not automatically win (more on this below).
+# hinge is a bent line, with one straight piece per layer-1 region it crosses. Twelve units in *one* layer could give
+# up to 79 regions, though (the table below): depth does not automatically win (more on this below).
 
 # %% [markdown]
 # ## Counting regions: Zaslavsky's formula
@@ -431,7 +434,7 @@ def count_regions(x, theta):
 # Visible checks for Exercise 4
 def _count_check(x, theta, label, verbose=True):
     """Check count_regions, naming the classic slips."""
-    z = theta[:, 0] + x @ theta[:, 1:].T
+    z = shallow_module(theta, torch.zeros(len(theta) + 1))[0](x.double()).detach()  # pre-activations (N, D)
 
     def distinct(rows):
         return int(torch.unique(rows, dim=0).shape[0])
@@ -446,7 +449,7 @@ def _count_check(x, theta, label, verbose=True):
         "count distinct activation values relu(z) instead of distinct on/off patterns": lambda: distinct(torch.relu(z)),
         "count distinct entries instead of distinct rows (use torch.unique(..., dim=0))":
             lambda: int(torch.unique(z > 0).numel()),
-        "ignore the biases theta_d0": lambda: distinct((x @ theta[:, 1:].T) > 0),
+        "ignore the biases theta_d0": lambda: distinct((z - theta[:, 0]) > 0),
         "count distinct columns instead of rows (torch.unique(..., dim=1))": lambda: int(torch.unique(z > 0, dim=1).shape[1]),
     }, label, rtol=0, atol=0.5)
     checks.check_equal(got, want, label, verbose=verbose)
@@ -490,6 +493,7 @@ for D in (1, 2, 3, 4, 6, 8, 12):
     comparison[D] = (max_regions(D, 2), count_regions(small, theta), count_regions(large, theta))
     print(f"{D:2d} {comparison[D][0]:9d} {comparison[D][1]:15d} {comparison[D][2]:17d}")
 print("the grid never finds more regions than the formula:", all(f >= max(a, b) for f, a, b in comparison.values()))
+
 
 # %% [markdown]
 # **What to notice:** the grid never finds more regions than the formula (it cannot: every pattern it sees is a
@@ -551,6 +555,7 @@ ax.set(xlabel="x", ylabel="output", title="The tent map composed L times: 2^L pi
 ax.legend(loc="lower right")
 plt.show()
 
+
 # %% [markdown]
 # **What to notice:** each extra layer of just 2 units doubles the pieces (counted as distinct activation patterns on
 # 20000 points of $(0, 1)$ that avoid the hinges, which sit at multiples of $2^{-L}$: a point exactly on one would show
@@ -588,7 +593,7 @@ plt.show()
 print(f"{'network':16s} {'parameters':>10s} {'regions (random)':>17s} {'regions (trained)':>18s} {'train MSE':>10s}")
 for name, r in depth_results.items():
     print(f"{name:16s} {r['params']:10d} {r['random']:17d} {r['trained']:18d} {r['mse']:10.4f}")
-print("Zaslavsky maximum for the shallow network:", max_regions(44, 2))
+print("Zaslavsky maximum for the shallow network:", max_regions(44, 2))   # your max_regions from Exercise 3
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -615,7 +620,7 @@ print("yet the deep network fits the wavy target better (lower training MSE):", 
 # $$s_w(x) = \tfrac1w\,\mathrm{ReLU}\big(x + \tfrac w2\big) - \tfrac1w\,\mathrm{ReLU}\big(x - \tfrac w2\big).$$
 # A steeper transition needs a larger weight $1/w$ -- and the **second** unit with exactly the opposite weight, or the
 # output would keep rising with slope $1/w$ after the step: steepening one line requires a matching change to keep
-# the next piece flat. The squared error over $[-1, 1]$ is $\frac1{24}w$: it shrinks only as the weights grow. A
+# the next piece flat. The mean squared error over $[-1, 1]$ is $\frac1{24}w$: it shrinks only as the weights grow. A
 # smooth activation does not help: $\sigma(x/w)$ also needs weight $1/w$, with error $\approx 0.19\,w$.
 #
 # ### 🔮 Predict first
@@ -782,7 +787,8 @@ print("the dead-unit network outputs a constant:", res["raw, biases − 3 (dead 
 # band whose width shrinks only as the weights grow; a very confident, sharp transition needs large weights (which
 # weight decay discourages), and points close to the boundary always get uncertain scores.
 #
-# **Mark scheme (3 points):**
+# === BEGIN MARK SCHEME ===
+# 3 points in total:
 # * 1 point: continuity -- affine maps and ReLU are continuous, so the composition is continuous; a jump is impossible
 #   (½ for "piecewise linear" without saying why that forbids a jump).
 # * 1 point: a steeper transition needs larger weights (slope = product of weights) and compensating units/weights to
@@ -790,6 +796,7 @@ print("the dead-unit network outputs a constant:", res["raw, biases − 3 (dead 
 # * 1 point: classification thresholds a continuous score, so the boundary itself is sharp (a piecewise linear zero
 #   set), while the confidence changes gradually across it / sharpness costs large weights (½ for "the boundary is
 #   where the output crosses the threshold" without the consequence for confidence or weights).
+# === END MARK SCHEME ===
 
 # %% [markdown]
 # ## Check your understanding
