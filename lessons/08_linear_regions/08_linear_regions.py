@@ -315,13 +315,16 @@ explorer = regions_explorer()
 explorer
 
 # %%
-# NBVAL_CHECK_OUTPUT
-for depth in (1, 2, 3, 4):
-    state = explorer.update(depth=depth)
-    print(f"default lines, {depth} hidden layer(s) of 3 units: {state.data['n_regions']} regions in view")
-state = explorer.update(depth=1, angle1=0, angle2=0, angle3=0, offset1=-0.5, offset2=0.0, offset3=0.5)
-print("three parallel hinges, one layer:", state.data["n_regions"], "regions")
+explorer_counts = {depth: explorer.update(depth=depth).data["n_regions"] for depth in (1, 2, 3, 4)}
+parallel_count = explorer.update(depth=1, angle1=0, angle2=0, angle3=0, offset1=-0.5, offset2=0.0,
+                                 offset3=0.5).data["n_regions"]
 state = explorer.update(angle1=20, angle2=110, angle3=235, offset1=0.3, offset2=-0.2, offset3=0.5)
+
+# %%
+# NBVAL_CHECK_OUTPUT
+for depth, count in explorer_counts.items():
+    print(f"default lines, {depth} hidden layer(s) of 3 units: {count} regions in view")
+print("three parallel hinges, one layer:", parallel_count, "regions")
 
 
 # %% [markdown]
