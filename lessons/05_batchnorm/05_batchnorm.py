@@ -54,7 +54,9 @@ from tqdm.auto import tqdm
 
 from course_utils import checks
 from course_utils.data import load_digits, train_val_test_split
-from course_utils.nets import hidden_linears, layer_statistics, make_mlp
+from course_utils.initialization import init_normal_
+from course_utils.mistakes import check_known_mistakes
+from course_utils.nets import layer_statistics, make_mlp
 from course_utils.optim_paths import Quadratic, gd_path, loss_grid, whiten
 from course_utils.plots import FastRedraw, use_style
 from course_utils.reproducibility import device, fast_mode, pick, quiet_warnings, seed_everything
@@ -240,6 +242,10 @@ out = checks.call(standardize, x_tr.clone(), x_te.clone())
 checks.check_type(out, tuple, "standardize(...)")
 checks.check_equal(len(out), 2, "number of returned tensors")
 s = math.sqrt(8 / 3)  # biased std of [1, 3, 5]
+check_known_mistakes(out[0], [[-2 / s, -2 / s], [0.0, 0.0], [2 / s, 2 / s]],
+                     {"use the unbiased standard deviation (divide by N - 1, torch's default for x.std(0)); "
+                      "the task asks for the biased one, x.std(0, correction=0)": [[-1.0, -1.0], [0.0, 0.0], [1.0, 1.0]]},
+                     "standardize(x_train, x_test)[0]", rtol=1e-4, atol=1e-5)
 checks.check_close(out[0], [[-2 / s, -2 / s], [0.0, 0.0], [2 / s, 2 / s]], "standardized training split", rtol=1e-4, atol=1e-5)
 checks.check_close(out[1], [[0.0, -1 / s], [4 / s, 0.0]], "standardized test split", rtol=1e-4, atol=1e-5)
 ### BEGIN HIDDEN TESTS
@@ -265,6 +271,15 @@ checks.check_true(not own_stats, "your standardized test split has mean 0 and st
 pooled = torch.cat([tr_before, te_before])
 checks.check_true(not np.allclose(got_te[:, cols], ((te_before - pooled.mean(0)) / pooled.std(0, correction=0))[:, cols].numpy(), atol=1e-3),
                   "you computed the statistics on training and test data together: use x_train only.")
+_std_unbiased = tr_before.std(0)
+_std_unbiased = torch.where(_std_unbiased > 0, _std_unbiased, torch.ones_like(_std_unbiased))
+for _i, _want, _x in ((0, want_tr, tr_before), (1, want_te, te_before)):
+    check_known_mistakes(out[_i], _want, {
+        "use the unbiased standard deviation (divide by N - 1, torch's default for x.std(0)); the task asks for "
+        "the biased one, x.std(0, correction=0)": (_x - mean) / _std_unbiased,
+        "divide by the variance instead of the standard deviation": (_x - mean) / std ** 2,
+        "forget to subtract the mean": _x / std},
+        f"standardized {'training' if _i == 0 else 'test'} split", rtol=1e-4, atol=1e-4)
 checks.check_close(out[0], want_tr, "standardized training split (50x4 with a constant feature)", rtol=1e-4, atol=1e-4, verbose=False)
 checks.check_close(out[1], want_te, "standardized test split (50x4 with a constant feature)", rtol=1e-4, atol=1e-4, verbose=False)
 ### END HIDDEN TESTS
@@ -464,6 +479,10 @@ _ = compare_bn(bn_args(6, 4, seed=14, dtype=torch.float64), False, "evaluation m
 # standard deviation ≈ γ over the batch, whatever the scale of the input; and γ = $\sqrt{s^2+\epsilon}$, β = $m$
 # turn the layer into the identity on that batch -- normalisation takes nothing away from what the network can
 # represent.
+#
+# ### 🔮 Predict first
+# Three units whose inputs have standard deviations 0.01, 1 and 100, with γ = (1, 2, 0.5) and β = (0, 1, −3). What
+# mean and standard deviation will each unit's output have over the batch? Will all three match γ exactly?
 
 # %%
 bn = nn.BatchNorm1d(3)
@@ -509,12 +528,9 @@ HIST_BINS = np.linspace(-4, 2, 49)  # bins of log10 |activation|
 X_probe = Xtr[:256].to(DEVICE)      # a fixed batch to look at the activations
 
 
-def he_init_(model):
-    """He (Kaiming) normal initialisation of every hidden Linear, zero biases; returns the model."""
-    for lin in hidden_linears(model):
-        nn.init.kaiming_normal_(lin.weight, nonlinearity="relu")
-        nn.init.zeros_(lin.bias)
-    return model
+def he_std(fan_in, fan_out):
+    """He initialisation (notebooks 01-02): weights ~ N(0, 2 / fan_in)."""
+    return math.sqrt(2.0 / fan_in)
 
 
 @torch.no_grad()
@@ -536,10 +552,12 @@ def activation_histograms(model, x):
     return np.array(rows), np.array(zeros)
 
 
-def train_run(norm, lr, depth, epochs=EPOCHS, seed=0):
-    """Train one He-initialised deep MLP on the digits; its history, model and activation histograms."""
+def train_run(norm, lr, depth, epochs=EPOCHS, seed=0, he=True):
+    """Train one deep MLP on the digits (He-initialised, or PyTorch's default initialisation if not ``he``);
+    its history, model and activation histograms."""
     seed_everything(seed)
-    model = he_init_(make_mlp(64, 10, width=WIDTH, depth=depth, norm=norm)).to(DEVICE)
+    model = make_mlp(64, 10, width=WIDTH, depth=depth, norm=norm)
+    model = (init_normal_(model, he_std) if he else model).to(DEVICE)
     before = activation_histograms(model, X_probe)
     history = fit(model, (Xtr[:N_FIT], ytr[:N_FIT]), (Xva, yva), epochs=epochs, lr=lr, batch_size=64, device=DEVICE,
                   seed=seed, record_grad_norms=False, progress=False)
@@ -739,7 +757,7 @@ variants = {
 res_stats = {}
 for name, kw in variants.items():
     seed_everything(0)
-    net = he_init_(make_mlp(64, 10, width=WIDTH, depth=DEPTH_RES, **kw)).to(DEVICE).train()
+    net = init_normal_(make_mlp(64, 10, width=WIDTH, depth=DEPTH_RES, **kw), he_std).to(DEVICE).train()
     res_stats[name] = layer_statistics(net, X_probe)  # loss = sum of the logits: a unit upstream gradient
 
 fig, (ax_v, ax_g) = plt.subplots(1, 2, figsize=(13, 4))
@@ -775,7 +793,12 @@ for name, st in res_stats.items():
 # ### Layer normalisation: the batch-independent alternative
 # Layer norm normalises each example over its own features, so it needs no batch statistics, behaves the same in
 # training and evaluation mode, and works with a batch of one -- which is why recurrent networks and transformers
-# use it. Batch norm in training mode cannot even run on a single example:
+# use it. Batch norm in training mode cannot even run on a single example.
+#
+# ### 🔮 Predict first
+# The same example is put into two batches whose other members differ. For batch norm and for layer norm (both in
+# training mode): is its output the same in both batches? And what happens when the batch holds only that one
+# example?
 
 # %%
 torch.manual_seed(0)
@@ -1016,17 +1039,9 @@ widget_app
 # batch norm every layer's activations sit at the same scale before *and* after training, at every depth.
 
 # %%
-import time
-
-state = widget_app.update(batch_norm=False, lr=max(GRID_LRS), depth=max(GRID_DEPTHS))  # drive the app from code
-start = time.perf_counter()
-_ = grid_lookup(batch_norm=True, lr=GRID_LRS[0], depth=min(GRID_DEPTHS))
-lookup_s = time.perf_counter() - start
-
-# %%
 # NBVAL_CHECK_OUTPUT
+state = widget_app.update(batch_norm=False, lr=max(GRID_LRS), depth=max(GRID_DEPTHS))  # drive the app from code
 print("no batch norm, largest lr, deepest: diverged =", state.data["diverged"], "| error:", state.error)
-print("a lookup in the precomputed grid takes under 100 ms:", lookup_s < 0.1)
 
 # %% [markdown]
 # ### Free response (3 points, graded by your instructor)

@@ -48,6 +48,7 @@ from torch import nn
 
 from course_utils import checks
 from course_utils.data import load_digits
+from course_utils.mistakes import check_known_mistakes
 from course_utils.nets import make_mlp
 from course_utils.plots import COLOR, FastRedraw, new_figure, use_style
 from course_utils.regularization import format_table, plot_run, run_grid, small_train_split, train_run
@@ -134,6 +135,9 @@ else:
 print("training accuracy reaches 100%:", none.train_acc == 1.0)
 print("final validation loss at least 0.15 above training loss:", none.gap_loss > 0.15)
 print("final validation loss more than 10x the training loss:", none.val_loss > 10 * none.train_loss)
+_c = none.curves()
+_at20 = _c["clean_train_loss"][_c["epoch"].index(20)] if 20 in _c["epoch"] else float("nan")
+print(f"training loss at epoch 20 / at the last epoch: {_at20 / _c['clean_train_loss'][-1]:.0f}")
 
 
 # %% [markdown]
@@ -302,7 +306,162 @@ else:
 # **What to notice:** weight decay keeps the weights much smaller; the training loss can no longer go to zero (the
 # penalty pulls the weights back), and the gap between training and validation loss shrinks. Too much decay
 # ($3\cdot10^{-2}$ here) starts to *under*-fit: the validation loss is higher than with moderate decay.
+
+# %% [markdown]
+# ## L1 regularisation: sparse weights
+# The lecture's heading is "L1 *or* L2". L1 penalises the absolute values, $\frac{\lambda}{n}\sum_{i,j}|w_{i,j}|$ on
+# the mean loss (the same $\lambda/n$ convention as the L2 penalty $\frac{\lambda}{n}\sum w^2$, whose gradient gave
+# the lecture's $\frac{2\lambda}{n}w$). Its gradient is $\frac{\lambda}{n}\operatorname{sign}(w)$: a pull of the
+# **same size** towards zero for every weight, however small. L2's pull $\frac{2\lambda}{n}w$ shrinks with the
+# weight, so L2 makes all weights small but almost never exactly zero; L1 pushes the unhelpful weights all the way
+# to zero and leaves a **sparse** model (feature selection: a zero weight ignores its input).
 #
+# A plain (sub)gradient step cannot land exactly on zero: it jumps over it by $\alpha\lambda/n$ and back. The
+# **proximal** step does the two parts separately: first the gradient step on the data loss, then shrink every
+# weight towards zero by $\alpha\lambda/n$ and set to **exactly 0** the ones that would cross it
+# (*soft-thresholding*, the update of ISTA and of the lasso's solvers):
+#
+# $$v = w - \alpha\,\frac{\partial L}{\partial w}, \qquad
+#   w^{t+1} = \operatorname{sign}(v)\,\max\!\Big(|v| - \frac{\alpha\lambda}{n},\; 0\Big).$$
+#
+# ### 🔮 Predict first
+# We train a linear softmax classifier on the 150 training digits (64 pixels → 10 classes, 650 weights) three ways:
+# no penalty, L2, and L1 with the proximal step, each with $\lambda/n = 10^{-2}$ (L1) or a matched L2. What fraction
+# of the 640 weights ends up exactly zero in each? Which pixels do you expect L1 to switch off?
+
+# %%
+def linear_classifier(penalty, strength, steps=pick(full=400, fast=40), lr=0.5):
+    """Full-batch gradient descent on a 64 -> 10 linear softmax classifier; penalty None, "l2" or "l1" (proximal)."""
+    torch.manual_seed(0)
+    lin = nn.Linear(64, 10)
+    x_tr, y_tr = split.x_train, split.y_train
+    for _ in range(steps):
+        loss = nn.functional.cross_entropy(lin(x_tr), y_tr)
+        if penalty == "l2":
+            loss = loss + strength * (lin.weight ** 2).sum()
+        lin.zero_grad()
+        loss.backward()
+        with torch.no_grad():
+            lin.weight -= lr * lin.weight.grad
+            lin.bias -= lr * lin.bias.grad
+            if penalty == "l1":  # the proximal step: shrink by lr * strength, clip at exactly zero
+                lin.weight.copy_(lin.weight.sign() * (lin.weight.abs() - lr * strength).clamp(min=0))
+    with torch.no_grad():
+        val_acc = float((lin(split.x_val).argmax(1) == split.y_val).float().mean())
+    return lin.weight.detach(), val_acc
+
+
+sparse = {"no penalty": linear_classifier(None, 0.0), "L2": linear_classifier("l2", 1e-2),
+          "L1 (proximal)": linear_classifier("l1", 1e-2)}
+fig, (ax_hist, ax_img) = new_figure(1, 2)
+for name, (w_lin, _) in sparse.items():
+    ax_hist.hist(w_lin.flatten().numpy(), bins=np.linspace(-1, 1, 81), histtype="step", lw=1.5, label=name)
+ax_hist.set(yscale="log", xlabel="weight value", ylabel="number of weights", title="The 640 weights after training")
+ax_hist.legend()
+used = (sparse["L1 (proximal)"][0] != 0).sum(0).reshape(8, 8)
+image = ax_img.imshow(used.numpy(), cmap="viridis", vmin=0, vmax=10)
+fig.colorbar(image, ax=ax_img, label="classes with a non-zero weight")
+ax_img.set(title="L1: pixels still in use (of 10 classes)", xticks=[], yticks=[])
+if fast_mode():  # while autograding: no figure, to keep grading fast
+    plt.close(fig)
+    print("(figure skipped while autograding: run the notebook to see it)")
+else:
+    plt.show()
+
+# %%
+# NBVAL_CHECK_OUTPUT
+for name, (w_lin, val_acc) in sparse.items():
+    print(f"{name:14s} weights exactly 0: {(w_lin == 0).float().mean():5.1%}   |w| < 0.01: "
+          f"{(w_lin.abs() < 0.01).float().mean():5.1%}   validation accuracy {val_acc:.2f}")
+
+
+# %% [markdown]
+# **What to notice:** L2 shrinks the weights but leaves essentially none at exactly zero; the proximal L1 step sets
+# a large share of them to exactly zero -- including every weight of the border pixels that carry no information --
+# at a validation accuracy close to the others. A sparse model is cheaper to store and run and tells you which
+# inputs it uses. In deep networks L1 on the weights is rare (L2 / weight decay and dropout dominate), but the same
+# idea appears as sparsity penalties on activations and in pruning.
+#
+# ### Exercise 2 -- the proximal L1 step (2 points)
+# Implement `l1_proximal_step(w, grad, lr, lam, n)`: first the gradient step $v = w - \alpha\,\partial L/\partial w$,
+# then soft-thresholding with threshold $\alpha\lambda/n$ (not $2\alpha\lambda/n$: the penalty is
+# $\frac{\lambda}{n}\sum|w|$): weights with $|v| \le \alpha\lambda/n$ become exactly 0, the others move towards 0 by
+# $\alpha\lambda/n$ keeping their sign. Return a **new** tensor of `w`'s shape and dtype; do not modify `w`. The hidden
+# tests look for the classic slips: shrinking before the gradient step, letting a weight cross zero instead of
+# stopping at 0, and the factor 2 of the L2 rule.
+
+# %% nbgrader={"grade": false, "grade_id": "l1_prox_answer", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def l1_proximal_step(w, grad, lr, lam, n):
+    """One proximal gradient step for the penalty (lam / n) * sum(|w|).
+
+    Args:
+        w: weights, a float tensor of any shape.
+        grad: dL/dw of the (mean) data loss, same shape as ``w``.
+        lr: the learning rate alpha (a float > 0).
+        lam: the regularisation strength lambda (a float >= 0).
+        n: the number of training examples (an int >= 1).
+    Returns:
+        A new tensor like ``w``: v = w - lr * grad, then sign(v) * max(|v| - lr * lam / n, 0).
+    """
+    ### BEGIN SOLUTION
+    v = w - lr * grad
+    return torch.sign(v) * torch.clamp(v.abs() - lr * lam / n, min=0)
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "l1_prox_tests", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+# Visible checks for Exercise 2
+def _l1_mistakes(got, w, grad, lr, lam, n, label):
+    """Name the classic slips of a proximal L1 step before the general comparison."""
+    t = lr * lam / n
+    v = w - lr * grad
+    right = torch.sign(v) * (v.abs() - t).clamp(min=0)
+    check_known_mistakes(got, right, {
+        "shrink before the gradient step (the gradient step comes first, then the soft-threshold)":
+            torch.sign(w) * (w.abs() - t).clamp(min=0) - lr * grad,
+        "subtract the threshold without stopping at zero (a weight whose |v| is below the threshold must become "
+        "exactly 0, not cross to the other sign)": v - t * torch.sign(v),
+        "use the threshold 2 * lr * lam / n of the L2 rule (the L1 penalty (lam/n) * sum|w| has the gradient "
+        "(lam/n) * sign(w))": torch.sign(v) * (v.abs() - 2 * t).clamp(min=0),
+        "forget the learning rate in the threshold (it is lr * lam / n)": torch.sign(v) * (v.abs() - lam / n).clamp(min=0),
+        "take a plain subgradient step w - lr * (grad + lam/n * sign(w)); it never lands exactly on 0":
+            w - lr * (grad + lam / n * torch.sign(w)),
+    }, label)
+    checks.check_close(got, right, label, rtol=1e-6, atol=1e-9, verbose=False)
+
+
+_w = torch.tensor([1.0, -0.01, 0.05, -2.0], dtype=torch.float64)
+_grad = torch.tensor([0.5, 0.1, -0.1, 0.0], dtype=torch.float64)
+_before = _w.clone()
+_out = checks.call(l1_proximal_step, _w, _grad, 0.1, 3.0, 10)
+checks.check_close(_w, _before, "w after l1_proximal_step (it must not be modified)", verbose=False)
+checks.check_shape(_out, (4,), "l1_proximal_step(...)")
+_l1_mistakes(_out, _before, _grad, 0.1, 3.0, 10, "l1_proximal_step(w=[1, -0.01, 0.05, -2], grad=[0.5, 0.1, -0.1, 0], "
+             "lr=0.1, lam=3, n=10)")
+checks.check_close(_out, [0.92, 0.0, 0.03, -1.97], "l1_proximal_step(w=[1, -0.01, 0.05, -2], grad=[0.5, 0.1, -0.1, 0], "
+                   "lr=0.1, lam=3, n=10)", atol=1e-9)
+### BEGIN HIDDEN TESTS
+_g = torch.Generator().manual_seed(16)
+for _lr, _lam, _n in [(0.05, 3.0, 150), (0.5, 0.0, 10), (0.2, 40.0, 100), (1.0, 1.0, 1), (0.1, 50.0, 10)]:
+    _w = torch.randn(6, 9, generator=_g, dtype=torch.float64)
+    _grad = torch.randn(6, 9, generator=_g, dtype=torch.float64)
+    _before = _w.clone()
+    _label = f"l1_proximal_step(w (6, 9), grad, lr={_lr}, lam={_lam}, n={_n})"
+    _out = checks.call(l1_proximal_step, _w, _grad, _lr, _lam, _n, name=_label)
+    checks.check_close(_w, _before, f"w after {_label} (it must not be modified)", verbose=False)
+    checks.check_shape(_out, (6, 9), _label)
+    _l1_mistakes(_out, _before, _grad, _lr, _lam, _n, _label)
+    _v = _before - _lr * _grad
+    _zero = (_v.abs() <= _lr * _lam / _n).numpy()
+    checks.check_true(bool((checks.as_array(_out)[_zero] == 0).all()),
+                      f"{_label}: a weight with |v| <= lr*lam/n is not exactly 0; soft-thresholding sets it to 0.",
+                      verbose=False)
+_w32 = torch.randn(3, 4, generator=_g)
+_out32 = checks.call(l1_proximal_step, _w32, torch.zeros(3, 4), 0.1, 2.0, 1)
+checks.check_dtype(_out32, torch.float32, "l1_proximal_step on float32 weights", verbose=False)
+### END HIDDEN TESTS
+
+# %% [markdown]
 # ## Early stopping
 # The validation curve of Experiment 1 had its minimum long before the end. Early stopping keeps that minimum:
 #
@@ -317,7 +476,7 @@ else:
 # optimistic, biased estimate. The test split must be touched once, at the very end; the validation split is what
 # we tune on.
 #
-# ### Exercise 2 -- an `EarlyStopping` helper (3 points)
+# ### Exercise 3 -- an `EarlyStopping` helper (3 points)
 # Complete the class. `step(val_loss, model)` is called once per epoch (epochs count 1, 2, 3, ...) and returns
 # `True` when training should stop. A pitfall the hidden tests look for: `model.state_dict()` returns
 # *references* to the live parameter tensors, which the optimiser keeps changing in place -- store a **copy**
@@ -371,7 +530,7 @@ class EarlyStopping:
 
 
 # %% nbgrader={"grade": true, "grade_id": "early_stopping_tests", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
-# Visible checks for Exercise 2
+# Visible checks for Exercise 3
 def _run_stopper(losses, patience, min_delta=0.0):
     '''Feed the losses to a fresh EarlyStopping; the model's weight is set to the epoch number (in place,
     as an optimiser would) before each step. Returns the stopper, the step results and the model.'''
@@ -530,7 +689,7 @@ else:
 # **What to notice:** every step uses a different sub-network, so no unit can rely on a particular other unit being
 # present; at test time all units are on.
 #
-# ### Exercise 3 -- inverted dropout (3 points)
+# ### Exercise 4 -- inverted dropout (3 points)
 # Implement `inverted_dropout(x, p, training, generator)`. Use `generator` for **all** the randomness (e.g.
 # `torch.rand(x.shape, generator=generator)`), so that the same seed gives the same mask. The checks are
 # statistical: on a large tensor about a fraction $p$ of the entries must be zero and the mean must be preserved.
@@ -559,7 +718,7 @@ def inverted_dropout(x, p, training=True, generator=None):
 
 
 # %% nbgrader={"grade": true, "grade_id": "inverted_dropout_tests", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
-# Visible checks for Exercise 3
+# Visible checks for Exercise 4
 def _dropout_stats(p, x, seed=0, training=True):
     x_before = x.clone()
     out = checks.call(inverted_dropout, x, p, training, torch.Generator().manual_seed(seed))
@@ -724,12 +883,13 @@ print("training loss re-measured with dropout off is below the validation loss a
 # Monte-Carlo estimate of the ensemble average (Gal & Ghahramani, 2016). The spread of the predictions across masks
 # is a rough measure of how unsure the network is.
 #
-# ### Exercise 4 -- MC-dropout prediction (2 points)
+# ### Exercise 5 -- MC-dropout prediction (2 points)
 # Implement `mc_dropout_predict(model, x, n_samples)`. Switch **only the `nn.Dropout` modules** to training mode
 # (a model may also contain batch norm, which must keep using its running statistics), run `n_samples` forward
-# passes without gradients, take the softmax of each, and return the mean and the standard deviation over the
-# samples. Put every module back in the mode it was in. Hints: `model.modules()`, `isinstance(m, nn.Dropout)`,
-# `torch.no_grad()`, `torch.stack`.
+# passes without gradients, take the softmax of each, and return the mean and the standard deviation (biased,
+# `correction=0`) of these **probabilities** over the samples -- not the softmax of the mean logits. Put every
+# module back in the mode it was in. Hints: `model.modules()`, `isinstance(m, nn.Dropout)`, `torch.no_grad()`,
+# `torch.stack`.
 
 # %% nbgrader={"grade": false, "grade_id": "mc_dropout_answer", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def mc_dropout_predict(model, x, n_samples=100):
@@ -761,7 +921,7 @@ def mc_dropout_predict(model, x, n_samples=100):
 
 
 # %% nbgrader={"grade": true, "grade_id": "mc_dropout_tests", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
-# Visible checks for Exercise 4
+# Visible checks for Exercise 5
 _net = make_mlp(4, 3, width=32, depth=2, dropout=0.5, seed=0).eval()
 _x = torch.randn(5, 4, generator=torch.Generator().manual_seed(0))
 torch.manual_seed(0)
@@ -789,6 +949,24 @@ def _reference_mc(model, x, n):
         m.train(mode)
     return probs.mean(0), probs.std(0, correction=0)
 
+# Average the probabilities, not the logits: one dropped unit feeding large logits. Dropout keeps the unit
+# (value 2) or drops it (0) with probability 1/2, so the mean of the softmaxes is about (2/3, 1/6, 1/6), while
+# the softmax of the mean logits, softmax((10, 0, -10)), is almost (1, 0, 0).
+_two = nn.Sequential(nn.Dropout(0.5), nn.Linear(1, 3)).eval()
+with torch.no_grad():
+    _two[1].weight.copy_(torch.tensor([[10.0], [0.0], [-10.0]]))
+    _two[1].bias.zero_()
+_one = torch.ones(4, 1)
+_right = 0.5 * torch.softmax(torch.zeros(3), 0) + 0.5 * torch.softmax(torch.tensor([20.0, 0.0, -20.0]), 0)
+_logit_avg = torch.softmax(torch.tensor([10.0, 0.0, -10.0]), 0)
+torch.manual_seed(5)
+_mean2, _ = checks.call(mc_dropout_predict, _two, _one, 400)
+_mean2 = torch.as_tensor(checks.as_array(_mean2, "mean"))
+checks.check_true(not bool(torch.allclose(_mean2, _logit_avg.expand(4, 3).double(), atol=0.05)),
+                  "mc_dropout_predict averaged the logits and then took one softmax. MC dropout averages the "
+                  "probabilities: take the softmax of EACH sample, then the mean over the samples.", verbose=False)
+checks.check_close(_mean2, _right.expand(4, 3), "the MC mean for a network whose dropout decides between two very "
+                   "different logit vectors (expected about 2/3, 1/6, 1/6)", atol=0.1, rtol=0, verbose=False)
 torch.manual_seed(1)
 _ref_mean, _ref_std = _reference_mc(_net, _x, 1000)
 torch.manual_seed(2)
@@ -828,7 +1006,7 @@ _ = _net.eval()
 
 # %% [markdown]
 # ### MC dropout on the digits
-# The demo uses your `mc_dropout_predict` from Exercise 4 on the network
+# The demo uses your `mc_dropout_predict` from Exercise 5 on the network
 # trained with $p = 0.5$, over the 269 test digits (this is evaluation of a finished model, not tuning).
 #
 # ### 🔮 Predict first
