@@ -3,7 +3,7 @@
 #   course:
 #     budget_s: 60
 #     gpu: false
-#     minutes: 75
+#     minutes: 105
 #     title: 'Normalisation: input standardisation, batch norm and layer norm'
 #     topics: input standardisation and whitening, batch norm in train and eval modes,
 #       learning-rate range with and without it, the model.eval() pitfall, residual
@@ -17,7 +17,7 @@
 # %% [markdown]
 # # 05 · Normalisation: input standardisation, batch norm and layer norm
 #
-# **Time:** about 75 minutes · **Level:** after the lectures on training deep networks · **Prerequisites:** notebooks
+# **Time:** about 105 minutes · **Level:** after the lectures on training deep networks · **Prerequisites:** notebooks
 # 00–02 (training loops, ReLU, He initialisation); mini-batch gradient descent; mean and variance.
 #
 # ## Learning objectives
@@ -48,20 +48,19 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 import torch.nn.functional as F
-from matplotlib.figure import Figure
 from torch import nn
 from tqdm.auto import tqdm
 
 from course_utils import checks
+from course_utils.bn_explorer import bn_explorer, smooth
 from course_utils.data import load_digits, train_val_test_split
 from course_utils.initialization import init_normal_
 from course_utils.mistakes import check_known_mistakes
 from course_utils.nets import layer_statistics, make_mlp
 from course_utils.optim_paths import Quadratic, gd_path, loss_grid, whiten
-from course_utils.plots import FastRedraw, use_style
+from course_utils.plots import use_style
 from course_utils.reproducibility import device, fast_mode, pick, quiet_warnings, seed_everything
 from course_utils.training import fit
-from course_utils.widgets import App, slider, toggle
 
 quiet_warnings()
 use_style()
@@ -507,9 +506,8 @@ with torch.no_grad():
 # The deep MLP of `course_utils.nets.make_mlp`: 12 hidden layers of 64 units, each `Linear -> [norm] -> ReLU`,
 # trained on the standardised digits with plain SGD (batch 64) for a few epochs, at learning rates from 0.01 to 10,
 # without normalisation, with batch norm and with layer norm. All networks start from He initialisation (notebook
-# 02), which gives the un-normalised network its best chance: with PyTorch's default initialisation a 12-layer
-# ReLU network without normalisation does not train at all here (its signal shrinks layer by layer) -- batch
-# norm does not care, because it rescales every layer anyway.
+# 02), which gives the un-normalised network its best chance; after the table we check what PyTorch's default
+# initialisation does to it. (Batch norm does not care how the weights are scaled: it rescales every layer anyway.)
 #
 # A run **trains** if its loss never becomes NaN and it reaches at least 60 % validation accuracy (chance is 10 %).
 #
@@ -575,18 +573,7 @@ runs = {}
 for norm_name, lr in tqdm([(nm, lr) for nm in NORMS for lr in LRS], desc="12-layer runs"):
     runs[(NORMS[norm_name], lr, 12)] = train_run(NORMS[norm_name], lr, depth=12)
 
-
 # %%
-def smooth(values, k=10):
-    """Moving average over k steps (NaN/inf stop the curve)."""
-    v = np.asarray(values, dtype=float)
-    bad = np.flatnonzero(~np.isfinite(v))
-    v = v[: bad[0]] if len(bad) else v
-    if len(v) < k:
-        return v
-    return np.convolve(v, np.ones(k) / k, mode="valid")
-
-
 colors = plt.cm.viridis(np.linspace(0, 0.9, len(LRS)))
 fig, axes = plt.subplots(1, len(NORMS), figsize=(14, 4), sharey=True)
 for ax, (norm_name, norm) in zip(axes, NORMS.items()):
@@ -623,12 +610,17 @@ for norm_name, norm in NORMS.items():
     print(f"{norm_name:10s}: trains (>= 60% validation accuracy) for lr in {[f'{lr:g}' for lr in ok]}")
 
 # %% [markdown]
-# **What to notice:** without normalisation the usable learning rates form a narrow window, and beyond it the loss
-# becomes NaN within a few steps; with batch norm the window moves up and is wider -- the network trains at
-# learning rates ten times larger or more, and even at lr 10 it does not produce NaN. Batch norm does **not** speed
-# up the smallest learning rates: its layers are insensitive to the scale of the weights, and its effective step
-# shrinks as the weights grow. Layer norm helps at the small learning rates here but does not extend the range
-# upwards: in fully connected networks its benefit is smaller than batch norm's.
+# **What to notice** (numbers printed below): without normalisation the usable learning rates form a narrow window
+# (0.03 to 0.1), and from lr 1 on the loss becomes NaN within a few steps. With batch norm the window moves up and is
+# wider: the network trains up to lr 1, ten times the un-normalised limit. Above that, batch norm no longer produces
+# NaN, but that does not mean it trains: at lr 3 it ends below our 60 % bar, and at lr 10 it ends at 10 % -- chance,
+# a network that has learned nothing. Batch norm does **not** speed up the smallest learning rates (at lr 0.01 it
+# is *below* the un-normalised network): its layers are insensitive to the scale of the weights, and its effective
+# step shrinks as the weights grow. Layer norm helps at the smallest learning rate here (it trains at 0.01, the
+# un-normalised network does not) but does not extend the range upwards: its largest working learning rate is the
+# same as without normalisation, and at lr 1 it ends at chance. In fully connected networks its benefit is smaller
+# than batch norm's. (With one seed and six epochs, neighbouring grid points can swap; the factor of ten for batch
+# norm is the robust part.)
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -638,8 +630,33 @@ print("batch norm: largest lr that trains is 1 or 3:    ", largest["batch norm"]
 print("layer norm: largest lr that trains is 0.1 or 0.3:", largest["layer norm"] in (0.1, 0.3))
 print("batch norm's largest learning rate is at least 3x the un-normalised one:",
       largest["batch norm"] >= 3 * largest["no norm"])
+for norm_name, lr in (("no norm", 0.01), ("layer norm", 0.01), ("batch norm", 0.01), ("batch norm", 3.0),
+                      ("batch norm", 10.0), ("layer norm", 1.0)):
+    h = runs[(NORMS[norm_name], lr, 12)]["history"]
+    print(f"{norm_name}, lr {lr:g}: " + ("diverged" if h.diverged else f"validation accuracy {h.val_acc[-1]:.0%}"))
 
 # %% [markdown]
+# ### Without He initialisation
+# All un-normalised runs above start from He initialisation. With PyTorch's *default* initialisation of `nn.Linear`
+# (uniform, variance $1/(3\,\text{fan\_in})$, six times smaller than He's $2/\text{fan\_in}$) the signal shrinks
+# layer by layer: notebook 01 (Experiment 2) measured the gradient of a 15-layer default-initialised ReLU network
+# falling by a factor of about $10^4$ from the last hidden layer to the first. Here is our 12-layer network without
+# normalisation, default-initialised, at the learning rates where the He-initialised one did best.
+#
+# ### 🔮 Predict first
+# Will it reach the 60 % we call "trains" at any of them?
+
+# %%
+# NBVAL_CHECK_OUTPUT
+default_runs = {lr: train_run(None, lr, depth=12, he=False) for lr in pick(full=(0.03, 0.1, 0.3), fast=(0.1,))}
+for lr, run in default_runs.items():
+    h = run["history"]
+    result = "diverged" if h.diverged else f"validation accuracy {h.val_acc[-1]:.0%}"
+    print(f"no norm, PyTorch's default initialisation, lr {lr:g}: {result}")
+
+# %% [markdown]
+# **What to notice:** DEFAULT_INIT_PLACEHOLDER
+#
 # ### Why does batch norm allow larger learning rates? What is known
 # The paper that introduced batch norm explained it by reducing **internal covariate shift**: each layer's input
 # distribution changes while earlier layers learn, and normalising supposedly stabilises it. Later work showed this
@@ -785,9 +802,12 @@ else:
 
 # %%
 # NBVAL_CHECK_OUTPUT
+mid = DEPTH_RES // 2
+print(f"{'':26s} variance of block {mid} / block 1   block {DEPTH_RES} / block 1   mean factor per block")
 for name, st in res_stats.items():
-    ratio = st["act_var"][-1] / st["act_var"][0]
-    print(f"{name:26s} variance last/first block > 1e10: {ratio > 1e10!s:5s}  < 1e4: {ratio < 1e4}")
+    var = np.asarray(st["act_var"], dtype=float)
+    ratio_mid, ratio = var[mid - 1] / var[0], var[-1] / var[0]
+    print(f"{name:26s} {ratio_mid:22.1e} {ratio:19.1e} {ratio ** (1 / (DEPTH_RES - 1)):20.2f}")
 
 # %% [markdown]
 # ### Layer normalisation: the batch-independent alternative
@@ -961,75 +981,7 @@ for norm, lr, d in tqdm(todo, desc="widget grid"):
     runs[(norm, lr, d)] = train_run(norm, lr, depth=d)
 
 
-def nearest(values, v, log=False):
-    key = (lambda u: abs(math.log10(u) - math.log10(v))) if log else (lambda u: abs(u - v))
-    return min(values, key=key)
-
-
-def grid_lookup(batch_norm, lr, depth):
-    """The precomputed runs for this setting (nearest grid point), with and without batch norm."""
-    lr, depth = nearest(GRID_LRS, lr, log=True), nearest(GRID_DEPTHS, depth)
-    this, other = runs[("batch" if batch_norm else None, lr, depth)], runs[(None if batch_norm else "batch", lr, depth)]
-    h = this["history"]
-    return {"lr": lr, "depth": depth, "this": this, "other": other, "diverged": h.diverged,
-            "val_acc": float("nan") if h.diverged else h.val_acc[-1]}
-
-
-# Speed: one persistent figure whose axes never change, redrawn with course_utils.plots.FastRedraw: axes,
-# ticks and labels are drawn once; an update draws only the curves, heat maps, titles and legend again on top of
-# that saved picture (tens of ms instead of a few hundred). The layer axis always spans the deepest network of
-# the grid, so a shallower network fills only the top rows.
-MAX_DEPTH = max(GRID_DEPTHS)
-MAX_STEPS = max(len(smooth(run["history"].step_loss)) for run in runs.values())
-_fig = Figure(figsize=(14, 3.9), layout="constrained")
-_ax_loss, _ax_init, _ax_final = _fig.subplots(1, 3, gridspec_kw={"width_ratios": [1.2, 1, 1]})
-_this_line, = _ax_loss.plot([], [], color="C0")
-_other_line, = _ax_loss.plot([], [], ls="--", color="C1")
-_ax_loss.set(xlabel="SGD step", ylabel="loss (10-step average)", xlim=(0, MAX_STEPS), ylim=(0, 3.5))
-_legend = _ax_loss.legend([_this_line, _other_line], ["batch norm", "no norm"], fontsize=8)
-_images = {}
-for ax, key in ((_ax_init, "hist_init"), (_ax_final, "hist_final")):
-    _images[key] = ax.imshow(np.zeros((MAX_DEPTH, len(HIST_BINS) - 1)), aspect="auto", cmap="viridis",
-                             vmin=-4, vmax=-0.5, extent=(HIST_BINS[0], HIST_BINS[-1], MAX_DEPTH + 0.5, 0.5))
-    ax.set(xlabel="log10 |activation|", ylabel="hidden layer", xlim=(HIST_BINS[0], HIST_BINS[-1]),
-           ylim=(MAX_DEPTH + 0.5, 0.5))
-    ax.grid(False)
-    ax.yaxis.set_major_locator(plt.MaxNLocator(integer=True))
-_suptitle = _fig.suptitle(" ")
-_redraw = FastRedraw(_fig, moving=[_this_line, _other_line, *_images.values(), _ax_loss.title, _ax_init.title,
-                                   _ax_final.title, _suptitle, _legend])
-
-
-def draw_grid(data, values):
-    bn_on = values["batch_norm"]
-    for line, text, run, label in ((_this_line, _legend.get_texts()[0], data["this"], "batch norm" if bn_on else "no norm"),
-                                   (_other_line, _legend.get_texts()[1], data["other"], "no norm" if bn_on else "batch norm")):
-        curve = smooth(run["history"].step_loss)
-        line.set_data(np.arange(len(curve)), np.minimum(curve, 3.4))
-        text.set_text(label + (" (diverged)" if run["history"].diverged else ""))
-    _ax_loss.set_title(f"training loss, depth {data['depth']}, lr {data['lr']:g}")
-    extent = (HIST_BINS[0], HIST_BINS[-1], data["depth"] + 0.5, 0.5)
-    for ax, key, when in ((_ax_init, "hist_init", "at initialisation"), (_ax_final, "hist_final", "after training")):
-        hist, zeros = data["this"][key]
-        _images[key].set_data(np.log10(hist + 1e-4))
-        _images[key].set_extent(extent)
-        ax.set_title(f"activations {when} ({zeros.mean():.0%} zeros)")
-    acc = "diverged" if data["diverged"] else f"val. accuracy {data['val_acc']:.0%}"
-    _suptitle.set_text(f"{'with' if bn_on else 'without'} batch norm: {acc}")
-    return _redraw.png()  # only the moving artists changed: the axes stay as first drawn
-
-
-widget_app = App(
-    controls={
-        "batch_norm": toggle("batch norm", True),
-        "lr": slider(min(GRID_LRS), max(GRID_LRS), step=1.0, value=GRID_LRS[-2], description="learning rate", log=True),
-        "depth": slider(min(GRID_DEPTHS), max(GRID_DEPTHS), step=GRID_DEPTHS[1] - GRID_DEPTHS[0],
-                        value=GRID_DEPTHS[-1], description="depth"),
-    },
-    compute=grid_lookup,
-    draw=draw_grid,
-    title="Batch norm × learning rate × depth (precomputed runs)",
-)
+widget_app = bn_explorer(runs, GRID_LRS, GRID_DEPTHS, HIST_BINS)
 widget_app
 
 # %% [markdown]
