@@ -243,12 +243,6 @@ def conv_output_shape(input_shape, num_filters, kernel_size, stride=1, padding=0
 
 # %% nbgrader={"grade": true, "grade_id": "conv_output_shape_tests", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
 # Visible checks for Exercise 1
-checks.check_equal(checks.call(conv_output_shape, (1, 32, 32), 6, 5), (6, 28, 28), "conv_output_shape((1, 32, 32), 6, 5)")
-checks.check_equal(checks.call(conv_output_shape, (6, 14, 14), 16, 5), (16, 10, 10), "conv_output_shape((6, 14, 14), 16, 5)")
-checks.check_equal(checks.call(conv_output_shape, (3, 7, 7), 2, 3, 2, 1), (2, 4, 4),
-                   "conv_output_shape((3, 7, 7), 2, 3, stride=2, padding=1)")
-checks.check_equal(checks.call(conv_output_shape, (3, 9, 5), 4, 3, 1, 0, 2), (4, 5, 1),
-                   "conv_output_shape((3, 9, 5), 4, 3, dilation=2)")
 def _floor_or_strict(fn, args, want, label, verbose=True):
     """Uneven tiling: accept PyTorch's rounded-down size, or a ValueError (the strict convention)."""
     try:
@@ -262,6 +256,12 @@ def _floor_or_strict(fn, args, want, label, verbose=True):
     checks.check_equal(got, want, label + " (rounded down, as PyTorch does)", verbose=verbose)
 
 
+checks.check_equal(checks.call(conv_output_shape, (1, 32, 32), 6, 5), (6, 28, 28), "conv_output_shape((1, 32, 32), 6, 5)")
+checks.check_equal(checks.call(conv_output_shape, (6, 14, 14), 16, 5), (16, 10, 10), "conv_output_shape((6, 14, 14), 16, 5)")
+checks.check_equal(checks.call(conv_output_shape, (3, 7, 7), 2, 3, 2, 1), (2, 4, 4),
+                   "conv_output_shape((3, 7, 7), 2, 3, stride=2, padding=1)")
+checks.check_equal(checks.call(conv_output_shape, (3, 9, 5), 4, 3, 1, 0, 2), (4, 5, 1),
+                   "conv_output_shape((3, 9, 5), 4, 3, dilation=2)")
 _floor_or_strict(conv_output_shape, ((1, 7, 7), 1, 3, 3), (1, 2, 2),
                  "conv_output_shape((1, 7, 7), 1, 3, stride=3), where (7 - 3)/3 + 1 = 2.33,")
 checks.check_raises(conv_output_shape, ((1, 4, 4), 1, 7), ValueError,
