@@ -526,9 +526,7 @@ HIST_BINS = np.linspace(-4, 2, 49)  # bins of log10 |activation|
 X_probe = Xtr[:256].to(DEVICE)      # a fixed batch to look at the activations
 
 
-def he_std(fan_in, fan_out):
-    """He initialisation (notebooks 01-02): weights ~ N(0, 2 / fan_in)."""
-    return math.sqrt(2.0 / fan_in)
+HE = lambda fan_in, fan_out: math.sqrt(2.0 / fan_in)  # He initialisation (notebook 02): std of N(0, 2 / fan_in)
 
 
 @torch.no_grad()
@@ -555,7 +553,7 @@ def train_run(norm, lr, depth, epochs=EPOCHS, seed=0, he=True):
     its history, model and activation histograms."""
     seed_everything(seed)
     model = make_mlp(64, 10, width=WIDTH, depth=depth, norm=norm)
-    model = (init_normal_(model, he_std) if he else model).to(DEVICE)
+    model = (init_normal_(model, HE) if he else model).to(DEVICE)
     before = activation_histograms(model, X_probe)
     history = fit(model, (Xtr[:N_FIT], ytr[:N_FIT]), (Xva, yva), epochs=epochs, lr=lr, batch_size=64, device=DEVICE,
                   seed=seed, record_grad_norms=False, progress=False)
@@ -778,7 +776,7 @@ variants = {
 res_stats = {}
 for name, kw in variants.items():
     seed_everything(0)
-    net = init_normal_(make_mlp(64, 10, width=WIDTH, depth=DEPTH_RES, **kw), he_std).to(DEVICE).train()
+    net = init_normal_(make_mlp(64, 10, width=WIDTH, depth=DEPTH_RES, **kw), HE).to(DEVICE).train()
     res_stats[name] = layer_statistics(net, X_probe)  # loss = sum of the logits: a unit upstream gradient
 
 fig, (ax_v, ax_g) = plt.subplots(1, 2, figsize=(13, 4))
