@@ -24,7 +24,7 @@
 # By the end of this notebook you can:
 # 1. recognise over-fitting in training and validation curves, and build a set-up that over-fits on purpose;
 # 2. write the SGD update with an L2 penalty and translate the lecture's $\lambda$ into PyTorch's `weight_decay`
-#    (and say why AdamW is different);
+#    (and say why AdamW is different), and explain why L1 gives sparse weights where L2 does not;
 # 3. implement early stopping with patience that restores the *best* weights, and explain why it must use the
 #    validation split and never the test split;
 # 4. implement inverted dropout, explain why it equals the lecture's "scale at test time" in expectation, and
@@ -314,52 +314,53 @@ else:
 # weight, so L2 makes all weights small but almost never exactly zero; L1 pushes the unhelpful weights all the way
 # to zero and leaves a **sparse** model (feature selection: a zero weight ignores its input).
 #
-# A plain (sub)gradient step cannot land exactly on zero: it jumps over it by $\alpha\lambda/n$ and back. The
-# **proximal** step does the two parts separately: first the gradient step on the data loss, then shrink every
-# weight towards zero by $\alpha\lambda/n$ and set to **exactly 0** the ones that would cross it
-# (*soft-thresholding*, the update of ISTA and of the lasso's solvers):
-#
-# $$v = w - \alpha\,\frac{\partial L}{\partial w}, \qquad
-#   w^{t+1} = \operatorname{sign}(v)\,\max\!\Big(|v| - \frac{\alpha\lambda}{n},\; 0\Big).$$
-#
 # ### 🔮 Predict first
-# We train a linear softmax classifier on the 150 training digits (64 pixels → 10 classes, 650 weights) three ways:
-# no penalty, L2 and L1 (with the proximal step), both penalties with $\lambda/n = 10^{-2}$. What fraction of the
-# 640 weights ends up exactly zero in each? Which pixels do you expect L1 to switch off?
+# We train a linear softmax classifier on the 150 training digits (64 pixels → 10 classes, 640 weights and 10
+# biases) three ways: no penalty, L2 and L1, both penalties with $\lambda/n = 10^{-2}$, by plain gradient descent on
+# the penalised loss. What fraction of the 640 weights ends up exactly zero in each, and what fraction very small?
 
 # %%
-def linear_classifier(penalty, strength, steps=pick(full=400, fast=40), lr=0.5):
-    """Full-batch gradient descent on a 64 -> 10 linear softmax classifier; penalty None, "l2" or "l1" (proximal)."""
+def linear_classifier(penalty, strength, prox=None, steps=pick(full=400, fast=40), lr=0.5):
+    """Full-batch gradient descent on a 64 -> 10 linear softmax classifier of the 150 training digits.
+
+    penalty: None, "l2" ((strength) * sum w^2 added to the loss) or "l1" ((strength) * sum |w|). With ``prox``,
+    a function prox(w, grad, lr, lam, n) like Exercise 2's, the L1 penalty is handled by that step instead
+    (lam / n = strength). Returns the trained weights (10, 64) and the validation accuracy.
+    """
     torch.manual_seed(0)
     lin = nn.Linear(64, 10)
-    x_tr, y_tr = split.x_train, split.y_train
     for _ in range(steps):
-        loss = nn.functional.cross_entropy(lin(x_tr), y_tr)
+        loss = nn.functional.cross_entropy(lin(split.x_train), split.y_train)
         if penalty == "l2":
             loss = loss + strength * (lin.weight ** 2).sum()
+        elif penalty == "l1" and prox is None:
+            loss = loss + strength * lin.weight.abs().sum()
         lin.zero_grad()
         loss.backward()
         with torch.no_grad():
-            lin.weight -= lr * lin.weight.grad
             lin.bias -= lr * lin.bias.grad
-            if penalty == "l1":  # the proximal step: shrink by lr * strength, clip at exactly zero
-                lin.weight.copy_(lin.weight.sign() * (lin.weight.abs() - lr * strength).clamp(min=0))
+            if prox is None:
+                lin.weight -= lr * lin.weight.grad
+            else:
+                lin.weight.copy_(prox(lin.weight.clone(), lin.weight.grad.clone(), lr, strength, 1))
     with torch.no_grad():
         val_acc = float((lin(split.x_val).argmax(1) == split.y_val).float().mean())
     return lin.weight.detach(), val_acc
 
 
+def sparsity_report(results):
+    for name, (w_lin, val_acc) in results.items():
+        print(f"{name:22s} weights exactly 0: {(w_lin == 0).float().mean():5.1%}   |w| < 0.01: "
+              f"{(w_lin.abs() < 0.01).float().mean():5.1%}   validation accuracy {val_acc:.2f}")
+
+
 sparse = {"no penalty": linear_classifier(None, 0.0), "L2": linear_classifier("l2", 1e-2),
-          "L1 (proximal)": linear_classifier("l1", 1e-2)}
-fig, (ax_hist, ax_img) = new_figure(1, 2)
+          "L1, gradient steps": linear_classifier("l1", 1e-2)}
+fig, ax_hist = new_figure()
 for name, (w_lin, _) in sparse.items():
     ax_hist.hist(w_lin.flatten().numpy(), bins=np.linspace(-1, 1, 81), histtype="step", lw=1.5, label=name)
 ax_hist.set(yscale="log", xlabel="weight value", ylabel="number of weights", title="The 640 weights after training")
 ax_hist.legend()
-used = (sparse["L1 (proximal)"][0] != 0).sum(0).reshape(8, 8)
-image = ax_img.imshow(used.numpy(), cmap="viridis", vmin=0, vmax=10)
-fig.colorbar(image, ax=ax_img, label="classes with a non-zero weight")
-ax_img.set(title="L1: pixels still in use (of 10 classes)", xticks=[], yticks=[])
 if fast_mode():  # while autograding: no figure, to keep grading fast
     plt.close(fig)
     print("(figure skipped while autograding: run the notebook to see it)")
@@ -368,19 +369,22 @@ else:
 
 # %%
 # NBVAL_CHECK_OUTPUT
-for name, (w_lin, val_acc) in sparse.items():
-    print(f"{name:14s} weights exactly 0: {(w_lin == 0).float().mean():5.1%}   |w| < 0.01: "
-          f"{(w_lin.abs() < 0.01).float().mean():5.1%}   validation accuracy {val_acc:.2f}")
+sparsity_report(sparse)
 
 
 # %% [markdown]
 # **What to notice:** L2 shrinks the weights (19.4 % end below 0.01 in size, against 3.1 % without a penalty) but
-# leaves none at exactly zero; the proximal L1 step sets 80.6 % of them to exactly zero -- every weight of the left
-# and right border columns, where the digits have almost no ink, and no pixel keeps more than 6 of its 10 class
-# weights (right panel) -- at the same validation accuracy (0.90 against 0.91 without a
-# penalty, a difference of a few of the 270 validation digits). A sparse model is cheaper to store and run and tells you which
-# inputs it uses. In deep networks L1 on the weights is rare (L2 / weight decay and dropout dominate), but the same
-# idea appears as sparsity penalties on activations and in pruning.
+# leaves none at exactly zero. L1 by gradient steps pushes 80.8 % of them below 0.01, at the same validation accuracy
+# (0.90 against 0.91 without a penalty, a few of the 270 validation digits) -- but not one of them is exactly zero:
+# each step overshoots zero and the next one comes back, so they jitter around it.
+#
+# A plain (sub)gradient step cannot land exactly on zero: it jumps over it by $\alpha\lambda/n$ and back. The
+# **proximal** step does the two parts separately: first the gradient step on the data loss, then shrink every
+# weight towards zero by $\alpha\lambda/n$ and set to **exactly 0** the ones that would cross it
+# (*soft-thresholding*, the update of ISTA and of the lasso's solvers):
+#
+# $$v = w - \alpha\,\frac{\partial L}{\partial w}, \qquad
+#   w^{t+1} = \operatorname{sign}(v)\,\max\!\Big(|v| - \frac{\alpha\lambda}{n},\; 0\Big).$$
 #
 # ### Exercise 2 -- the proximal L1 step (2 points)
 # Implement `l1_proximal_step(w, grad, lr, lam, n)`: first the gradient step $v = w - \alpha\,\partial L/\partial w$,
@@ -460,6 +464,46 @@ _w32 = torch.randn(3, 4, generator=_g)
 _out32 = checks.call(l1_proximal_step, _w32, torch.zeros(3, 4), 0.1, 2.0, 1)
 checks.check_dtype(_out32, torch.float32, "l1_proximal_step on float32 weights", verbose=False)
 ### END HIDDEN TESTS
+
+# %% [markdown]
+# ### Your proximal step at work
+# This cell trains the same classifier with the L1 penalty handled by **your** `l1_proximal_step` (it prints a note
+# instead if Exercise 2 is not done yet).
+#
+# ### 🔮 Predict first
+# With the same $\lambda/n$, how many of the 640 weights will now be exactly zero -- and which pixels lose all ten
+# of their weights?
+
+# %%
+# NBVAL_CHECK_OUTPUT
+try:
+    sparse["L1, proximal steps"] = linear_classifier("l1", 1e-2, prox=l1_proximal_step)
+except Exception as err:  # the exercise is not done yet
+    print(f"l1_proximal_step does not run yet ({type(err).__name__}): finish Exercise 2 to see this experiment.")
+else:
+    sparsity_report(sparse)
+    fig, (ax_hist, ax_img) = new_figure(1, 2)
+    for name, (w_lin, _) in sparse.items():
+        ax_hist.hist(w_lin.flatten().numpy(), bins=np.linspace(-1, 1, 81), histtype="step", lw=1.5, label=name)
+    ax_hist.set(yscale="log", xlabel="weight value", ylabel="number of weights", title="The 640 weights")
+    ax_hist.legend(fontsize="small")
+    used = (sparse["L1, proximal steps"][0] != 0).sum(0).reshape(8, 8)
+    image = ax_img.imshow(used.numpy(), cmap="viridis", vmin=0, vmax=10)
+    fig.colorbar(image, ax=ax_img, label="classes with a non-zero weight")
+    ax_img.set(title="L1 (proximal): pixels still in use", xticks=[], yticks=[])
+    if fast_mode():  # while autograding: no figure, to keep grading fast
+        plt.close(fig)
+    else:
+        plt.show()
+
+
+# %% [markdown]
+# **What to notice:** with the proximal step 80.6 % of the weights are exactly zero (the gradient steps left the
+# same weights jittering around zero), at the same validation accuracy, 0.90. Every weight of the left and right
+# border columns, where the digits have almost no ink, is zero, and no pixel keeps more than 6 of its 10 class
+# weights (right panel). A sparse model is cheaper to store and run and tells you which inputs it uses. In deep
+# networks L1 on the weights is rare (L2 / weight decay and dropout dominate), but the same idea appears as sparsity
+# penalties on activations and in pruning.
 
 # %% [markdown]
 # ## Early stopping
@@ -1155,6 +1199,8 @@ print(f"p={DROPOUTS[-1]}, decay {WEIGHT_DECAYS[-1]}: val - train loss {state.dat
 # * L2: $w \leftarrow w - \alpha(\partial L/\partial w + \frac{2\lambda}{n}w)$; in PyTorch's SGD,
 #   `weight_decay` $= 2\lambda/n$ (penalty $\frac{\texttt{weight\_decay}}{2}\lVert w\rVert^2$ on the mean loss).
 #   Adam's `weight_decay` is an L2 penalty; AdamW decouples the decay.
+# * L1, $\frac{\lambda}{n}\sum|w|$, pulls every weight towards zero with the same force; its proximal step
+#   (soft-thresholding) sets many weights to exactly zero -- a sparse model -- where L2 only shrinks them.
 # * Early stopping watches the validation loss with patience and restores a *copy* of the best weights; the test
 #   split is never used to decide anything.
 # * Dropout zeroes units with probability $p$ during training; inverted dropout rescales by $1/(1-p)$ then so
