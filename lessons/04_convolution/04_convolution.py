@@ -1,7 +1,7 @@
 # ---
 # jupyter:
 #   course:
-#     budget_s: 90
+#     budget_s: 110
 #     gpu: false
 #     minutes: 110
 #     title: 'Convolutions: arithmetic, parameter sharing, pooling and LeNet'

@@ -1,7 +1,7 @@
 # ---
 # jupyter:
 #   course:
-#     budget_s: 60
+#     budget_s: 90
 #     gpu: false
 #     minutes: 105
 #     title: 'Normalisation: input standardisation, batch norm and layer norm'
@@ -995,8 +995,10 @@ widget_app
 # batch norm every layer's activations sit at the same scale before *and* after training, at every depth.
 
 # %%
-# NBVAL_CHECK_OUTPUT
 state = widget_app.update(batch_norm=False, lr=max(GRID_LRS), depth=max(GRID_DEPTHS))  # drive the app from code
+
+# %%
+# NBVAL_CHECK_OUTPUT
 print("no batch norm, largest lr, deepest: diverged =", state.data["diverged"], "| error:", state.error)
 
 # %% [markdown]
