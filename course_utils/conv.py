@@ -125,8 +125,8 @@ def conv_arithmetic(size: int, kernel_size: int, padding: int = 0, stride: int =
     if exact.denominator != 1:
         left_over = span % S
         message = (f"{formula} = {float(exact):.3g}: not a whole number, so the kernel does not tile the "
-                   f"padded input. Invalid under the lecture's rule; PyTorch rounds down to {size_out} and "
-                   f"never looks at the last {left_over} column(s).")
+                   f"padded input evenly. PyTorch rounds down to {size_out} and never looks at the last "
+                   f"{left_over} column(s): a warning sign (CS231n's strict convention calls it invalid).")
         return ConvArithmetic(exact, size_out, False, message, F_eff)
     return ConvArithmetic(exact, size_out, True, f"{formula} = {size_out}", F_eff)
 

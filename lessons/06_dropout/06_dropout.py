@@ -3,7 +3,7 @@
 #   course:
 #     budget_s: 60
 #     gpu: false
-#     minutes: 60
+#     minutes: 70
 #     title: 'Dropout and the other regularisers: L2, early stopping'
 #     topics: over-fitting on purpose, L2 and torch's weight_decay, early stopping with
 #       best-weight restore, inverted dropout, the ensemble view, MC dropout, validation
@@ -17,14 +17,14 @@
 # %% [markdown]
 # # 06 · Dropout and the other regularisers: L2, early stopping
 #
-# **Time:** about 60 minutes · **Level:** after the lecture's *Regularization* section ·
+# **Time:** about 70 minutes · **Level:** after the lecture's *Regularization* section ·
 # **Prerequisites:** notebook 00 (training with `fit`), cross-entropy, SGD; notebooks 01–05 help but are not needed.
 #
 # ## Learning objectives
 # By the end of this notebook you can:
 # 1. recognise over-fitting in training and validation curves, and build a set-up that over-fits on purpose;
 # 2. write the SGD update with an L2 penalty and translate the lecture's $\lambda$ into PyTorch's `weight_decay`
-#    (and say why AdamW is different);
+#    (and say why AdamW is different), and explain why L1 gives sparse weights where L2 does not;
 # 3. implement early stopping with patience that restores the *best* weights, and explain why it must use the
 #    validation split and never the test split;
 # 4. implement inverted dropout, explain why it equals the lecture's "scale at test time" in expectation, and
@@ -39,20 +39,19 @@
 # %matplotlib inline
 import copy
 
-import ipywidgets
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
-from matplotlib.figure import Figure
 from torch import nn
 
 from course_utils import checks
 from course_utils.data import load_digits
+from course_utils.mistakes import check_known_mistakes
 from course_utils.nets import make_mlp
-from course_utils.plots import COLOR, FastRedraw, new_figure, use_style
+from course_utils.plots import new_figure, use_style
 from course_utils.regularization import format_table, plot_run, run_grid, small_train_split, train_run
+from course_utils.regularization_explorer import regularization_explorer
 from course_utils.reproducibility import device, fast_mode, pick, quiet_warnings, seed_everything
-from course_utils.widgets import App
 
 quiet_warnings()
 use_style()
@@ -124,8 +123,8 @@ else:
     plt.show()
 
 # %% [markdown]
-# **What to notice:** the training loss keeps falling -- by another factor of about 100 after epoch 20 -- and the
-# training accuracy reaches 100 %: the network memorises its 150 digits. The validation loss stops improving after
+# **What to notice:** the training loss keeps falling -- by another factor of about 12 between epoch 20 and the
+# last epoch (printed below) -- and the training accuracy reaches 100 %: the network memorises its 150 digits. The validation loss stops improving after
 # about 20 epochs and validation accuracy stalls a little above 90 %. The widening gap between the curves is
 # over-fitting: everything the network learns after epoch 20 is specific to its training sample.
 
@@ -134,6 +133,9 @@ else:
 print("training accuracy reaches 100%:", none.train_acc == 1.0)
 print("final validation loss at least 0.15 above training loss:", none.gap_loss > 0.15)
 print("final validation loss more than 10x the training loss:", none.val_loss > 10 * none.train_loss)
+_c = none.curves()
+_at20 = _c["clean_train_loss"][_c["epoch"].index(20)] if 20 in _c["epoch"] else float("nan")
+print(f"training loss at epoch 20 / at the last epoch: {_at20 / _c['clean_train_loss'][-1]:.0f}")
 
 
 # %% [markdown]
@@ -302,7 +304,208 @@ else:
 # **What to notice:** weight decay keeps the weights much smaller; the training loss can no longer go to zero (the
 # penalty pulls the weights back), and the gap between training and validation loss shrinks. Too much decay
 # ($3\cdot10^{-2}$ here) starts to *under*-fit: the validation loss is higher than with moderate decay.
+
+# %% [markdown]
+# ## L1 regularisation: sparse weights
+# The lecture's heading is "L1 *or* L2". L1 penalises the absolute values, $\frac{\lambda}{n}\sum_{i,j}|w_{i,j}|$ on
+# the mean loss (the same $\lambda/n$ convention as the L2 penalty $\frac{\lambda}{n}\sum w^2$, whose gradient gave
+# the lecture's $\frac{2\lambda}{n}w$). Its gradient is $\frac{\lambda}{n}\operatorname{sign}(w)$: a pull of the
+# **same size** towards zero for every weight, however small. L2's pull $\frac{2\lambda}{n}w$ shrinks with the
+# weight, so L2 makes all weights small but almost never exactly zero; L1 pushes the unhelpful weights all the way
+# to zero and leaves a **sparse** model (feature selection: a zero weight ignores its input).
 #
+# ### 🔮 Predict first
+# We train a linear softmax classifier on the 150 training digits (64 pixels → 10 classes, 640 weights and 10
+# biases) three ways: no penalty, L2 and L1, both penalties with $\lambda/n = 10^{-2}$, by plain gradient descent on
+# the penalised loss. What fraction of the 640 weights ends up exactly zero in each, and what fraction very small?
+
+# %%
+def linear_classifier(penalty, strength, prox=None, steps=pick(full=400, fast=40), lr=0.5):
+    """Full-batch gradient descent on a 64 -> 10 linear softmax classifier of the 150 training digits.
+
+    penalty: None, "l2" ((strength) * sum w^2 added to the loss) or "l1" ((strength) * sum |w|). With ``prox``,
+    a function prox(w, grad, lr, lam, n) like Exercise 2's, the L1 penalty is handled by that step instead
+    (lam / n = strength). Returns the trained weights (10, 64) and the validation accuracy.
+    """
+    torch.manual_seed(0)
+    lin = nn.Linear(64, 10)
+    for _ in range(steps):
+        loss = nn.functional.cross_entropy(lin(split.x_train), split.y_train)
+        if penalty == "l2":
+            loss = loss + strength * (lin.weight ** 2).sum()
+        elif penalty == "l1" and prox is None:
+            loss = loss + strength * lin.weight.abs().sum()
+        lin.zero_grad()
+        loss.backward()
+        with torch.no_grad():
+            lin.bias -= lr * lin.bias.grad
+            if prox is None:
+                lin.weight -= lr * lin.weight.grad
+            else:
+                lin.weight.copy_(prox(lin.weight.clone(), lin.weight.grad.clone(), lr, strength, 1))
+    with torch.no_grad():
+        val_acc = float((lin(split.x_val).argmax(1) == split.y_val).float().mean())
+    return lin.weight.detach(), val_acc
+
+
+def sparsity_report(results):
+    for name, (w_lin, val_acc) in results.items():
+        print(f"{name:22s} weights exactly 0: {(w_lin == 0).float().mean():5.1%}   |w| < 0.01: "
+              f"{(w_lin.abs() < 0.01).float().mean():5.1%}   validation accuracy {val_acc:.2f}")
+
+
+sparse = {"no penalty": linear_classifier(None, 0.0), "L2": linear_classifier("l2", 1e-2),
+          "L1, gradient steps": linear_classifier("l1", 1e-2)}
+fig, ax_hist = new_figure()
+for name, (w_lin, _) in sparse.items():
+    ax_hist.hist(w_lin.flatten().numpy(), bins=np.linspace(-1, 1, 81), histtype="step", lw=1.5, label=name)
+ax_hist.set(yscale="log", xlabel="weight value", ylabel="number of weights", title="The 640 weights after training")
+ax_hist.legend()
+if fast_mode():  # while autograding: no figure, to keep grading fast
+    plt.close(fig)
+    print("(figure skipped while autograding: run the notebook to see it)")
+else:
+    plt.show()
+
+# %%
+# NBVAL_CHECK_OUTPUT
+sparsity_report(sparse)
+
+
+# %% [markdown]
+# **What to notice:** L2 shrinks the weights (19.4 % end below 0.01 in size, against 3.1 % without a penalty) but
+# leaves none at exactly zero. L1 by gradient steps pushes 80.8 % of them below 0.01, at the same validation accuracy
+# (0.90 against 0.91 without a penalty, a few of the 270 validation digits) -- but not one of them is exactly zero:
+# each step overshoots zero and the next one comes back, so they jitter around it.
+#
+# A plain (sub)gradient step cannot land exactly on zero: it jumps over it by $\alpha\lambda/n$ and back. The
+# **proximal** step does the two parts separately: first the gradient step on the data loss, then shrink every
+# weight towards zero by $\alpha\lambda/n$ and set to **exactly 0** the ones that would cross it
+# (*soft-thresholding*, the update of ISTA and of the lasso's solvers):
+#
+# $$v = w - \alpha\,\frac{\partial L}{\partial w}, \qquad
+#   w^{t+1} = \operatorname{sign}(v)\,\max\!\Big(|v| - \frac{\alpha\lambda}{n},\; 0\Big).$$
+#
+# ### Exercise 2 -- the proximal L1 step (2 points)
+# Implement `l1_proximal_step(w, grad, lr, lam, n)`: first the gradient step $v = w - \alpha\,\partial L/\partial w$,
+# then soft-thresholding with threshold $\alpha\lambda/n$ (not $2\alpha\lambda/n$: the penalty is
+# $\frac{\lambda}{n}\sum|w|$): weights with $|v| \le \alpha\lambda/n$ become exactly 0, the others move towards 0 by
+# $\alpha\lambda/n$ keeping their sign. Return a **new** tensor of `w`'s shape and dtype; do not modify `w`. The hidden
+# tests look for the classic slips: shrinking before the gradient step, letting a weight cross zero instead of
+# stopping at 0, and the factor 2 of the L2 rule.
+
+# %% nbgrader={"grade": false, "grade_id": "l1_prox_answer", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def l1_proximal_step(w, grad, lr, lam, n):
+    """One proximal gradient step for the penalty (lam / n) * sum(|w|).
+
+    Args:
+        w: weights, a float tensor of any shape.
+        grad: dL/dw of the (mean) data loss, same shape as ``w``.
+        lr: the learning rate alpha (a float > 0).
+        lam: the regularisation strength lambda (a float >= 0).
+        n: the number of training examples (an int >= 1).
+    Returns:
+        A new tensor like ``w``: v = w - lr * grad, then sign(v) * max(|v| - lr * lam / n, 0).
+    """
+    ### BEGIN SOLUTION
+    v = w - lr * grad
+    return torch.sign(v) * torch.clamp(v.abs() - lr * lam / n, min=0)
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "l1_prox_tests", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+# Visible checks for Exercise 2
+def _l1_mistakes(got, w, grad, lr, lam, n, label):
+    """Name the classic slips of a proximal L1 step before the general comparison."""
+    t = lr * lam / n
+    v = w - lr * grad
+    right = torch.sign(v) * (v.abs() - t).clamp(min=0)
+    check_known_mistakes(got, right, {
+        "shrink before the gradient step (the gradient step comes first, then the soft-threshold)":
+            torch.sign(w) * (w.abs() - t).clamp(min=0) - lr * grad,
+        "subtract the threshold without stopping at zero (a weight whose |v| is below the threshold must become "
+        "exactly 0, not cross to the other sign)": v - t * torch.sign(v),
+        "use the threshold 2 * lr * lam / n of the L2 rule (the L1 penalty (lam/n) * sum|w| has the gradient "
+        "(lam/n) * sign(w))": torch.sign(v) * (v.abs() - 2 * t).clamp(min=0),
+        "forget the learning rate in the threshold (it is lr * lam / n)": torch.sign(v) * (v.abs() - lam / n).clamp(min=0),
+        "take a plain subgradient step w - lr * (grad + lam/n * sign(w)); it never lands exactly on 0":
+            w - lr * (grad + lam / n * torch.sign(w)),
+    }, label)
+    checks.check_close(got, right, label, rtol=1e-6, atol=1e-9, verbose=False)
+
+
+_w = torch.tensor([1.0, -0.01, 0.05, -2.0], dtype=torch.float64)
+_grad = torch.tensor([0.5, 0.1, -0.1, 0.0], dtype=torch.float64)
+_before = _w.clone()
+_out = checks.call(l1_proximal_step, _w, _grad, 0.1, 3.0, 10)
+checks.check_close(_w, _before, "w after l1_proximal_step (it must not be modified)", verbose=False)
+checks.check_shape(_out, (4,), "l1_proximal_step(...)")
+_l1_mistakes(_out, _before, _grad, 0.1, 3.0, 10, "l1_proximal_step(w=[1, -0.01, 0.05, -2], grad=[0.5, 0.1, -0.1, 0], "
+             "lr=0.1, lam=3, n=10)")
+checks.check_close(_out, [0.92, 0.0, 0.03, -1.97], "l1_proximal_step(w=[1, -0.01, 0.05, -2], grad=[0.5, 0.1, -0.1, 0], "
+                   "lr=0.1, lam=3, n=10)", atol=1e-9)
+### BEGIN HIDDEN TESTS
+_g = torch.Generator().manual_seed(16)
+for _lr, _lam, _n in [(0.05, 3.0, 150), (0.5, 0.0, 10), (0.2, 40.0, 100), (1.0, 1.0, 1), (0.1, 50.0, 10)]:
+    _w = torch.randn(6, 9, generator=_g, dtype=torch.float64)
+    _grad = torch.randn(6, 9, generator=_g, dtype=torch.float64)
+    _before = _w.clone()
+    _label = f"l1_proximal_step(w (6, 9), grad, lr={_lr}, lam={_lam}, n={_n})"
+    _out = checks.call(l1_proximal_step, _w, _grad, _lr, _lam, _n, name=_label)
+    checks.check_close(_w, _before, f"w after {_label} (it must not be modified)", verbose=False)
+    checks.check_shape(_out, (6, 9), _label)
+    _l1_mistakes(_out, _before, _grad, _lr, _lam, _n, _label)
+    _v = _before - _lr * _grad
+    _zero = (_v.abs() <= _lr * _lam / _n).numpy()
+    checks.check_true(bool((checks.as_array(_out)[_zero] == 0).all()),
+                      f"{_label}: a weight with |v| <= lr*lam/n is not exactly 0; soft-thresholding sets it to 0.",
+                      verbose=False)
+_w32 = torch.randn(3, 4, generator=_g)
+_out32 = checks.call(l1_proximal_step, _w32, torch.zeros(3, 4), 0.1, 2.0, 1)
+checks.check_dtype(_out32, torch.float32, "l1_proximal_step on float32 weights", verbose=False)
+### END HIDDEN TESTS
+
+# %% [markdown]
+# ### Your proximal step at work
+# This cell trains the same classifier with the L1 penalty handled by **your** `l1_proximal_step` (it prints a note
+# instead if Exercise 2 is not done yet).
+#
+# ### 🔮 Predict first
+# With the same $\lambda/n$, how many of the 640 weights will now be exactly zero -- and which pixels lose all ten
+# of their weights?
+
+# %%
+# NBVAL_CHECK_OUTPUT
+try:
+    sparse["L1, proximal steps"] = linear_classifier("l1", 1e-2, prox=l1_proximal_step)
+except Exception as err:  # the exercise is not done yet
+    print(f"l1_proximal_step does not run yet ({type(err).__name__}): finish Exercise 2 to see this experiment.")
+else:
+    sparsity_report(sparse)
+    fig, (ax_hist, ax_img) = new_figure(1, 2)
+    for name, (w_lin, _) in sparse.items():
+        ax_hist.hist(w_lin.flatten().numpy(), bins=np.linspace(-1, 1, 81), histtype="step", lw=1.5, label=name)
+    ax_hist.set(yscale="log", xlabel="weight value", ylabel="number of weights", title="The 640 weights")
+    ax_hist.legend(fontsize="small")
+    used = (sparse["L1, proximal steps"][0] != 0).sum(0).reshape(8, 8)
+    image = ax_img.imshow(used.numpy(), cmap="viridis", vmin=0, vmax=10)
+    fig.colorbar(image, ax=ax_img, label="classes with a non-zero weight")
+    ax_img.set(title="L1 (proximal): pixels still in use", xticks=[], yticks=[])
+    if fast_mode():  # while autograding: no figure, to keep grading fast
+        plt.close(fig)
+    else:
+        plt.show()
+
+
+# %% [markdown]
+# **What to notice:** with the proximal step 80.6 % of the weights are exactly zero (the gradient steps left the
+# same weights jittering around zero), at the same validation accuracy, 0.90. Every weight of the left and right
+# border columns, where the digits have almost no ink, is zero, and no pixel keeps more than 6 of its 10 class
+# weights (right panel). A sparse model is cheaper to store and run and tells you which inputs it uses. In deep
+# networks L1 on the weights is rare (L2 / weight decay and dropout dominate), but the same idea appears as sparsity
+# penalties on activations and in pruning.
+
+# %% [markdown]
 # ## Early stopping
 # The validation curve of Experiment 1 had its minimum long before the end. Early stopping keeps that minimum:
 #
@@ -317,7 +520,7 @@ else:
 # optimistic, biased estimate. The test split must be touched once, at the very end; the validation split is what
 # we tune on.
 #
-# ### Exercise 2 -- an `EarlyStopping` helper (3 points)
+# ### Exercise 3 -- an `EarlyStopping` helper (3 points)
 # Complete the class. `step(val_loss, model)` is called once per epoch (epochs count 1, 2, 3, ...) and returns
 # `True` when training should stop. A pitfall the hidden tests look for: `model.state_dict()` returns
 # *references* to the live parameter tensors, which the optimiser keeps changing in place -- store a **copy**
@@ -371,7 +574,7 @@ class EarlyStopping:
 
 
 # %% nbgrader={"grade": true, "grade_id": "early_stopping_tests", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
-# Visible checks for Exercise 2
+# Visible checks for Exercise 3
 def _run_stopper(losses, patience, min_delta=0.0):
     '''Feed the losses to a fresh EarlyStopping; the model's weight is set to the epoch number (in place,
     as an optimiser would) before each step. Returns the stopper, the step results and the model.'''
@@ -530,7 +733,7 @@ else:
 # **What to notice:** every step uses a different sub-network, so no unit can rely on a particular other unit being
 # present; at test time all units are on.
 #
-# ### Exercise 3 -- inverted dropout (3 points)
+# ### Exercise 4 -- inverted dropout (3 points)
 # Implement `inverted_dropout(x, p, training, generator)`. Use `generator` for **all** the randomness (e.g.
 # `torch.rand(x.shape, generator=generator)`), so that the same seed gives the same mask. The checks are
 # statistical: on a large tensor about a fraction $p$ of the entries must be zero and the mean must be preserved.
@@ -559,7 +762,7 @@ def inverted_dropout(x, p, training=True, generator=None):
 
 
 # %% nbgrader={"grade": true, "grade_id": "inverted_dropout_tests", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
-# Visible checks for Exercise 3
+# Visible checks for Exercise 4
 def _dropout_stats(p, x, seed=0, training=True):
     x_before = x.clone()
     out = checks.call(inverted_dropout, x, p, training, torch.Generator().manual_seed(seed))
@@ -724,12 +927,13 @@ print("training loss re-measured with dropout off is below the validation loss a
 # Monte-Carlo estimate of the ensemble average (Gal & Ghahramani, 2016). The spread of the predictions across masks
 # is a rough measure of how unsure the network is.
 #
-# ### Exercise 4 -- MC-dropout prediction (2 points)
+# ### Exercise 5 -- MC-dropout prediction (2 points)
 # Implement `mc_dropout_predict(model, x, n_samples)`. Switch **only the `nn.Dropout` modules** to training mode
 # (a model may also contain batch norm, which must keep using its running statistics), run `n_samples` forward
-# passes without gradients, take the softmax of each, and return the mean and the standard deviation over the
-# samples. Put every module back in the mode it was in. Hints: `model.modules()`, `isinstance(m, nn.Dropout)`,
-# `torch.no_grad()`, `torch.stack`.
+# passes without gradients, take the softmax of each, and return the mean and the standard deviation (biased,
+# `correction=0`) of these **probabilities** over the samples -- not the softmax of the mean logits. Put every
+# module back in the mode it was in. Hints: `model.modules()`, `isinstance(m, nn.Dropout)`, `torch.no_grad()`,
+# `torch.stack`.
 
 # %% nbgrader={"grade": false, "grade_id": "mc_dropout_answer", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def mc_dropout_predict(model, x, n_samples=100):
@@ -761,7 +965,7 @@ def mc_dropout_predict(model, x, n_samples=100):
 
 
 # %% nbgrader={"grade": true, "grade_id": "mc_dropout_tests", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
-# Visible checks for Exercise 4
+# Visible checks for Exercise 5
 _net = make_mlp(4, 3, width=32, depth=2, dropout=0.5, seed=0).eval()
 _x = torch.randn(5, 4, generator=torch.Generator().manual_seed(0))
 torch.manual_seed(0)
@@ -789,6 +993,24 @@ def _reference_mc(model, x, n):
         m.train(mode)
     return probs.mean(0), probs.std(0, correction=0)
 
+# Average the probabilities, not the logits: one dropped unit feeding large logits. Dropout keeps the unit
+# (value 2) or drops it (0) with probability 1/2, so the mean of the softmaxes is about (2/3, 1/6, 1/6), while
+# the softmax of the mean logits, softmax((10, 0, -10)), is almost (1, 0, 0).
+_two = nn.Sequential(nn.Dropout(0.5), nn.Linear(1, 3)).eval()
+with torch.no_grad():
+    _two[1].weight.copy_(torch.tensor([[10.0], [0.0], [-10.0]]))
+    _two[1].bias.zero_()
+_one = torch.ones(4, 1)
+_right = 0.5 * torch.softmax(torch.zeros(3), 0) + 0.5 * torch.softmax(torch.tensor([20.0, 0.0, -20.0]), 0)
+_logit_avg = torch.softmax(torch.tensor([10.0, 0.0, -10.0]), 0)
+torch.manual_seed(5)
+_mean2, _ = checks.call(mc_dropout_predict, _two, _one, 400)
+_mean2 = torch.as_tensor(checks.as_array(_mean2, "mean"))
+checks.check_true(not bool(torch.allclose(_mean2, _logit_avg.expand(4, 3).double(), atol=0.05)),
+                  "mc_dropout_predict averaged the logits and then took one softmax. MC dropout averages the "
+                  "probabilities: take the softmax of EACH sample, then the mean over the samples.", verbose=False)
+checks.check_close(_mean2, _right.expand(4, 3), "the MC mean for a network whose dropout decides between two very "
+                   "different logit vectors (expected about 2/3, 1/6, 1/6)", atol=0.1, rtol=0, verbose=False)
 torch.manual_seed(1)
 _ref_mean, _ref_std = _reference_mc(_net, _x, 1000)
 torch.manual_seed(2)
@@ -828,7 +1050,7 @@ _ = _net.eval()
 
 # %% [markdown]
 # ### MC dropout on the digits
-# The demo uses your `mc_dropout_predict` from Exercise 4 on the network
+# The demo uses your `mc_dropout_predict` from Exercise 5 on the network
 # trained with $p = 0.5$, over the 269 test digits (this is evaluation of a finished model, not tuning).
 #
 # ### 🔮 Predict first
@@ -926,7 +1148,8 @@ print("test accuracies within 5 points of each other:", max(r.test_acc for r in 
 # training or fewer epochs all make the network memorise less.
 #
 # ## Widget: dropout × weight decay
-# Every point of the grid is a real training run made in Experiment 1, so moving a slider only looks a run up. The
+# Every point of the grid is a real training run made in Experiment 1, so moving a slider only looks a run up
+# (`course_utils.regularization_explorer` draws it). The
 # right panel shows the final validation accuracy for the whole grid; the square marks the current setting.
 #
 # ### 🔮 Predict first
@@ -934,85 +1157,7 @@ print("test accuracies within 5 points of each other:", max(r.test_acc for r in 
 # curves meet -- and when do they meet because *both* got worse?
 
 # %%
-# Speed: one persistent figure whose axes never change (shared limits for the whole grid), redrawn with
-# course_utils.plots.FastRedraw: axes, ticks, labels and the grid's table are drawn once; an update draws only the
-# curves, the square, the legends and the title again on top of that saved picture (tens of ms, not hundreds).
-_curves = {key: r.curves() for key, r in grid.items()}
-_losses = [v for c in _curves.values() for k in ("train_loss", "clean_train_loss", "val_loss") for v in c[k]]
-_epochs = _curves[(0.0, 0.0)]["epoch"]
-_fig = Figure(figsize=(14, 3.8), layout="constrained")
-_ax_loss, _ax_acc, _ax_tab = _fig.subplots(1, 3, gridspec_kw={"width_ratios": [1.2, 1.2, 1]})
-_lines = {  # (panel, curve) -> line; "reference" is the unregularised run's validation curve
-    "noisy": _ax_loss.plot([], [], color=COLOR["green"], label="train, dropout on (what fit reports)")[0],
-    **{(ax, key): ax.plot([], [], color=COLOR["blue" if "train" in key else "orange"])[0]
-       for ax, keys in ((_ax_loss, ("clean_train_loss", "val_loss")), (_ax_acc, ("clean_train_acc", "val_acc")))
-       for key in keys},
-    **{(ax, "reference"): ax.plot([], [], color="0.6", lw=1, ls="--", label="validation, no regularisation")[0]
-       for ax in (_ax_loss, _ax_acc)},
-}
-_span = _epochs[-1] - _epochs[0]
-for ax in (_ax_loss, _ax_acc):
-    ax.set_xlim(_epochs[0] - 0.05 * _span, _epochs[-1] + 0.05 * _span)
-    ax.set_xlabel("epoch")
-_ax_loss.set(yscale="log", ylabel="cross-entropy loss", title="Loss", ylim=(0.8 * min(_losses), 1.25 * max(_losses)))
-_ax_acc.set(ylabel="accuracy", title="Accuracy", ylim=(0, 1.02))
-_table = np.array([[grid[(p_, wd_)].val_acc for wd_ in WEIGHT_DECAYS] for p_ in DROPOUTS])
-_image = _ax_tab.imshow(_table, cmap="viridis", origin="lower", aspect="auto")
-_ax_tab.set(xticks=range(len(WEIGHT_DECAYS)), xticklabels=[f"{w:g}" for w in WEIGHT_DECAYS],
-            yticks=range(len(DROPOUTS)), yticklabels=[f"{p_:g}" for p_ in DROPOUTS],
-            xlabel="weight decay", ylabel="dropout p", title="final validation accuracy")
-for i in range(len(DROPOUTS)):
-    for j in range(len(WEIGHT_DECAYS)):
-        bright = _table[i, j] > (_table.min() + _table.max()) / 2
-        _ax_tab.text(j, i, f"{_table[i, j]:.3f}", ha="center", va="center", color="k" if bright else "w", fontsize=8)
-_square = _ax_tab.add_patch(plt.Rectangle((-0.5, -0.5), 1, 1, fill=False, ec="C1", lw=3))
-_fig.colorbar(_image, ax=_ax_tab)
-_suptitle = _fig.suptitle(" ")
-_redraw = FastRedraw(_fig, moving=[*_lines.values(), _square, _suptitle])
-
-
-def _legend(ax, loc):
-    '''A legend of the panel's visible curves, drawn on top at every update (its entries change).'''
-    shown = [line for line in ax.lines if line.get_visible()]
-    legend = ax.legend(handles=shown, labels=[line.get_label() for line in shown], fontsize="small", loc=loc)
-    legend.set_animated(True)
-    return legend
-
-
-def grid_curves(dropout, weight_decay):
-    return {"run": grid[(dropout, weight_decay)], "curves": _curves[(dropout, weight_decay)]}
-
-
-def draw_grid(data, values):
-    run, c, ref = data["run"], data["curves"], _curves[(0.0, 0.0)]
-    clean = "train" + (", dropout off" if run.dropout > 0 else "")
-    _lines["noisy"].set_data(c["epoch"], c["train_loss"])
-    _lines["noisy"].set_visible(run.dropout > 0)
-    for ax, keys in ((_ax_loss, ("clean_train_loss", "val_loss")), (_ax_acc, ("clean_train_acc", "val_acc"))):
-        for key in keys:
-            _lines[(ax, key)].set_data(c["epoch"], c[key])
-            _lines[(ax, key)].set_label(clean if "train" in key else "validation")
-        _lines[(ax, "reference")].set_data(ref["epoch"], ref[keys[1]])
-        _lines[(ax, "reference")].set_visible((run.dropout, run.weight_decay) != (0.0, 0.0))
-    _square.set_xy((WEIGHT_DECAYS.index(values["weight_decay"]) - 0.5, DROPOUTS.index(values["dropout"]) - 0.5))
-    _suptitle.set_text(f"p = {values['dropout']:g}, weight decay = {values['weight_decay']:g}: train acc "
-                       f"{run.train_acc:.3f}, val acc {run.val_acc:.3f}, val - train loss {run.gap_loss:.3f}")
-    legends = [_legend(_ax_loss, "lower left"), _legend(_ax_acc, "lower right")]
-    _redraw.moving = _redraw.moving[:len(_lines) + 2] + legends  # the new legends replace the old ones
-    return _redraw.png()  # only the moving artists changed: the axes stay as first drawn
-
-
-app = App(
-    controls={
-        "dropout": ipywidgets.SelectionSlider(options=list(DROPOUTS), value=DROPOUTS[-1], description="dropout p",
-                                              continuous_update=False),
-        "weight_decay": ipywidgets.SelectionSlider(options=list(WEIGHT_DECAYS), value=WEIGHT_DECAYS[1],
-                                                   description="weight decay", continuous_update=False),
-    },
-    compute=grid_curves,
-    draw=draw_grid,
-    title="Regularisation explorer (precomputed real runs)",
-)
+app = regularization_explorer(grid, DROPOUTS, WEIGHT_DECAYS)
 app
 
 # %%
@@ -1054,6 +1199,8 @@ print(f"p={DROPOUTS[-1]}, decay {WEIGHT_DECAYS[-1]}: val - train loss {state.dat
 # * L2: $w \leftarrow w - \alpha(\partial L/\partial w + \frac{2\lambda}{n}w)$; in PyTorch's SGD,
 #   `weight_decay` $= 2\lambda/n$ (penalty $\frac{\texttt{weight\_decay}}{2}\lVert w\rVert^2$ on the mean loss).
 #   Adam's `weight_decay` is an L2 penalty; AdamW decouples the decay.
+# * L1, $\frac{\lambda}{n}\sum|w|$, pulls every weight towards zero with the same force; its proximal step
+#   (soft-thresholding) sets many weights to exactly zero -- a sparse model -- where L2 only shrinks them.
 # * Early stopping watches the validation loss with patience and restores a *copy* of the best weights; the test
 #   split is never used to decide anything.
 # * Dropout zeroes units with probability $p$ during training; inverted dropout rescales by $1/(1-p)$ then so

@@ -57,7 +57,8 @@ CASES = [
     # conv_output_shape: dilation ignored (F instead of F_eff)
     ("conv_output_shape_answer", _SHAPE_OK.replace("{FREE}", "n + 2 * padding - kernel_size"),
      ["conv_output_shape_tests"]),
-    # conv_output_shape: rounds down like PyTorch instead of raising on a non-integer size
+    # conv_output_shape: rounds down like PyTorch (accepted) but never raises: a kernel larger than the padded
+    # input gives a size < 1 instead of a ValueError. (_SHAPE_OK raises on uneven tiling: strict, also accepted.)
     ("conv_output_shape_answer",
      "def conv_output_shape(input_shape, num_filters, kernel_size, stride=1, padding=0, dilation=1):\n"
      "    D1, H1, W1 = input_shape\n"
@@ -93,13 +94,21 @@ CASES = [
      "        raise ValueError('not an integer')\n"
      "    return (D1, (H1 - kernel_size) // stride + 1, (W1 - kernel_size) // stride + 1)\n",
      ["pool_output_shape_tests"]),
-    # pool_output_shape: rounds down instead of raising
+    # pool_output_shape: rounds down (accepted) but never raises: a window larger than the input gives size 0
     ("pool_output_shape_answer",
      "def pool_output_shape(input_shape, kernel_size, stride=None):\n"
      "    stride = kernel_size if stride is None else stride\n"
      "    D1, H1, W1 = input_shape\n"
      "    return (D1, (H1 - kernel_size) // stride + 1, (W1 - kernel_size) // stride + 1)\n",
      ["pool_output_shape_tests"]),
+    # conv2d: float32 buffer for float64 input (torch.zeros without dtype=x.dtype)
+    ("conv2d_answer", _CONV2D.replace("{PAD}", _PAD_OK).replace("{WEIGHT}", "weight").replace("{BIAS}", _BIAS_OK)
+     .replace("dtype=x.dtype", "dtype=torch.float32"), ["conv2d_tests"]),
+    # conv2d: float32 arithmetic on float64 input, cast back at the end
+    ("conv2d_answer", _CONV2D.replace("{PAD}", "F.pad(x.float(), (padding, padding, padding, padding))")
+     .replace("{WEIGHT}", "weight.float()").replace("{BIAS}", _BIAS_OK.replace("out + bias", "out + bias.float()"))
+     .replace("dtype=x.dtype", "dtype=torch.float32").replace("    return out", "    return out.to(x.dtype)"),
+     ["conv2d_tests"]),
     # conv2d: flipped kernel (true convolution instead of cross-correlation)
     ("conv2d_answer", _CONV2D.replace("{PAD}", _PAD_OK).replace("{WEIGHT}", "weight.flip(-1, -2)")
      .replace("{BIAS}", _BIAS_OK), ["conv2d_tests"]),

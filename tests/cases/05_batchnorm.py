@@ -59,6 +59,9 @@ CASES = [
      "    m, s = x_train.mean(0), x_train.std(0, correction=0)\n"
      "    return (x_train - m) / s, (x_test - m) / s\n",
      ["standardize_tests"]),
+    ("standardize_answer",  # torch's default std is the unbiased one (divide by N - 1)
+     _STD.format(stats="x_train.mean(0), x_train.std(0)", m_test="m", s_test="s"),
+     ["standardize_tests"]),
     ("layernorm_answer", _LN.format(dim=0, den="torch.sqrt(var + eps)"),  # normalised over the batch: batch norm
      ["layernorm_tests"]),
     ("param_count_answer", _COUNT.format(norm_params="2 * width * depth", bn_buffers="2 * width * depth"),

@@ -87,4 +87,17 @@ CASES = [
         "    return padded[..., m - dy:m - dy + h, m - dx:m - dx + w].clone()\n",
         ["translate_tests"],
     ),
+    (   # torch.randint(-m, m, ...): the upper bound is exclusive, so the shift never reaches +m
+        "translate_answer",
+        "def random_translate(x, max_shift, generator=None):\n"
+        "    n, _, h, w = x.shape\n"
+        "    m = max_shift\n"
+        "    shifts = torch.randint(-m, m, (n, 2), generator=generator) if m else torch.zeros(n, 2, dtype=torch.long)\n"
+        "    padded = F.pad(x, (m, m, m, m))\n"
+        "    out = torch.empty_like(x)\n"
+        "    for i, (dy, dx) in enumerate(shifts.tolist()):\n"
+        "        out[i] = padded[i, :, m - dy:m - dy + h, m - dx:m - dx + w]\n"
+        "    return out\n",
+        ["translate_tests"],
+    ),
 ]
