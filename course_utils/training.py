@@ -90,7 +90,9 @@ class History:
     def _stop_diverged(self, epoch: int, lr: float) -> None:
         self.diverged = True
         self.message = (f"the loss became {self.step_loss[-1]} at epoch {epoch} (step {len(self.step_loss)}); "
-                        f"the learning rate lr={lr:g} is probably too large")
+                        f"either the learning rate lr={lr:g} is too large for this model, or the initial "
+                        "weights are (too large a scale makes huge logits and huge first gradients, "
+                        "notebook 02): lower lr or check the initialisation")
 
     def _end_epoch(self, epoch: int, stats: "_EpochStats", val_loss: float, val_acc: float, lr: float,
                    seconds: float) -> None:

@@ -106,6 +106,7 @@ def test_huge_learning_rate_stops_with_a_message_instead_of_crashing(capsys):
     assert len(history.epoch) < 50
     assert not math.isfinite(history.step_loss[-1])
     assert "learning rate" in history.message
+    assert "initial weights" in history.message  # both causes are named (notebook 02's 2 x He run)
     assert "Training stopped" in capsys.readouterr().out
     assert all(math.isfinite(x) for x in history.step_loss[:-1])
 

@@ -199,22 +199,20 @@ checks.check_close(out, x_auto.grad, "relu_grad(x) on a 4x3x6 batch against auto
 # ## Experiment: ReLU next to the other activations
 # This figure uses PyTorch's own functions (not your answers), so it is right even if an exercise is not done yet.
 # Derivatives come from autograd.
+#
+# ### 🔮 Predict first
+# Before you run the cell: which of the four derivatives is largest at $z = 2$, and which one is (almost) zero at
+# $z = -5$?
 
 # %%
+from course_utils.activations import value_and_derivative  # an activation and its derivative, by autograd
+
 ACTIVATIONS = {
     "ReLU": torch.relu,
     "leaky ReLU (α=0.1)": lambda z: torch.nn.functional.leaky_relu(z, 0.1),
     "sigmoid": torch.sigmoid,
     "tanh": torch.tanh,
 }
-
-
-def value_and_derivative(fn, z):
-    """Evaluate an activation and its derivative (by autograd) on a 1-D tensor ``z``."""
-    z = z.detach().clone().requires_grad_(True)
-    out = fn(z)
-    out.sum().backward()
-    return out.detach(), z.grad.detach()
 
 
 z = torch.linspace(-5, 5, 501)

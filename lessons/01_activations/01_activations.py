@@ -3,10 +3,10 @@
 #   course:
 #     budget_s: 60
 #     gpu: false
-#     minutes: 60
+#     minutes: 90
 #     title: 'Activations: saturation, vanishing gradients, dead ReLUs, skips'
-#     topics: sigmoid, tanh, (leaky) ReLU and their derivatives, a stable sigmoid, vanishing
-#       gradients in 15-layer nets, dead ReLUs, skip connections
+#     topics: sigmoid, tanh, (leaky) ReLU and their derivatives, a stable sigmoid and
+#       log-sigmoid, vanishing gradients in 15-layer nets, dead ReLUs, skip connections
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -16,14 +16,15 @@
 # %% [markdown]
 # # 01 · Activations: saturation, vanishing gradients, dead ReLUs and skip connections
 #
-# **Time:** about 60 minutes · **Level:** first lessons of the course · **Prerequisites:** notebook 00 (how
+# **Time:** about 90 minutes · **Level:** first lessons of the course · **Prerequisites:** notebook 00 (how
 # exercises work, ReLU and its derivative), backpropagation as the chain rule, a little PyTorch.
 #
 # ## Learning objectives
 # By the end of this notebook you can:
 # 1. plot sigmoid, tanh, ReLU and leaky ReLU with their derivatives, and explain why $\sigma'(z) \le 0.25$
 #    makes products of many such factors vanish;
-# 2. implement these activations and their derivatives **numerically stably** (no overflow at large $|z|$);
+# 2. implement these activations, the log-sigmoid and the derivatives **numerically stably** (no overflow, no
+#    $\log 0$ at large $|z|$);
 # 3. measure per-layer gradient norms in a deep network and tell *which* factor makes them vanish: the
 #    activation's derivative or the weights;
 # 4. make ReLU units die, measure the fraction of dead units correctly, and show leaky ReLU recovering;
@@ -145,18 +146,29 @@ for name, fn in ACTIVATIONS.items():
 # You will compute such a path product in Exercise 3. First the activations themselves.
 
 # %% [markdown]
-# ### Exercise 1 -- a numerically stable sigmoid (2 points)
-# Implement `sigmoid(x)` for a floating tensor of any shape and dtype (`float32` or `float64`), **without**
-# `torch.sigmoid`, `torch.special.expit`, `F.sigmoid` or `x.sigmoid()` (the test cell switches those off).
+# ### Exercise 1 -- a numerically stable sigmoid and log-sigmoid (2 points)
+# Implement two functions for a floating tensor `x` of any shape and dtype (`float32` or `float64`), **without**
+# torch's own versions (`torch.sigmoid`, `torch.special.expit`, `F.sigmoid`, `x.sigmoid()`, `F.logsigmoid`,
+# `F.softplus`: the test cell switches those off):
 #
-# The catch is overflow. `torch.exp(x)` is `inf` once $x > 88.7$ in `float32` ($x > 709.8$ in `float64`), so the
-# textbook-equivalent form $e^{x}/(1+e^{x})$ returns `inf/inf = nan` for large $x$. A safe recipe never
-# exponentiates a positive number: with $e = e^{-|x|} \in (0, 1]$,
-# $$\sigma(x) = \frac{1}{1+e} \quad (x \ge 0), \qquad \sigma(x) = \frac{e}{1+e} \quad (x < 0).$$
-# (The form $1/(1+e^{-x})$ happens to survive in IEEE arithmetic -- $e^{-x}$ overflows to `inf` and $1/\infty = 0$
-# is the right limit -- but only because of where the overflow lands; its derivative written the same way,
-# $e^{-x}/(1+e^{-x})^2$, gives `nan`.) Return a new tensor of the same shape and dtype, and leave `x` unchanged.
-# The hidden tests compare with PyTorch at $|x|$ up to $10^4$, $\pm\infty$, in `float32` and `float64`.
+# * `sigmoid(x)` $= \sigma(x) = 1/(1+e^{-x})$, values in $[0, 1]$;
+# * `log_sigmoid(x)` $= \log\sigma(x) = -\log(1+e^{-x})$, values $\le 0$ -- the quantity a binary cross-entropy loss
+#   computes from a logit (`BCEWithLogitsLoss` exists because of it).
+#
+# Both return a new tensor of the same shape and dtype as `x` and leave `x` unchanged.
+#
+# The catch is floating point. `torch.exp(x)` is `inf` once $x > 88.7$ in `float32` ($x > 709.8$ in `float64`), and
+# $\sigma(x)$ itself rounds to exactly 0 once $x < -103$ in `float32` ($x < -745$ in `float64`). For the sigmoid alone
+# this is harmless: the textbook $1/(1+e^{-x})$ survives in IEEE arithmetic ($e^{-x}$ overflows to `inf` and
+# $1/\infty = 0$ is the right limit), while the equivalent $e^{x}/(1+e^{x})$ gives `inf/inf = nan`. The log is where
+# it bites: `log(sigmoid(x))` is $\log 0 = -\infty$ for $x = -1000$, where the true value is $-1000$, and
+# $-\log(1+e^{-x})$ overflows inside the exponential for the same $x$. A safe recipe never exponentiates a positive
+# number and never takes the log of something that can round to 0: with $e = e^{-|x|} \in (0, 1]$,
+# $$\sigma(x) = \frac{1}{1+e}\ (x \ge 0), \quad \sigma(x) = \frac{e}{1+e}\ (x < 0), \qquad
+# \log\sigma(x) = \min(x, 0) - \operatorname{log1p}(e).$$
+# The hidden tests compare with PyTorch at $|x|$ up to $10^4$ in `float32` and `float64` (`sigmoid` also at
+# $\pm\infty$; `log_sigmoid` gets finite inputs), to within $10^{-6}$ (`float32`) or $10^{-12}$ (`float64`), absolute
+# or relative, whichever is larger.
 
 # %% nbgrader={"grade": false, "grade_id": "sigmoid_answer", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def sigmoid(x):
@@ -174,18 +186,35 @@ def sigmoid(x):
     ### END SOLUTION
 
 
+def log_sigmoid(x):
+    """log(sigmoid(x)) = -log(1 + exp(-x)), element-wise, finite for every finite x.
+
+    Args:
+        x: floating-point tensor of any shape (float32 or float64), finite values.
+    Returns:
+        A new tensor, same shape and dtype as ``x``, with values <= 0; about ``x`` for
+        x << 0 (not -inf) and about ``-exp(-x)`` for x >> 0. ``x`` is left unchanged.
+    """
+    ### BEGIN SOLUTION
+    return torch.clamp(x, max=0.0) - torch.log1p(torch.exp(-x.abs()))
+    ### END SOLUTION
+
+
 # %% nbgrader={"grade": true, "grade_id": "sigmoid_tests", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 # Visible checks for Exercise 1
 import contextlib
 
+from course_utils.mistakes import check_known_mistakes
+
 
 @contextlib.contextmanager
 def builtin_sigmoid_switched_off():
-    """While active, torch's own sigmoid functions raise: the exercise asks for your own."""
+    """While active, torch's own sigmoid / log-sigmoid functions raise: the exercise asks for your own."""
     def refuse(*args, **kwargs):
-        raise checks.ExerciseError("Write the sigmoid yourself: do not call torch.sigmoid, torch.special.expit, "
-                                   "F.sigmoid or x.sigmoid() in Exercise 1.")
-    places = [(torch, "sigmoid"), (torch.special, "expit"), (F, "sigmoid"), (torch.Tensor, "sigmoid")]
+        raise checks.ExerciseError("Write these yourself: do not call torch.sigmoid, torch.special.expit, F.sigmoid, "
+                                   "x.sigmoid(), F.logsigmoid or F.softplus in Exercise 1.")
+    places = [(torch, "sigmoid"), (torch.special, "expit"), (F, "sigmoid"), (torch.Tensor, "sigmoid"),
+              (F, "logsigmoid"), (F, "softplus")]
     saved = [getattr(owner, attr) for owner, attr in places]
     try:
         for owner, attr in places:
@@ -194,6 +223,31 @@ def builtin_sigmoid_switched_off():
     finally:
         for (owner, attr), original in zip(places, saved):
             setattr(owner, attr, original)
+
+
+def _check_log_sigmoid(xt, verbose=True):
+    """log_sigmoid on finite inputs: type, dtype, shape, input unchanged, finite, the named slips, values."""
+    tol = 1e-6 if xt.dtype == torch.float32 else 1e-12
+    label = f"log_sigmoid(x) on {xt.dtype} inputs"
+    before = xt.clone()
+    with builtin_sigmoid_switched_off():
+        out = checks.call(log_sigmoid, xt)
+    checks.check_type(out, torch.Tensor, label)
+    checks.check_dtype(out, xt.dtype, label)
+    checks.check_shape(out, tuple(xt.shape), label)
+    checks.check_close(xt, before, "x after log_sigmoid(x) -- it must not modify its input", verbose=False)
+    checks.check_true(bool(torch.isfinite(out).all()),
+                      f"{label} returned -inf or nan for large negative x (at x = {float(xt.min()):g} the true value is "
+                      f"about {float(xt.min()):g}): either sigmoid(x) rounded to 0 before the log, or exp(-x) "
+                      "overflowed to inf. Never take the log of a sigmoid and never exponentiate a positive number: "
+                      "log sigmoid(x) = min(x, 0) - log1p(exp(-|x|)).")
+    want = F.logsigmoid(xt)
+    check_known_mistakes(out, want, {
+        "compute softplus(x) = log(1 + exp(x)) instead of log sigmoid(x) = -log(1 + exp(-x)) (a sign slip)":
+            lambda: torch.logaddexp(torch.zeros_like(xt), xt),
+        "return sigmoid(x) itself instead of its log": lambda: torch.sigmoid(xt),
+    }, name=label, rtol=tol, atol=tol)
+    checks.check_close(out, want, label, inputs=xt, rtol=tol, atol=tol, verbose=verbose)
 
 
 x = torch.tensor([-3.0, -1.0, 0.0, 1.0, 3.0])
@@ -209,6 +263,8 @@ checks.check_true(bool(torch.isfinite(out_big).all()), "sigmoid(x) returned nan 
                   f"(inputs {x_big.tolist()}, got {out_big.tolist()}): exp of a large number overflows. "
                   "Use exp(-|x|), which is never larger than 1.", success="sigmoid(x) is finite for |x| up to 1000")
 checks.check_close(out_big, want_big, "sigmoid(x) at large |x| (float32)", inputs=x_big, atol=1e-6)
+_check_log_sigmoid(x.clone())
+_check_log_sigmoid(x_big.clone())
 ### BEGIN HIDDEN TESTS
 g = torch.Generator().manual_seed(11)
 x32 = torch.cat([torch.randn(200, generator=g) * 30, torch.tensor([0.0, -0.0, 88.0, 89.0, -88.0, -89.0, -104.0,
@@ -228,6 +284,11 @@ for xt, tol in ((x32, 1e-6), (x64, 1e-12)):
                       "large |x|: exp of a large number overflows. Use exp(-|x|).")
     checks.check_close(out, want, f"sigmoid(x) on {xt.dtype} inputs up to |x| = 1e4", inputs=xt, atol=tol,
                        verbose=False)
+    finite = xt[torch.isfinite(xt)].reshape(-1)
+    _check_log_sigmoid(finite, verbose=False)
+    _check_log_sigmoid(finite[:6].reshape(2, 3).clone(), verbose=False)
+_check_log_sigmoid(torch.tensor([-750.0, -745.5, 30.0, 36.0], dtype=torch.float64), verbose=False)
+del _check_log_sigmoid
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -506,16 +567,20 @@ print("ReLU + skip has the largest ratio:", max(ratios, key=ratios.get) == "ReLU
 # the activation is not to blame. (The weight gradient $\partial L/\partial W_\ell = \delta_\ell\, h_{\ell-1}^\top$ also
 # contains the forward activations and the biases, so the measured ratio is not simply $0.4^{14}$.)
 #
-# Re-initialise the same networks with a **variance-preserving** scale -- Xavier/Glorot, $\operatorname{Var}(w) =
-# 1/\text{fan\_in}$, for sigmoid and tanh, and He, $\operatorname{Var}(w) = 2/\text{fan\_in}$ (i.e. std
-# $\sqrt{2/\text{fan\_in}}$), for the ReLUs; notebook 02 derives both -- and measure again at initialisation.
+# Re-initialise the same networks with a **variance-preserving** scale -- LeCun's, $\operatorname{Var}(w) =
+# 1/\text{fan\_in}$, for sigmoid and tanh, and He's, $\operatorname{Var}(w) = 2/\text{fan\_in}$ (i.e. std
+# $\sqrt{2/\text{fan\_in}}$), for the ReLUs -- and measure again at initialisation. (The lecture slide calls
+# $1/\text{fan\_in}$ "Xavier"; it is LeCun's (1998). Xavier/Glorot's own formula averages the fan-in and the fan-out,
+# $\operatorname{Var}(w) = 2/(\text{fan\_in}+\text{fan\_out})$; here every hidden layer has 64 inputs and 64 outputs,
+# so the two coincide. Notebook 02 derives all three.)
 #
 # ### 🔮 Predict first
 # Which networks will now have a ratio near 1? Can any weight scale rescue the sigmoid?
 
 # %%
 def variance_preserving_init(net, activation):
-    """He (ReLU family) or Xavier (sigmoid, tanh) normal init of every hidden Linear; zero biases."""
+    """He (ReLU family, Var = 2/fan_in) or LeCun (sigmoid, tanh, Var = 1/fan_in) normal init of every hidden
+    Linear; zero biases. (LeCun's 1/fan_in equals Xavier/Glorot's 2/(fan_in + fan_out) only for square layers.)"""
     gain = 2.0 if "relu" in activation else 1.0
     for lin in hidden_linears(net):
         nn.init.normal_(lin.weight, std=math.sqrt(gain / lin.in_features))
@@ -534,7 +599,7 @@ for name, kwargs in VARIANTS.items():
         sigmoid_saturated = max(stats["saturated"])
 
 ax = plot_layer_norms(rescaled, xlabel="hidden layer (1 = input side)", ylabel="‖∂L/∂W‖",
-                      title="At initialisation, variance-preserving weights (Xavier / He)")
+                      title="At initialisation, variance-preserving weights (LeCun / He)")
 plt.show()
 for name in VARIANTS:
     print(f"{name:12s} first/last ratio {rescaled[name][0] / rescaled[name][-1]:9.2g}   "
@@ -549,6 +614,40 @@ print(f"largest fraction of saturated units in any layer of the sigmoid network:
 # He weights *explodes* (see the std of its layer-15 activations) -- every block adds its own variance to the
 # identity path, so the activations grow with depth; the lecture's "skip connections avoid vanishing gradients" is true, but deep residual networks also need
 # normalisation (review lecture, *Deep learning depends on gradient descent*; notebook 05).
+
+# %% [markdown]
+# ### Is ReLU "more subject to exploding gradients" than sigmoid and tanh?
+# The lecture says so in passing. What is true: nothing in a ReLU layer *damps* the backward pass. Its derivative is
+# exactly 1 on the active half, it never saturates and its output is unbounded, so the size of the gradient is set by
+# the weights alone -- each layer multiplies it by about $\sqrt{\tfrac12\,\text{fan\_in}\,\operatorname{Var}(w)}$, and with
+# weights larger than He's it grows exponentially with depth. A tanh or sigmoid layer has a brake: large weights push
+# its units into saturation, where $g'$ is small, which pulls the per-layer factor back down. So ReLU does not *cause*
+# exploding gradients (at He's scale it neither explodes nor vanishes, as above); it lacks the saturation that hides a
+# too-large initialisation -- at the price of the vanishing gradients saturation brings. The cure is the right scale
+# (notebook 02), normalisation (notebook 05) or gradient clipping.
+#
+# ### 🔮 Predict first
+# Take the variance-preserving networks above and double every hidden weight (std $\times 2$). Which grows more from
+# layer 15 back to layer 1, the gradient of the ReLU network or of the tanh network?
+
+# %%
+# NBVAL_CHECK_OUTPUT
+for name in ("tanh", "ReLU"):
+    net = make_mlp(64, 10, width=WIDTH, depth=DEPTH, seed=0, **VARIANTS[name]).to(DEVICE)
+    variance_preserving_init(net, VARIANTS[name]["activation"])
+    with torch.no_grad():
+        for lin in hidden_linears(net):
+            lin.weight.mul_(2.0)  # twice the variance-preserving standard deviation
+    act_grad = layer_statistics(net, x_stats, y_stats)["act_grad_std"]  # std of dL/dh per hidden layer
+    per_layer = (act_grad[0] / act_grad[-1]) ** (1 / (DEPTH - 1))
+    print(f"{name:5s} weights x2: gradient std, layer 1 / layer 15 ≈ 10^{round(math.log10(act_grad[0] / act_grad[-1])):+d}"
+          f"  (about x{per_layer:.1f} per layer)")
+
+# %% [markdown]
+# **What to notice:** with doubled weights the ReLU network's gradient doubles at every layer, exactly as
+# $\sqrt{\tfrac12 \cdot 64 \cdot 4 \cdot \tfrac{2}{64}} = 2$ predicts: about $10^4$ from layer 15 back to layer 1. The tanh
+# network's grows only about 1.2-fold per layer: its units saturate and absorb most of the excess. It still grows --
+# tanh is braked, not immune.
 
 # %% [markdown]
 # ## Experiment 3 · Dead ReLUs, and leaky ReLU recovering
@@ -830,50 +929,9 @@ checks.check_raises(residual_forward, (torch.randn(2, 6), nn.Linear(6, 3), torch
 # switching on the skip connections change the saturation, the gradient, or both?
 
 # %%
-from course_utils.widgets import App, dropdown, slider, toggle
+from course_utils.gradient_profile_app import gradient_profile_app  # the widget's code
 
-X_widget, y_widget = X_train[:256], y_train[:256]
-
-
-def gradient_profile(activation, depth, input_scale, skip):
-    """Per-layer gradient size and saturation of a fresh deep MLP on scaled digits."""
-    net = make_mlp(64, 10, width=64, depth=depth, activation=activation, residual=skip, seed=0).to(DEVICE)
-    stats = layer_statistics(net, X_widget * input_scale, y_widget)
-    grads = np.array(stats["act_grad_std"])
-    return {"grad": grads, "saturated": 100 * np.array(stats["saturated"]), "ratio": grads[0] / grads[-1]}
-
-
-def draw_profile(data, values):
-    fig, (ax_g, ax_s) = plt.subplots(1, 2, figsize=(11, 3.8))
-    layers = np.arange(1, len(data["grad"]) + 1)
-    ax_g.semilogy(layers, data["grad"], marker="o", label=values["activation"] + (" + skip" if values["skip"] else ""))
-    ax_g.set(xlabel="hidden layer (1 = input side)", ylabel="std of ∂L/∂h (log scale)",
-             title=f"Gradient per layer; first/last = {data['ratio']:.2g}")
-    ax_g.legend()
-    if np.all(np.isnan(data["saturated"])):
-        ax_s.text(0.5, 0.5, "leaky ReLU never saturates:\nits derivative is ≥ α everywhere", ha="center",
-                  va="center", transform=ax_s.transAxes)
-    else:
-        ax_s.bar(layers, data["saturated"], color="C1", alpha=0.6)
-        ax_s.plot(layers, data["saturated"], "o", color="C1", label="saturated / inactive units")
-        ax_s.legend(loc="upper right")
-    ax_s.set(xlabel="hidden layer (1 = input side)", ylabel="% of units", ylim=(0, 100),
-             title="Saturated (sigmoid, tanh) or inactive (ReLU) units")
-    return fig
-
-
-app = App(
-    controls={
-        "activation": dropdown(["sigmoid", "tanh", "relu", "leaky_relu"], "sigmoid", "activation"),
-        "depth": slider(2, 30, 1, 10, "depth"),
-        "input_scale": slider(0.1, 100.0, value=1.0, description="input scale", log=True),
-        "skip": toggle("skip connections", False),
-    },
-    compute=gradient_profile,
-    draw=draw_profile,
-    title="Where does the gradient go?",
-    cache=True,
-)
+app = gradient_profile_app(X_train[:256], y_train[:256])
 app
 
 # %% [markdown]
@@ -932,7 +990,7 @@ print(f"  ... with skip connections: first/last gradient ratio {state.data['rati
 #
 # 1. The path product also contains the weights, and $|w| > 4$ could compensate; and the gradient is a sum of many
 #    signed paths. In practice weights large enough to compensate push $|z|$ up and the sigmoid saturates, so the
-#    factors get even smaller (Experiment 2 with Xavier weights: still $\sim 10^{-9}$).
+#    factors get even smaller (Experiment 2 with LeCun's variance-preserving weights: still $\sim 10^{-9}$).
 # 2. The weights: PyTorch's default initialisation has variance $1/(3\,\text{fan\_in})$, too small to preserve the signal
 #    through ReLU layers. With He initialisation ($\operatorname{Var} = 2/\text{fan\_in}$) the ratio was close to 1.
 # 3. Yes: every unit fires for about half of the examples, which is normal. 0.5 dead units means half the units never
@@ -947,8 +1005,10 @@ print(f"  ... with skip connections: first/last gradient ratio {state.data['rati
 # * Back-propagated gradients are sums of products $\prod_\ell w_\ell g'(z_\ell)$: both the derivatives **and** the weights
 #   decide whether they vanish. Measured on 15-layer networks at initialisation, the first-to-last gradient ratio was
 #   about $10^{-12}$ for sigmoid, $6\times10^{-3}$ for tanh, $10^{-4}$ for (leaky) ReLU with PyTorch's default weights,
-#   and of order 1 with skip connections; with He/Xavier weights tanh and ReLU came close to 1, the sigmoid did not.
-# * Compute the sigmoid stably: never exponentiate a positive number.
+#   and of order 1 with skip connections; with He (ReLU) or LeCun (tanh, sigmoid; $\operatorname{Var} =
+#   1/\text{fan\_in}$, which the slide calls Xavier) weights tanh and ReLU came close to 1, the sigmoid did not.
+# * Compute the sigmoid and its log stably: never exponentiate a positive number, never take the log of something
+#   that can round to 0 ($\log\sigma(x) = \min(x, 0) - \operatorname{log1p}(e^{-|x|})$).
 # * A ReLU unit is dead when $z \le 0$ for **all** examples (per unit, over the batch); with fixed inputs that is
 #   permanent; leaky ReLU keeps a gradient $\alpha$ and recovers.
 # * Skip connections add an identity term: $\partial L/\partial x = (I + \partial\mathcal F/\partial x)^\top \partial L/\partial z$.
@@ -961,6 +1021,8 @@ print(f"  ... with skip connections: first/last gradient ratio {state.data['rati
 #   Phenomenon*.
 # * Y. Bengio, P. Simard and P. Frasconi, *Learning long-term dependencies with gradient descent is difficult*, IEEE
 #   Transactions on Neural Networks, 1994.
+# * Y. LeCun, L. Bottou, G. Orr and K.-R. Müller, *Efficient BackProp*, in *Neural Networks: Tricks of the Trade*,
+#   1998 (the $1/\text{fan\_in}$ initialisation).
 # * X. Glorot and Y. Bengio, *Understanding the difficulty of training deep feedforward neural networks*, AISTATS 2010.
 # * A. Maas, A. Hannun and A. Ng, *Rectifier nonlinearities improve neural network acoustic models*, ICML 2013
 #   (leaky ReLU).
@@ -969,4 +1031,4 @@ print(f"  ... with skip connections: first/last gradient ratio {state.data['rati
 #   ICML 2017.
 # * L. Lu, Y. Shin, Y. Su and G. Karniadakis, *Dying ReLU and initialization: theory and numerical examples*, 2019.
 #
-# **Next:** `02_initialization` -- variance collapse and explosion, and the He and Xavier formulas.
+# **Next:** `02_initialization` -- variance collapse and explosion, and the LeCun, He and Xavier formulas.

@@ -55,7 +55,6 @@ use_style()
 seed_everything(0)
 DEVICE = device()
 
-
 # %% [markdown]
 # ## Recap: what the initial weights must do
 # A hidden layer computes $\mathbf{f}_k = \boldsymbol\beta_k + \boldsymbol\Omega_k \mathbf{h}_k$ and
@@ -91,112 +90,6 @@ DEVICE = device()
 # > The same slide's "*Xavier scales by $1/\sqrt{N_{in}}$*" is LeCun's initialisation; Glorot and Bengio's formula is
 # > $\sqrt{2/(N_{in}+N_{out})}$ (they agree only when $N_{in} = N_{out}$). And watch the review's notation: it gives
 # > the **variance** $\sigma_\Omega^2 = 2/D_h$; `torch.nn.init.normal_(w, std=...)` wants the **standard deviation**.
-
-# %% [markdown]
-# ### 🔮 Predict first
-# A ReLU layer has 784 inputs and 256 outputs. Write down He's standard deviation and Xavier's, to two digits, before
-# you implement them. Which is larger, and why does that make sense for a ReLU?
-
-# %% [markdown]
-# ### Exercise 1 -- He's standard deviation (1 point)
-# Implement `he_std(fan_in)`: the **standard deviation** of He (Kaiming) normal initialisation for a ReLU layer with
-# `fan_in` inputs per unit. The hidden tests try other fan-ins and reject the lecture's misprint and the variance.
-
-# %% nbgrader={"grade": false, "grade_id": "he_std_answer", "locked": false, "schema_version": 3, "solution": true, "task": false}
-def he_std(fan_in):
-    """Standard deviation of He (Kaiming) normal initialisation for ReLU layers.
-
-    Args:
-        fan_in: number of inputs of each unit of the layer, a positive int.
-    Returns:
-        A float: the standard deviation (not the variance) of the weights.
-    """
-    ### BEGIN SOLUTION
-    return math.sqrt(2.0 / fan_in)
-    ### END SOLUTION
-
-
-# %% nbgrader={"grade": true, "grade_id": "he_std_tests", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
-# Visible checks for Exercise 1
-out = checks.call(he_std, 100)
-got = float(checks.as_array(out, "he_std(100)"))
-checks.check_true(not math.isclose(got, 0.2, rel_tol=1e-3),
-                  "he_std(100) = 0.2 = 2/sqrt(100): that is the lecture's misprint. The 2 goes inside the root.")
-checks.check_true(not math.isclose(got, 0.02, rel_tol=1e-3),
-                  "he_std(100) = 0.02 = 2/100: that is the variance; return its square root, the standard deviation.")
-checks.check_true(not math.isclose(got, 0.1, rel_tol=1e-3),
-                  "he_std(100) = 0.1 = sqrt(1/100): that is LeCun's/Xavier's scale for tanh. A ReLU zeroes half of its "
-                  "inputs, so He doubles the variance: sqrt(2/fan_in).")
-checks.check_close(out, math.sqrt(2 / 100), "he_std(100)")
-checks.check_close(checks.call(he_std, 2), 1.0, "he_std(2)")
-### BEGIN HIDDEN TESTS
-for fan_in in (1, 3, 50, 784, 4096):
-    got = float(checks.as_array(checks.call(he_std, fan_in), f"he_std({fan_in})"))
-    checks.check_true(not math.isclose(got, 2 / math.sqrt(fan_in), rel_tol=1e-3),
-                      f"he_std({fan_in}) = 2/sqrt({fan_in}): the lecture's misprint; He's std is sqrt(2/fan_in).")
-    if fan_in != 2:
-        checks.check_true(not math.isclose(got, 2 / fan_in, rel_tol=1e-3),
-                          f"he_std({fan_in}) = 2/{fan_in} is the variance, not the standard deviation.")
-    checks.check_close(got, math.sqrt(2 / fan_in), f"he_std({fan_in})", verbose=False)
-ref = torch.nn.init.calculate_gain("relu") / math.sqrt(300)  # what torch.nn.init.kaiming_normal_ uses
-checks.check_close(checks.call(he_std, 300), ref, "he_std(300) against torch's kaiming_normal_ std", verbose=False)
-### END HIDDEN TESTS
-
-# %% [markdown]
-# ### Exercise 2 -- Xavier's standard deviation (1 point)
-# Implement `xavier_std(fan_in, fan_out)`: the **standard deviation** of Xavier (Glorot) normal initialisation. The
-# hidden tests use layers with `fan_in != fan_out` and reject the variance, the uniform bound $a$ and the slide's
-# $1/\sqrt{\text{fan\_in}}$.
-
-# %% nbgrader={"grade": false, "grade_id": "xavier_std_answer", "locked": false, "schema_version": 3, "solution": true, "task": false}
-def xavier_std(fan_in, fan_out):
-    """Standard deviation of Xavier (Glorot) normal initialisation.
-
-    Args:
-        fan_in: inputs per unit of the layer (positive int).
-        fan_out: units of the layer, i.e. outputs (positive int).
-    Returns:
-        A float: the standard deviation of the weights.
-    """
-    ### BEGIN SOLUTION
-    return math.sqrt(2.0 / (fan_in + fan_out))
-    ### END SOLUTION
-
-
-# %% nbgrader={"grade": true, "grade_id": "xavier_std_tests", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
-# Visible checks for Exercise 2
-def check_xavier(fan_in, fan_out, verbose=True):
-    got = float(checks.as_array(checks.call(xavier_std, fan_in, fan_out), f"xavier_std({fan_in}, {fan_out})"))
-    n, right = fan_in + fan_out, math.sqrt(2 / (fan_in + fan_out))
-    wrong = {
-        "2/(fan_in + fan_out), the variance -- take its square root": 2 / n,
-        "sqrt(6/(fan_in + fan_out)), the bound a of the *uniform* variant, not a standard deviation": math.sqrt(6 / n),
-        "1/sqrt(fan_in), the slide's formula (LeCun's); Glorot averages both fans": 1 / math.sqrt(fan_in),
-        "sqrt(1/(fan_in + fan_out)): the 2 is missing": math.sqrt(1 / n),
-    }
-    for why, value in wrong.items():
-        if not math.isclose(value, right, rel_tol=1e-3):
-            checks.check_true(not math.isclose(got, value, rel_tol=1e-3), f"xavier_std({fan_in}, {fan_out}) = {got:.4g} = {why}.")
-    checks.check_close(got, right, f"xavier_std({fan_in}, {fan_out})", verbose=verbose)
-
-
-check_xavier(100, 100)
-check_xavier(30, 20)
-### BEGIN HIDDEN TESTS
-for fan_in, fan_out in ((784, 256), (10, 1000), (1, 1), (512, 10)):
-    check_xavier(fan_in, fan_out, verbose=False)
-w = torch.nn.init.xavier_normal_(torch.empty(256, 784))  # torch's weight shape is (fan_out, fan_in)
-checks.check_close(checks.call(xavier_std, 784, 256), float(w.std()), "xavier_std(784, 256) against torch",
-                   rtol=0.02, verbose=False)
-### END HIDDEN TESTS
-
-# %%
-# NBVAL_CHECK_OUTPUT
-# The numbers every practitioner should recognise (torch's own functions, not your answers)
-for fan_in, fan_out in ((100, 100), (784, 256), (256, 10)):
-    he = torch.nn.init.calculate_gain("relu") / math.sqrt(fan_in)
-    print(f"fan_in {fan_in:4d}, fan_out {fan_out:4d}:  He std {he:.4f} (misprint 2/sqrt(fan_in) = {2 / math.sqrt(fan_in):.4f})"
-          f",  Xavier std {math.sqrt(2 / (fan_in + fan_out)):.4f}")
 
 # %% [markdown]
 # ## Experiment 1 -- zero and constant initialisation: the symmetry problem
@@ -266,7 +159,7 @@ for name, net in sym_nets.items():
 
 
 # %% [markdown]
-# ### Exercise 3 -- a symmetry detector (2 points)
+# ### Exercise 1 -- a symmetry detector (2 points)
 # Implement `units_identical(layer, atol=1e-6)` for an `nn.Linear`: return `True` if **all units** of the layer compute
 # the same function, i.e. every unit's incoming weights *and* its bias equal those of unit 0 to within `atol`, and
 # `False` otherwise. Remember that `layer.weight` has shape `(out_features, in_features)`: **one row per unit**. The
@@ -296,7 +189,7 @@ def units_identical(layer, atol=1e-6):
 
 
 # %% nbgrader={"grade": true, "grade_id": "units_identical_tests", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
-# Visible checks for Exercise 3
+# Visible checks for Exercise 1
 lin = nn.Linear(5, 4)
 with torch.no_grad():
     lin.weight.fill_(0.3)
@@ -420,6 +313,115 @@ plt.show()
 for name, outs in layer_outputs.items():
     first, last = float(outs[0].std()), float(outs[-1].std())
     print(f"{name:22s} std of layer 5 / layer 1 ≈ 10^{round(math.log10(last / first)):+d}")
+
+
+# %% [markdown]
+# Experiment 2 used He's per-layer $\sigma$; time to write the formulas down as code.
+#
+# ### 🔮 Predict first
+# A ReLU layer has 784 inputs and 256 outputs. Write down He's standard deviation and Xavier's, to two digits, before
+# you implement them. Which is larger, and why does that make sense for a ReLU?
+
+# %% [markdown]
+# ### Exercise 2 -- He's standard deviation (1 point)
+# Implement `he_std(fan_in)`: the **standard deviation** of He (Kaiming) normal initialisation for a ReLU layer with
+# `fan_in` inputs per unit. The hidden tests try other fan-ins and reject the lecture's misprint and the variance.
+
+# %% nbgrader={"grade": false, "grade_id": "he_std_answer", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def he_std(fan_in):
+    """Standard deviation of He (Kaiming) normal initialisation for ReLU layers.
+
+    Args:
+        fan_in: number of inputs of each unit of the layer, a positive int.
+    Returns:
+        A float: the standard deviation (not the variance) of the weights.
+    """
+    ### BEGIN SOLUTION
+    return math.sqrt(2.0 / fan_in)
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "he_std_tests", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+# Visible checks for Exercise 2
+out = checks.call(he_std, 100)
+got = float(checks.as_array(out, "he_std(100)"))
+checks.check_true(not math.isclose(got, 0.2, rel_tol=1e-3),
+                  "he_std(100) = 0.2 = 2/sqrt(100): that is the lecture's misprint. The 2 goes inside the root.")
+checks.check_true(not math.isclose(got, 0.02, rel_tol=1e-3),
+                  "he_std(100) = 0.02 = 2/100: that is the variance; return its square root, the standard deviation.")
+checks.check_true(not math.isclose(got, 0.1, rel_tol=1e-3),
+                  "he_std(100) = 0.1 = sqrt(1/100): that is LeCun's scale for tanh (the one the slide calls Xavier). A ReLU zeroes half of its "
+                  "inputs, so He doubles the variance: sqrt(2/fan_in).")
+checks.check_close(out, math.sqrt(2 / 100), "he_std(100)")
+checks.check_close(checks.call(he_std, 2), 1.0, "he_std(2)")
+### BEGIN HIDDEN TESTS
+for fan_in in (1, 3, 50, 784, 4096):
+    got = float(checks.as_array(checks.call(he_std, fan_in), f"he_std({fan_in})"))
+    checks.check_true(not math.isclose(got, 2 / math.sqrt(fan_in), rel_tol=1e-3),
+                      f"he_std({fan_in}) = 2/sqrt({fan_in}): the lecture's misprint; He's std is sqrt(2/fan_in).")
+    if fan_in != 2:
+        checks.check_true(not math.isclose(got, 2 / fan_in, rel_tol=1e-3),
+                          f"he_std({fan_in}) = 2/{fan_in} is the variance, not the standard deviation.")
+    checks.check_close(got, math.sqrt(2 / fan_in), f"he_std({fan_in})", verbose=False)
+ref = torch.nn.init.calculate_gain("relu") / math.sqrt(300)  # what torch.nn.init.kaiming_normal_ uses
+checks.check_close(checks.call(he_std, 300), ref, "he_std(300) against torch's kaiming_normal_ std", verbose=False)
+### END HIDDEN TESTS
+
+# %% [markdown]
+# ### Exercise 3 -- Xavier's standard deviation (1 point)
+# Implement `xavier_std(fan_in, fan_out)`: the **standard deviation** of Xavier (Glorot) normal initialisation. The
+# hidden tests use layers with `fan_in != fan_out` and reject the variance, the uniform bound $a$ and the slide's
+# $1/\sqrt{\text{fan\_in}}$.
+
+# %% nbgrader={"grade": false, "grade_id": "xavier_std_answer", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def xavier_std(fan_in, fan_out):
+    """Standard deviation of Xavier (Glorot) normal initialisation.
+
+    Args:
+        fan_in: inputs per unit of the layer (positive int).
+        fan_out: units of the layer, i.e. outputs (positive int).
+    Returns:
+        A float: the standard deviation of the weights.
+    """
+    ### BEGIN SOLUTION
+    return math.sqrt(2.0 / (fan_in + fan_out))
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "xavier_std_tests", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+# Visible checks for Exercise 3
+def check_xavier(fan_in, fan_out, verbose=True):
+    got = float(checks.as_array(checks.call(xavier_std, fan_in, fan_out), f"xavier_std({fan_in}, {fan_out})"))
+    n, right = fan_in + fan_out, math.sqrt(2 / (fan_in + fan_out))
+    wrong = {
+        "2/(fan_in + fan_out), the variance -- take its square root": 2 / n,
+        "sqrt(6/(fan_in + fan_out)), the bound a of the *uniform* variant, not a standard deviation": math.sqrt(6 / n),
+        "1/sqrt(fan_in), the slide's formula (LeCun's); Glorot averages both fans": 1 / math.sqrt(fan_in),
+        "sqrt(1/(fan_in + fan_out)): the 2 is missing": math.sqrt(1 / n),
+    }
+    for why, value in wrong.items():
+        if not math.isclose(value, right, rel_tol=1e-3):
+            checks.check_true(not math.isclose(got, value, rel_tol=1e-3), f"xavier_std({fan_in}, {fan_out}) = {got:.4g} = {why}.")
+    checks.check_close(got, right, f"xavier_std({fan_in}, {fan_out})", verbose=verbose)
+
+
+check_xavier(100, 100)
+check_xavier(30, 20)
+### BEGIN HIDDEN TESTS
+for fan_in, fan_out in ((784, 256), (10, 1000), (1, 1), (512, 10)):
+    check_xavier(fan_in, fan_out, verbose=False)
+w = torch.nn.init.xavier_normal_(torch.empty(256, 784))  # torch's weight shape is (fan_out, fan_in)
+checks.check_close(checks.call(xavier_std, 784, 256), float(w.std()), "xavier_std(784, 256) against torch",
+                   rtol=0.02, verbose=False)
+### END HIDDEN TESTS
+
+# %%
+# NBVAL_CHECK_OUTPUT
+# The numbers every practitioner should recognise (torch's own functions, not your answers)
+for fan_in, fan_out in ((100, 100), (784, 256), (256, 10)):
+    he = torch.nn.init.calculate_gain("relu") / math.sqrt(fan_in)
+    print(f"fan_in {fan_in:4d}, fan_out {fan_out:4d}:  He std {he:.4f} (misprint 2/sqrt(fan_in) = {2 / math.sqrt(fan_in):.4f})"
+          f",  Xavier std {math.sqrt(2 / (fan_in + fan_out)):.4f}")
 
 
 # %% [markdown]
@@ -602,7 +604,10 @@ for i, s2 in enumerate(SIGMA2):
 # ### Exercise 5 -- per-layer activation variance on a batch (2 points)
 # Implement `activation_variances(layers, x)`: feed the batch `x` through the modules in `layers` one after the other
 # and return the **variance** (not the standard deviation) of each module's output, over all its entries (batch and
-# units together, as `tensor.var()` computes it), as a list of Python floats, one per module, input side first.
+# units together), as a list of Python floats, one per module, input side first. Use the **unbiased** estimator,
+# which divides by (number of entries $-$ 1): it is what `tensor.var()` computes by default. (`np.var`,
+# `tensor.var(unbiased=False)` and `((h - h.mean())**2).mean()` divide by the number of entries -- the biased
+# estimator, a slightly smaller number that the tests reject by name.)
 # For a network from `make_mlp`, `layers` is `model.blocks` (each block is Linear → activation), so you measure the
 # *post-activation* outputs. No gradients are needed.
 
@@ -614,7 +619,8 @@ def activation_variances(layers, x):
         layers: a sequence of torch modules (e.g. ``model.blocks`` of a make_mlp network).
         x: input batch, shape (N, in_features).
     Returns:
-        A list of len(layers) floats: ``h_k.var()`` for the output h_k of layer k.
+        A list of len(layers) floats: ``h_k.var()`` (unbiased, over all entries) for the output h_k
+        of layer k.
     """
     ### BEGIN SOLUTION
     variances = []
@@ -629,6 +635,18 @@ def activation_variances(layers, x):
 
 # %% nbgrader={"grade": true, "grade_id": "activation_variances_tests", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 # Visible checks for Exercise 5 (compared with course_utils.nets.layer_statistics)
+from course_utils.mistakes import check_known_mistakes
+
+
+def _block_outputs(net, xb):
+    with torch.no_grad():
+        h, outs = xb, []
+        for block in net.blocks:
+            h = block(h)
+            outs.append(h)
+    return outs
+
+
 def check_variances(net, xb, what, verbose=True):
     before = xb.clone()
     got = checks.call(activation_variances, net.blocks, xb)
@@ -646,7 +664,13 @@ def check_variances(net, xb, what, verbose=True):
                        (np.array(pre), "the variances of the Linear outputs (pre-activations); measure each block's output"),
                        (np.array(per_unit), "the mean of per-unit variances; take the variance over all entries, h.var()")):
         checks.check_true(not np.allclose(arr, wrong, rtol=1e-4), f"activation_variances for {what} returned {why}")
-    checks.check_close(arr, expected, f"activation_variances for {what}", rtol=1e-4, verbose=verbose)
+    n_entries = np.array([float(h_k.numel()) for h_k in _block_outputs(net, xb)])
+    check_known_mistakes(arr, expected, {
+        "use the biased variance, dividing by the number of entries (np.var, var(unbiased=False)) instead of the "
+        "unbiased one the exercise asks for, which divides by (entries - 1) like h.var()":
+            expected * (n_entries - 1) / n_entries,
+    }, name=f"activation_variances for {what}", rtol=1e-5, atol=0.0)
+    checks.check_close(arr, expected, f"activation_variances for {what}", rtol=2e-5, verbose=verbose)
     checks.check_close(xb, before, "x after activation_variances (it must not be modified)", verbose=False)
 
 
@@ -781,7 +805,9 @@ plt.show()
 # **What to notice:** He learns at once. The too-small network starts with outputs that carry almost no information
 # about the input -- its loss sits at $\ln 10 \approx 2.3$ (guessing) while the tiny gradients slowly grow the weights --
 # and the too-large one starts with enormous logits and loss, takes a few enormous steps and diverges (the loss
-# becomes NaN and `fit` stops). Initialisation only sets the *starting point*,
+# becomes NaN and `fit` stops). `fit`'s message names both suspects, a learning rate too large for the model *or*
+# initial weights too large; here the learning rate is the same in all three runs, so the initialisation is the
+# cause. Initialisation only sets the *starting point*,
 # but a deep network can waste its whole budget escaping a bad one (or never escape).
 
 # %%

@@ -38,7 +38,6 @@
 # %%
 # %matplotlib inline
 # %config InlineBackend.print_figure_kwargs = {"bbox_inches": None}
-import time
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -48,13 +47,11 @@ from course_utils import checks, double_descent as dd
 from course_utils.data import add_label_noise, make_mnist1d, make_regression_1d, regression_truth
 from course_utils.plots import use_style
 from course_utils.reproducibility import device, pick, quiet_warnings, seed_everything
-from course_utils.widgets import App, slider, toggle
 
 quiet_warnings()
 use_style()
 seed_everything(0)
 DEVICE = device()
-
 
 # %% [markdown]
 # ## Recap: three regimes of model size
@@ -93,6 +90,84 @@ DEVICE = device()
 # $(k+1)P_{k+1}(x) = (2k+1)\,x\,P_k(x) - k\,P_{k-1}(x)$, so $\boldsymbol\phi(x) = [P_0(x), \dots, P_{d-1}(x)]$: a
 # polynomial of degree $d-1$, the lecture's animation. On $[-1,1]$ they stay between $-1$ and $1$, so degree 100 is as
 # easy as degree 3 (powers $x^k$ would be hopelessly ill-conditioned). $P_0 = 1$ is the **bias feature**.
+# `course_utils.double_descent.feature_sweep` builds these features and fits every $d$ at once; the two experiments
+# below use it. After them you write the pieces yourself (Exercises 1-4).
+
+# %% [markdown]
+# ## Experiment 1 -- under, at and beyond the threshold
+# We draw $n = 20$ noisy samples of $\sin(\pi x)$ and fit polynomials with $d = 5$, $d = n = 20$ and $d = 100$
+# features by the minimum-norm solution (`dd.feature_sweep`, which fits every $d$ from 1 to 120 at once).
+#
+# ### 🔮 Predict first
+# All three fits with $d \ge 20$ pass through every training point. Which of $d = 20$ and $d = 100$ do you expect
+# to be wilder between the points?
+
+# %%
+N_TRAIN, NOISE = 20, 0.3
+D_MAX = 120
+x_tr, y_tr = (t[:, 0].numpy() for t in make_regression_1d(N_TRAIN, NOISE, seed=0, fn="sine"))
+x_te, y_te = (t[:, 0].numpy() for t in make_regression_1d(1000, NOISE, seed=1000, fn="sine"))
+x_grid = np.linspace(-1, 1, 400)
+truth = regression_truth("sine", torch.tensor(x_grid)).numpy()
+ds = np.arange(1, D_MAX + 1)
+sweep = dd.feature_sweep(x_tr, y_tr, x_te, y_te, ds, x_grid=x_grid)
+
+fig, axes = plt.subplots(1, 3, figsize=(13, 3.6), sharey=True)
+for ax, d in zip(axes, [5, N_TRAIN, 100]):
+    ax.plot(x_grid, truth, "k--", lw=1, label="true function")
+    ax.plot(x_grid, sweep["grid_pred"][d - 1], label=f"min-norm fit, d = {d}")
+    ax.plot(x_tr, y_tr, "o", color="C1", label="training data")
+    ax.set(title=f"d = {d}: test MSE {sweep['test_mse'][d - 1]:.3g}", xlabel="x", ylim=(-3, 3))
+axes[0].set_ylabel("y")
+axes[0].legend(loc="lower left")
+plt.show()
+
+# %% [markdown]
+# **What to notice:** at $d = n$ there is exactly one interpolating polynomial and it swings wildly between the
+# points; with $d = 100$ the *minimum-norm* interpolant also hits every point but spends its norm carefully and is
+# much calmer.
+
+# %% [markdown]
+# ## Experiment 2 -- the double-descent curve and the norm of the solution
+# ### 🔮 Predict first
+# Sketch the test error against $d$ from 1 to 120. Where is it largest? And the norm $\lVert\mathbf w^\star\rVert$?
+
+# %%
+fig, (ax_e, ax_n) = plt.subplots(1, 2, figsize=(12, 3.8))
+ax_e.semilogy(ds, sweep["train_mse"] + 1e-16, label="training MSE")
+ax_e.semilogy(ds, sweep["test_mse"], label="test MSE")
+ax_e.axvline(N_TRAIN, color="C3", ls=":", label=f"d = n = {N_TRAIN}")
+ax_e.set(title=f"Double descent: n = {N_TRAIN} noisy samples", xlabel="number of features d", ylabel="mean squared error",
+         ylim=(1e-3, None))
+ax_e.legend()
+ax_n.semilogy(ds, sweep["norm"], color="C2", label="‖w*‖")
+ax_n.axvline(N_TRAIN, color="C3", ls=":", label=f"d = n = {N_TRAIN}")
+ax_n.set(title="Norm of the minimum-norm solution", xlabel="number of features d", ylabel="‖w*‖₂")
+ax_n.legend()
+plt.show()
+
+# %% [markdown]
+# **What to notice:** the test error peaks exactly where the training error first hits zero, at $d = n$ (the dotted
+# line), and so does the
+# norm of the solution: to pass through every noisy point with barely enough freedom, the fit needs huge
+# coefficients. Every extra feature beyond $n$ gives the fit more ways to interpolate, and the minimum-norm choice
+# uses them to *shrink* the norm -- that is why the curve comes back down. (Log scale: the peak is orders of magnitude
+# above the rest.)
+
+# %%
+# NBVAL_CHECK_OUTPUT
+print("training MSE below 1e-10 for every d >= n =", N_TRAIN, ":", bool(np.all(sweep["train_mse"][N_TRAIN - 1:] < 1e-10)),
+      "; for d = n - 1:", bool(sweep["train_mse"][N_TRAIN - 2] < 1e-10))
+print("test error peaks at d =", int(ds[np.argmax(sweep["test_mse"])]), "; norm peaks at d =", int(ds[np.argmax(sweep["norm"])]))
+print("second descent (test MSE at d = 120 below 1% of the peak):", bool(sweep["test_mse"][-1] < 0.01 * sweep["test_mse"].max()))
+
+
+# %% [markdown]
+# ## Now build it yourself: the four pieces behind these pictures
+# The experiments above used the course's `dd.feature_sweep`. Exercises 1-4 rebuild it from its parts: the feature
+# map, the minimum-norm solution (read the recap's SVD formula again), the test-error curve and the threshold finder.
+# The demos after Exercise 4 -- the widget and Part 2 -- call your `interpolation_threshold` to mark the threshold in
+# their figures, so finish it first.
 #
 # ### Exercise 1 -- the feature map (2 points)
 # Implement `legendre_features(x, d)`. Use the recurrence above, or `numpy.polynomial.legendre.legvander`. The hidden
@@ -227,24 +302,24 @@ rng = np.random.default_rng(1)
 xa, xb = rng.uniform(-1, 1, 12), rng.uniform(-1, 1, 50)
 ya, yb = np.sin(np.pi * xa) + 0.1 * rng.normal(size=12), np.sin(np.pi * xb) + 0.1 * rng.normal(size=50)
 Pa, Pb = np.polynomial.legendre.legvander(xa, 29), np.polynomial.legendre.legvander(xb, 29)
-ds = [1, 4, 12, 30]
-curve = checks.call(test_error_curve, Pa, ya, Pb, yb, ds)
+_ds = [1, 4, 12, 30]
+curve = checks.call(test_error_curve, Pa, ya, Pb, yb, _ds)
 checks.check_shape(curve, (4,), "test_error_curve(..., ds) with 4 values of d")
-expected = dd.feature_sweep(xa, ya, xb, yb, ds)["test_mse"]
-fit_on_test = dd.feature_sweep(xb, yb, xb, yb, ds)["test_mse"]
+expected = dd.feature_sweep(xa, ya, xb, yb, _ds)["test_mse"]
+fit_on_test = dd.feature_sweep(xb, yb, xb, yb, _ds)["test_mse"]
 checks.check_true(not np.allclose(checks.as_array(curve), fit_on_test, rtol=1e-3),
                   "test_error_curve: these are the errors of a model fitted on the TEST set. Fit w on "
                   "(Phi_train[:, :d], y_train) only, then measure the error on (Phi_test[:, :d], y_test).")
-checks.check_close(curve, expected, "test_error_curve", rtol=1e-4, inputs=np.array(ds))
+checks.check_close(curve, expected, "test_error_curve", rtol=1e-4, inputs=np.array(_ds))
 ### BEGIN HIDDEN TESTS
 rng = np.random.default_rng(5)
 xa, xb = rng.uniform(-1, 1, 20), rng.uniform(-1, 1, 200)
 ya, yb = np.cos(2 * xa) + 0.3 * rng.normal(size=20), np.cos(2 * xb) + 0.3 * rng.normal(size=200)
 Pa, Pb = np.polynomial.legendre.legvander(xa, 59), np.polynomial.legendre.legvander(xb, 59)
-ds = np.arange(1, 61)
-curve = checks.call(test_error_curve, Pa, ya, Pb, yb, ds)
-ref = dd.feature_sweep(xa, ya, xb, yb, ds)
-_on_test = np.array([np.mean((Pb[:, :d] @ np.linalg.lstsq(Pb[:, :d], yb, rcond=None)[0] - yb) ** 2) for d in ds])
+_ds = np.arange(1, 61)
+curve = checks.call(test_error_curve, Pa, ya, Pb, yb, _ds)
+ref = dd.feature_sweep(xa, ya, xb, yb, _ds)
+_on_test = np.array([np.mean((Pb[:, :d] @ np.linalg.lstsq(Pb[:, :d], yb, rcond=None)[0] - yb) ** 2) for d in _ds])
 checks.check_true(not np.allclose(np.asarray(curve, dtype=float)[:15], _on_test[:15], rtol=1e-3),
                   "test_error_curve: your errors are those of a model fitted on the TEST set. Fit w on "
                   "(Phi_train[:, :d], y_train) only, then measure the error on (Phi_test[:, :d], y_test).")
@@ -254,9 +329,13 @@ checks.check_close(curve, ref["test_mse"], "test_error_curve for d = 1..60 (n_tr
 # %% [markdown]
 # ### Exercise 4 -- locating the interpolation threshold (2 points)
 # The interpolation threshold is the **smallest** model size at which the training error is (numerically) zero.
-# Implement `interpolation_threshold(sizes, train_errors, tol)`: return that size (an element of `sizes`, not its
-# index), or `None` if the training error never gets to `tol` or below. `sizes` is increasing. It works for any
-# curve: numbers of features here, hidden widths in Part 2.
+# Implement `interpolation_threshold(sizes, train_errors, tol)`: return the first size whose training error is
+# **at most** `tol` (`error <= tol`; an error exactly equal to `tol` counts), as an element of `sizes` (an
+# integer), not its index; return `None` if no training error is `<= tol`. `sizes` is increasing; the curve may touch
+# `tol`, rise again and fall (return the first size). The edge case that matters: the demos below call it with
+# `tol=0.0` on classification errors (percentages, exactly 0 once every training label is fitted), where only
+# `error <= 0` finds the threshold -- a strict `error < tol` never does. It works for any curve: numbers of
+# features here, hidden widths in Part 2.
 
 # %% nbgrader={"grade": false, "grade_id": "threshold_answer", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def interpolation_threshold(sizes, train_errors, tol=1e-8):
@@ -267,7 +346,8 @@ def interpolation_threshold(sizes, train_errors, tol=1e-8):
         train_errors: sequence of the same length, the training error at each size.
         tol: the training error that counts as zero.
     Returns:
-        An int from sizes, or None if no training error is <= tol.
+        An int from sizes (the first with train_error <= tol; equality counts, also for
+        tol = 0.0), or None if no training error is <= tol.
     """
     ### BEGIN SOLUTION
     for size, err in zip(sizes, train_errors):
@@ -284,7 +364,16 @@ checks.check_equal(checks.call(interpolation_threshold, [1, 2, 3, 4, 5], [0.5, 0
 checks.check_true(checks.call(interpolation_threshold, [1, 2], [0.5, 0.2]) is None,
                   "interpolation_threshold should return None when the training error never reaches tol",
                   verbose=True, success="returns None when the model never interpolates")
+checks.check_equal(checks.call(interpolation_threshold, [4, 8, 16, 32], [12.5, 3.0, 0.0, 0.0], tol=0.0), 16,
+                   "interpolation_threshold([4, 8, 16, 32], [12.5, 3, 0, 0], tol=0.0) -- an error equal to tol counts "
+                   "(error <= tol, not error < tol): with tol=0.0 a strict comparison never finds the threshold")
 ### BEGIN HIDDEN TESTS
+checks.check_equal(checks.call(interpolation_threshold, [10, 20, 30], [0.3, 0.1, 0.1], tol=0.1), 20,
+                   "interpolation_threshold([10, 20, 30], [0.3, 0.1, 0.1], tol=0.1) -- an error exactly equal to tol "
+                   "counts (error <= tol, not error < tol)", verbose=False)
+checks.check_equal(checks.call(interpolation_threshold, np.array([2, 5, 9]), np.array([40.0, 0.0, 0.0]), tol=0.0), 5,
+                   "interpolation_threshold on percentages with tol=0.0 (as the demos call it): error <= tol, "
+                   "not error < tol", verbose=False)
 checks.check_equal(checks.call(interpolation_threshold, [10, 20, 40, 80], [3.0, 0.05, 0.0, 0.0], tol=0.1), 20,
                    "interpolation_threshold([10, 20, 40, 80], [3, 0.05, 0, 0], tol=0.1) -- return the size, not its index",
                    verbose=False)
@@ -301,73 +390,12 @@ checks.check_equal(checks.call(interpolation_threshold, np.arange(1, 41), _curve
 ### END HIDDEN TESTS
 
 # %% [markdown]
-# ## Experiment 1 -- under, at and beyond the threshold
-# We draw $n = 20$ noisy samples of $\sin(\pi x)$ and fit polynomials with $d = 5$, $d = n = 20$ and $d = 100$
-# features by the minimum-norm solution. (From here on the fits and sweeps use the course's
-# `course_utils.double_descent`; where a demo marks the interpolation threshold it calls your
-# `interpolation_threshold` from Exercise 4, so finish that exercise first.)
-#
-# ### 🔮 Predict first
-# All three fits with $d \ge 20$ pass through every training point. Which of $d = 20$ and $d = 100$ do you expect
-# to be wilder between the points?
-
-# %%
-N_TRAIN, NOISE = 20, 0.3
-D_MAX = 120
-x_tr, y_tr = (t[:, 0].numpy() for t in make_regression_1d(N_TRAIN, NOISE, seed=0, fn="sine"))
-x_te, y_te = (t[:, 0].numpy() for t in make_regression_1d(1000, NOISE, seed=1000, fn="sine"))
-x_grid = np.linspace(-1, 1, 400)
-truth = regression_truth("sine", torch.tensor(x_grid)).numpy()
-ds = np.arange(1, D_MAX + 1)
-sweep = dd.feature_sweep(x_tr, y_tr, x_te, y_te, ds, x_grid=x_grid)
-
-fig, axes = plt.subplots(1, 3, figsize=(13, 3.6), sharey=True)
-for ax, d in zip(axes, [5, N_TRAIN, 100]):
-    ax.plot(x_grid, truth, "k--", lw=1, label="true function")
-    ax.plot(x_grid, sweep["grid_pred"][d - 1], label=f"min-norm fit, d = {d}")
-    ax.plot(x_tr, y_tr, "o", color="C1", label="training data")
-    ax.set(title=f"d = {d}: test MSE {sweep['test_mse'][d - 1]:.3g}", xlabel="x", ylim=(-3, 3))
-axes[0].set_ylabel("y")
-axes[0].legend(loc="lower left")
-plt.show()
-
-# %% [markdown]
-# **What to notice:** at $d = n$ there is exactly one interpolating polynomial and it swings wildly between the
-# points; with $d = 100$ the *minimum-norm* interpolant also hits every point but spends its norm carefully and is
-# much calmer.
-
-# %% [markdown]
-# ## Experiment 2 -- the double-descent curve and the norm of the solution
-# ### 🔮 Predict first
-# Sketch the test error against $d$ from 1 to 120. Where is it largest? And the norm $\lVert\mathbf w^\star\rVert$?
-
-# %%
-threshold = interpolation_threshold(ds, sweep["train_mse"], tol=1e-10)  # your answer to Exercise 4
-fig, (ax_e, ax_n) = plt.subplots(1, 2, figsize=(12, 3.8))
-ax_e.semilogy(ds, sweep["train_mse"] + 1e-16, label="training MSE")
-ax_e.semilogy(ds, sweep["test_mse"], label="test MSE")
-ax_e.axvline(threshold, color="C3", ls=":", label=f"interpolation threshold d = {threshold}")
-ax_e.set(title=f"Double descent: n = {N_TRAIN} noisy samples", xlabel="number of features d", ylabel="mean squared error",
-         ylim=(1e-3, None))
-ax_e.legend()
-ax_n.semilogy(ds, sweep["norm"], color="C2", label="‖w*‖")
-ax_n.axvline(threshold, color="C3", ls=":", label="interpolation threshold")
-ax_n.set(title="Norm of the minimum-norm solution", xlabel="number of features d", ylabel="‖w*‖₂")
-ax_n.legend()
-plt.show()
-
-# %% [markdown]
-# **What to notice:** the test error peaks exactly where the training error first hits zero, $d = n$, and so does the
-# norm of the solution: to pass through every noisy point with barely enough freedom, the fit needs huge
-# coefficients. Every extra feature beyond $n$ gives the fit more ways to interpolate, and the minimum-norm choice
-# uses them to *shrink* the norm -- that is why the curve comes back down. (Log scale: the peak is orders of magnitude
-# above the rest.)
+# Your `interpolation_threshold` on Experiment 2's training-error curve (this cell uses your answer to Exercise 4):
 
 # %%
 # NBVAL_CHECK_OUTPUT
+threshold = interpolation_threshold(ds, sweep["train_mse"], tol=1e-10)
 print("interpolation threshold d =", threshold, "for n =", N_TRAIN)
-print("test error peaks at d =", int(ds[np.argmax(sweep["test_mse"])]), "; norm peaks at d =", int(ds[np.argmax(sweep["norm"])]))
-print("second descent (test MSE at d = 120 below 1% of the peak):", bool(sweep["test_mse"][-1] < 0.01 * sweep["test_mse"].max()))
 
 # %% [markdown]
 # ## Experiment 3 -- ridge flattens the peak, and the peak moves with n
@@ -408,110 +436,33 @@ print("ridge 1e-3 lowers the peak more than 100x:", bool(ridge_peak < sweep["tes
 # %% [markdown]
 # ## Widget -- explore the curve
 # Move $d$: the fit (left) and the cursor on the error curve (right) move together. Change the noise, the number of
-# samples $n$ or switch ridge on; *resample* draws new training data. Each setting is computed once for all $d$
-# (about 120 small SVDs), so moving the $d$ slider only looks up precomputed numbers.
+# samples $n$ or switch ridge on; *resample* draws new training data. Each setting is fitted once for every $d$, so
+# moving the $d$ slider only looks up numbers (`course_utils.double_descent_app` holds the widget's code).
 #
 # ### 🔮 Predict first
 # Set the noise to 0. Is there still a peak at $d = n$?
 
 # %%
-_resample = {"seed": 0}
-_sweeps = {}
+from course_utils.double_descent_app import polynomial_fit_app
 
-
-def part1_sweep(n, noise, lam, seed):
-    # All d at once for one setting; cached so that the d slider only indexes.
-    key = (n, round(noise, 6), lam, seed)
-    if key not in _sweeps:
-        xa, ya = (t[:, 0].numpy() for t in make_regression_1d(n, noise, seed=seed, fn="sine"))
-        xb, yb = (t[:, 0].numpy() for t in make_regression_1d(500, noise, seed=seed + 10_000, fn="sine"))
-        result = dd.feature_sweep(xa, ya, xb, yb, ds, ridge=lam, x_grid=x_grid)
-        result.update(x=xa, y=ya)
-        _sweeps[key] = result
-    return _sweeps[key]
-
-
-def part1_compute(d, n, noise, ridge, lam):
-    s = part1_sweep(n, noise, lam if ridge else 0.0, _resample["seed"])
-    return {"sweep": s, "d": d, "n": n, "fit": s["grid_pred"][d - 1], "test_mse": float(s["test_mse"][d - 1]),
-            "train_mse": float(s["train_mse"][d - 1])}
-
-
-# Speed: one persistent figure with fixed axes, and FastRedraw: axes, ticks, labels and legends are drawn
-# once; an update draws only the curves, markers and titles again on top of that saved picture (about 15 ms
-# instead of about 160 ms for the whole figure). matplotlib.figure.Figure is not managed by pyplot, so the
-# app closing pyplot figures does not destroy it. The error axis is fixed at 1e-3..1e9: near d = n the
-# test error can reach 1e19 (no ridge, noisy data), so the right title states the peak's actual value.
-from matplotlib.figure import Figure
-from matplotlib.ticker import LogLocator, NullLocator
-
-from course_utils.plots import FastRedraw
-
-_fig = Figure(figsize=(10, 3.4), dpi=80, layout="none")  # no layout engine: it would lay out on every draw
-_ax_f, _ax_c = _fig.subplots(1, 2)
-_fig.subplots_adjust(left=0.07, right=0.98, bottom=0.15, top=0.9, wspace=0.22)
-_ax_f.plot(x_grid, truth, "k--", lw=1, label="true function")
-_fit_line, = _ax_f.plot(x_grid, x_grid, label="fit")
-_points, = _ax_f.plot([], [], "o", color="C1", ms=4, label="training data")
-_ax_f.set(xlabel="x", ylabel="y", ylim=(-3, 3))
-_legend_f = _ax_f.legend(loc="lower left", frameon=True, framealpha=0.9)
-_train_line, = _ax_c.semilogy(ds, ds * 1.0, label="training MSE")
-_test_line, = _ax_c.semilogy(ds, ds * 1.0, label="test MSE")
-_n_line = _ax_c.axvline(N_TRAIN, color="k", ls=":", lw=1, label="d = n")
-_cursor, = _ax_c.plot([1], [1], "o", color="C3", label="current d", clip_on=False)
-_ax_c.set(title="error against d", xlabel="number of features d", ylabel="MSE")
-_legend_c = _ax_c.legend(loc="upper right", fontsize="small", frameon=True, framealpha=0.9)
-for _ax in (_ax_f, _ax_c):  # minor ticks are most of the drawing time of a log axis
-    _ax.xaxis.set_minor_locator(NullLocator())
-    _ax.yaxis.set_minor_locator(NullLocator())
-_MSE_RANGE = (1e-3, 1e9)
-_ax_c.set_ylim(*_MSE_RANGE)
-_ax_c.yaxis.set_major_locator(LogLocator(numticks=5))
-_redraw = FastRedraw(_fig, moving=[_points, _fit_line, _train_line, _test_line, _n_line, _cursor,
-                                   _ax_f.title, _ax_c.title, _legend_f, _legend_c])  # legends stay on top
-
-
-def part1_draw(data, values):
-    s, d = data["sweep"], data["d"]
-    _fit_line.set_ydata(data["fit"])
-    _points.set_data(s["x"], s["y"])
-    _ax_f.set_title(f"d = {d}, n = {data['n']}: test MSE {data['test_mse']:.3g}")
-    _train_line.set_ydata(s["train_mse"] + 1e-16)
-    _test_line.set_ydata(s["test_mse"])
-    _n_line.set_xdata([data["n"], data["n"]])
-    _cursor.set_data([d], [min(data["test_mse"], _MSE_RANGE[1])])  # off the chart: sits on the top edge
-    peak = int(np.argmax(s["test_mse"]))
-    _ax_c.set_title(f"error against d: peak {s['test_mse'][peak]:.2g} at d = {ds[peak]}")
-    return _redraw.png()  # only moving artists changed: the axes stay as first drawn
-
-
-def part1_resample(app):
-    _resample["seed"] += 1
-
-
-part1_app = App(
-    controls={
-        "d": slider(1, D_MAX, 1, N_TRAIN, "features d", expensive=False),
-        "n": slider(10, 30, 5, N_TRAIN, "samples n"),
-        "noise": slider(0.0, 0.6, 0.05, NOISE, "noise σ"),
-        "ridge": toggle("ridge", False),
-        "lam": slider(1e-6, 1.0, 0.5, 1e-3, "ridge λ", log=True),
-    },
-    compute=part1_compute, draw=part1_draw, title="Double descent, one slider at a time",
-    buttons={"resample": part1_resample},
-)
+part1_app = polynomial_fit_app(n=N_TRAIN, noise=NOISE, d_max=D_MAX)
 part1_app
 
+# %% [markdown]
+# The answer, from the widget's own numbers: without noise the peak at $d = n$ is gone. The square system is still
+# ill-conditioned, but there is nothing for it to amplify -- the data lie on a smooth function, which the
+# interpolant at $d = n$ follows; the largest test error is then the under-fitting one at $d = 1$. The peak is
+# noise amplified by a just-interpolating fit.
+
 # %%
-# How fast is one update? (compute + draw + PNG render; the d slider only indexes)
-times = []
-for d in pick(full=(5, 19, 20, 21, 60, N_TRAIN), fast=(5,)):
-    cpu = time.process_time()
-    wall = part1_app.update(d=d).last_update_s
-    times.append((wall, time.process_time() - cpu))
-wall, cpu = np.array(times).T
-print(f"d-slider updates: median {1e3 * np.median(wall):.0f} ms wall ({1e3 * np.median(cpu):.0f} ms CPU), "
-      f"slowest {1e3 * wall.max():.0f} ms")
+noise_runs = {noise: part1_app.update(d=N_TRAIN, n=N_TRAIN, noise=noise, ridge=False).data for noise in (NOISE, 0.0)}
+state = part1_app.update(noise=NOISE)
+
+# %%
+# NBVAL_CHECK_OUTPUT
+for noise, run in noise_runs.items():
+    print(f"noise {noise}: test MSE at d = n = {N_TRAIN} about 1e{round(np.log10(run['test_mse'])):+d}; "
+          f"largest at d = {run['peak_d']}")
 
 # %% [markdown]
 # ## Part 2 -- double descent in a neural network
@@ -520,21 +471,11 @@ print(f"d-slider updates: median {1e3 * np.median(wall):.0f} ms wall ({1e3 * np.
 # hidden widths $w$ from 2 to 400, 1000 epochs of SGD each. Label noise is what makes the peak visible: near the
 # threshold, the network can *just* memorise the wrong labels, and doing so wrecks its test predictions.
 #
-# **Making it fast.** The straightforward version (UDL's notebook, one model at a time) took about 62 minutes on our
-# 2-core CPU. Two changes make ours much faster. First, torch gets **one** thread: on two shared cores, small models
-# ran several times slower with two (`course_utils.reproducibility` has the measurements). Second,
-# `course_utils.double_descent.train_width_sweep` trains **all widths at once**: widths are grouped (largest at most
-# 2.2× the smallest in a group), each group is padded to its largest width and stored as stacked tensors of shape
-# (models, in, out), and one `torch.baddbmm` per layer computes every model in the group. Padded units start at zero
-# and stay exactly zero (their gradients are zero), so each model follows exactly the trajectory it would follow
-# alone -- the unit tests check that the two agree bit for bit. The summed loss gives each model its own gradient;
-# SGD with momentum acts element-wise, so one optimiser serves all.
-#
-# How much does batching itself buy? `benchmarks/double_descent.py` trains the same 28 widths on the same batches both
-# ways: on one CPU core the batched version is about **1.6× faster** than our own one-at-a-time loop, not more,
-# because the wide networks (about 630,000 weights in all) are limited by arithmetic, which batching cannot remove;
-# it mostly saves the per-call overhead of the narrow ones. On a GPU, where each tiny matrix product costs a kernel
-# launch, batching turns a few thousand launches per epoch into a few dozen and matters far more.
+# Training 28 networks for 1000 epochs each is too long for a lesson, so the full sweep ships as a data file (below),
+# and this notebook trains 12 widths for 60 epochs live. `dd.train_width_sweep` trains **all widths at once**: each
+# group of similar widths is padded to its largest width and stored as stacked weight tensors, so one batched matrix
+# product per layer computes every model of the group. Padded units start at zero and stay exactly zero, so each model
+# follows the same trajectory as it would alone (the course's unit tests check this).
 #
 # ### 🔮 Predict first
 # With 4000 training examples, roughly what width $w$ gives as many parameters as training examples
@@ -550,7 +491,6 @@ print(f"{len(y_noisy)} training examples, {int(flipped.sum())} with a wrong labe
 seed_everything(0)
 live = dd.train_width_sweep(data["x_train"], y_noisy, data["x_test"], data["y_test"], LIVE_WIDTHS,
                             epochs=LIVE_EPOCHS, lr=LIVE_LR, seed=0, device=DEVICE)
-print(f"{len(LIVE_WIDTHS)} widths x {LIVE_EPOCHS} epochs in {float(live['seconds']):.1f} s")
 
 
 # %%
@@ -577,26 +517,31 @@ plot_width_sweep(live, title=f"Live sweep: {len(y_noisy)} examples, 15% label no
 plt.show()
 
 # %% [markdown]
-# **What to notice:** small networks under-fit; the training error reaches zero from some width on (those networks
-# memorise all 600 wrong labels), and the test error has a bump around that width and falls again for the widest
-# networks. To fit in a minute this run is short (60 epochs, at 5× UDL's learning rate to get further in fewer
-# epochs), so the bump is modest and noisy; the full run below shows how it grows with training.
+# **What to notice:** small networks under-fit. The test error has a bump near the dashed line, where the number of
+# parameters equals the number of training examples, and falls again for the widest networks. The training error,
+# though, reaches zero (the dotted line: every label memorised, the 600 wrong ones too) only at a *larger* width,
+# where the test error is already coming down. That is the price of a short run: 60 epochs (at 5× UDL's learning rate)
+# are not enough for the networks near the bump to memorise everything. With longer training the width at which the
+# training error reaches zero moves left, towards the bump, and the bump grows -- the full run below shows it.
 
 # %%
 # NBVAL_CHECK_OUTPUT
-final_test = live["test_error"][-1]
-print("widths trained:", len(live["widths"]))
-print("all errors are percentages in [0, 100]:", bool(np.all((final_test >= 0) & (final_test <= 100))))
+final_test, final_train = live["test_error"][-1], live["train_error"][-1]
+w_eq = int(LIVE_WIDTHS[np.argmin(np.abs(live["num_params"] - len(y_noisy)))])
+past_first_descent = np.asarray(LIVE_WIDTHS) >= 10                  # the tiny networks under-fit: skip them
+bump_w = int(np.asarray(LIVE_WIDTHS)[past_first_descent][np.argmax(final_test[past_first_descent])])
+zero_w = interpolation_threshold(LIVE_WIDTHS, final_train, tol=0.0)  # your Exercise 4
+print("widths trained:", len(live["widths"]), "; #parameters ≈ #training examples at w =", w_eq)
+print("test-error bump at w =", bump_w, "; training error first 0 at w =", zero_w)
+print("bump within a factor 1.5 of w =", w_eq, ":", bool(w_eq / 1.5 <= bump_w <= 1.5 * w_eq))
+print("training error reaches 0 only beyond the bump:", zero_w is not None and zero_w > bump_w)
 
 # %% [markdown]
 # ### The full sweep (shipped with the course)
 # `tools/double_descent_sweep.py` runs UDL's full setting -- 4000 training and 4000 test examples, 15% label noise,
 # 28 widths from 2 to 400, up to 1000 epochs, SGD (learning rate 0.01, momentum 0.9, batches of 100) -- and saves
-# train and test error at about 35 log-spaced epochs to `course_utils/assets/double_descent_mnist1d.npz` (a few tens
-# of kB; loading it takes milliseconds). It saves as it goes; the cell below prints how many epochs the shipped file
-# holds and whether the run was complete. On one CPU core the whole sweep took about 10 minutes of CPU time (by the
-# benchmark's ratio, our one-at-a-time loop would need about 16; UDL's original notebook took about an hour); on a
-# GPU it takes a minute or two.
+# train and test error at about 35 log-spaced epochs to `course_utils/assets/double_descent_mnist1d.npz`. The cell
+# below prints how many epochs the shipped file holds and whether the run was complete.
 
 # %%
 full = dd.load_sweep()
@@ -608,10 +553,12 @@ plot_width_sweep(full, title=f"Full sweep: MNIST-1D, 4000 examples, 15% label no
 plt.show()
 
 # %% [markdown]
-# **What to notice:** the peak of the test error and the width where the training error reaches zero nearly coincide.
-# The dashed line, where the number of parameters equals the number of training examples, is only a rough guide:
-# for 10-class cross-entropy the threshold is where the network can *memorise* these labels, which depends on
-# architecture and training time, not on a parameter count alone (Nakkiran et al. call it the *effective model
+# **What to notice:** after 1000 epochs the peak of the test error and the width where the training error reaches zero
+# nearly coincide, close to the dashed line where the number of parameters equals the number of training examples.
+# Earlier in training the training error reaches zero only at much larger widths, and that width moves left as
+# training goes on (printed below) -- which is why the 60-epoch live run found it far to the right of its bump. For
+# 10-class cross-entropy the threshold is where the network can *memorise* these labels, which depends on the
+# architecture and the training time, not on a parameter count alone (Nakkiran et al. call it the *effective model
 # complexity*).
 
 # %%
@@ -621,9 +568,16 @@ beyond_first_descent = widths >= 10                      # the tiny networks und
 peak_w = int(widths[beyond_first_descent][np.argmax(fin[beyond_first_descent])])
 thr_w = interpolation_threshold(widths, full["train_error"][-1], tol=0.0)
 print("widths in the shipped sweep:", len(widths), "from", int(widths[0]), "to", int(widths[-1]))
-print("second peak within a factor 2 of the interpolation threshold:", bool(thr_w / 2 <= peak_w <= 2 * thr_w))
+print("second peak within a factor 2 of the interpolation threshold:",
+      thr_w is not None and bool(thr_w / 2 <= peak_w <= 2 * thr_w))
 print("widest network beats the peak by more than 5 points:", bool(fin[-1] < fin[beyond_first_descent].max() - 5))
-
+w_eq_full = int(widths[np.argmin(np.abs(full["num_params"] - settings["num_train"]))])
+print(f"after epoch {int(full['epochs'][-1])}: test-error peak at w = {peak_w}, training error 0 from w = {thr_w}, "
+      f"#parameters ≈ #examples at w = {w_eq_full}")
+for epoch in (100, 200, 500):
+    ei = int(np.searchsorted(full["epochs"], epoch, side="right")) - 1
+    print(f"  after epoch {int(full['epochs'][ei])}: training error 0 from w =",
+          interpolation_threshold(widths, full["train_error"][ei], tol=0.0))
 
 # %% [markdown]
 # ### Widget -- browse the full sweep (width × epochs)
@@ -631,29 +585,10 @@ print("widest network beats the peak by more than 5 points:", bool(fin[-1] < fin
 # epoch slider to watch the width curve form; move the width slider to see one network's errors over training.
 
 # %%
-def sweep_compute(width, epoch):
-    wi = int(np.argmin(np.abs(full["widths"] - width)))
-    ei = int(np.searchsorted(full["epochs"], epoch, side="right")) - 1
-    ei = max(ei, 0)
-    return {"wi": wi, "ei": ei, "width": int(full["widths"][wi]), "epoch": int(full["epochs"][ei])}
+from course_utils.double_descent_app import sweep_browser_app  # the widget's code
 
-
-def sweep_draw(data, values):
-    wi, ei = data["wi"], data["ei"]
-    fig, (ax_w, ax_t) = plt.subplots(1, 2, figsize=(12, 3.8))
-    plot_width_sweep(full, ei, ax=ax_w, title=f"all widths after epoch {data['epoch']}")
-    ax_w.axvline(data["width"], color="C2", lw=3, alpha=0.4)
-    ax_t.semilogx(full["epochs"], full["train_error"][:, wi], label="training error")
-    ax_t.semilogx(full["epochs"], full["test_error"][:, wi], label="test error")
-    ax_t.axvline(data["epoch"], color="C2", lw=3, alpha=0.4)
-    ax_t.set(title=f"width {data['width']} over training", xlabel="epoch", ylabel="error (%)", ylim=(0, 100))
-    ax_t.legend()
-    return fig
-
-
-sweep_app = App({"width": slider(2, 400, 1, 40, "hidden width"),
-                 "epoch": slider(1, int(full["epochs"][-1]), 1, int(full["epochs"][-1]), "epoch")},
-                sweep_compute, sweep_draw, title="Full MNIST-1D sweep", cache=True)
+sweep_app = sweep_browser_app(full, threshold=lambda w, err: interpolation_threshold(w, err, tol=0.0),  # your Ex. 4
+                              num_train=settings["num_train"])
 sweep_app
 
 # %% [markdown]
@@ -701,12 +636,28 @@ plt.show()
 # %% [markdown]
 # **What to notice:** with filter normalisation, $\alpha = 1$ means "a step as large as the weights themselves". The
 # wide network, which memorised every training label (the wrong ones too), sits at the bottom of a deep, narrow well:
-# its training loss is about a hundred times lower than the narrow network's, and a step of a quarter of its weights'
-# size raises it by orders of magnitude (log scale). The narrow network's valley is shallow and its minimum high. Both
-# slices of these *shallow* networks look smooth and bowl-shaped: the chaotic, "unfriendly" landscapes in the
-# lecture's picture come from *deep* networks without skip connections (Li et al. show that skip connections and
-# width make them smooth again). A slice is only a 1-D or 2-D view of a function of thousands of weights, so try
-# several directions before concluding anything.
+# its training loss is hundreds of times lower than the narrow network's (the ratio is printed below), and a step of a
+# quarter of its weights' size raises it by orders of magnitude (log scale). The narrow network's curves are flatter,
+# but do not read that as a *better* minimum: it is a **plateau of high loss** -- that network never fitted its
+# training data -- and its test error is no lower than the wide network's (printed below). "Flat minima generalise"
+# compares minima of similar loss; here flatness only says the model is too small to fit. Both slices of these
+# *shallow* networks look smooth and bowl-shaped: the chaotic, "unfriendly" landscapes in the lecture's picture come
+# from *deep* networks without skip connections (Li et al. show that skip connections and width make them smooth
+# again). A slice is only a 1-D or 2-D view of a function of thousands of weights, so try several directions before
+# concluding anything.
+
+# %%
+# NBVAL_CHECK_OUTPUT
+centre_loss = {}
+for w in [narrow_w, LIVE_WIDTHS[-1]]:
+    with torch.no_grad():
+        centre_loss[w] = float(loss_fn(dd.trained_mlp(live["model"], w)(xs), ys))
+wi_narrow, wi_wide = LIVE_WIDTHS.index(narrow_w), len(LIVE_WIDTHS) - 1
+print(f"training loss at θ* (1000 examples): width {narrow_w} {centre_loss[narrow_w]:.2f}, width {LIVE_WIDTHS[-1]} "
+      f"{centre_loss[LIVE_WIDTHS[-1]]:.1g}; ratio ≈ {centre_loss[narrow_w] / centre_loss[LIVE_WIDTHS[-1]]:.1g}")
+print(f"width {narrow_w}: training error {live['train_error'][-1][wi_narrow]:.0f}%, test error "
+      f"{live['test_error'][-1][wi_narrow]:.0f}%;  width {LIVE_WIDTHS[-1]}: training error "
+      f"{live['train_error'][-1][wi_wide]:.0f}%, test error {live['test_error'][-1][wi_wide]:.0f}%")
 
 # %% [markdown]
 # ### Free response (3 points, graded by your instructor)
@@ -734,8 +685,8 @@ plt.show()
 # %% [markdown]
 # ## Check your understanding
 # 1. Why does `np.linalg.inv(Phi.T @ Phi)` fail (or return garbage) when $d > n$?
-# 2. The test error peaks at $d = n$ for the polynomial model. In Part 2, why is the peak not exactly at the width
-#    where the number of parameters equals the number of training examples?
+# 2. In Part 2's live run the test error has its bump near the width where parameters ≈ training examples, but the
+#    training error reaches zero only at a larger width. Why, and what does longer training change?
 # 3. What happens to the peak if you remove all noise from the training targets (Part 1 widget, noise 0)? Why?
 # 4. Why do we *not* choose $d$ by the test error? What should we use instead?
 #
@@ -743,9 +694,12 @@ plt.show()
 #
 # 1. $\Phi^\top\Phi$ is $d\times d$ with rank at most $n < d$: it is singular. Floating point may still "invert" it,
 #    giving enormous, meaningless numbers.
-# 2. The threshold is where the network can fit the (noisy) training labels, which depends on the architecture, the
-#    loss, the optimiser and the number of epochs; parameter count is only a rough proxy.
-# 3. It shrinks dramatically (it does not vanish completely because the square system is still ill-conditioned): the
+# 2. Whether a network fits every (noisy) training label depends not only on its size but on the optimiser and the
+#    number of epochs: 60 epochs are too few for the networks near the bump to memorise all 600 wrong labels. With
+#    longer training the width at which the training error reaches zero moves left, towards the bump, and the bump
+#    grows (the full sweep). Parameters ≈ examples is only a rough guide to the width that can just memorise.
+# 3. It disappears (the widget cell after Part 1's widget prints it): the square system is still ill-conditioned, but
+#    without noise there is nothing to amplify, and the largest test error is the under-fitting one at $d = 1$. The
 #    peak is the noise being amplified by a badly conditioned, just-interpolating fit.
 # 4. Choosing by the test error fits a hyperparameter on the test set; the test error then no longer estimates
 #    performance on new data. Use a validation set (or cross-validation).
@@ -757,9 +711,11 @@ plt.show()
 # * Test error against model size can descend, peak at the **interpolation threshold** and descend again; the norm of
 #   the solution peaks there too.
 # * Regularisation (ridge, here) flattens the peak; the peak moves with the number of samples.
-# * Neural networks show the same curve (MNIST-1D with label noise); training many widths as one batched computation
-#   makes such sweeps cheap.
-# * Loss-landscape slices with filter-normalised directions make the "unfriendly" landscape visible.
+# * Neural networks show the same curve (MNIST-1D with label noise): the test-error bump sits near the width where
+#   parameters ≈ training examples, and the width at which the training error reaches zero moves towards it with
+#   longer training. Training many widths as one batched computation makes such sweeps cheap.
+# * Loss-landscape slices with filter-normalised directions make the "unfriendly" landscape visible. A flatter slice is
+#   not a better minimum by itself: the narrow network's flat valley was a high-loss plateau.
 #
 # ## Further reading
 # * Lecture: *Deep neural networks*, *Double descent: animation*, *Double descent curve*, *Loss landscape*.

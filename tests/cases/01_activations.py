@@ -22,10 +22,19 @@ def leaky_relu_grad(x, alpha=0.1):
     return torch.where(x > 0, torch.ones_like(x), torch.full_like(x, alpha))
 '''
 
+_REFERENCE_EX1 = '''
+def sigmoid(x):
+    e = torch.exp(-x.abs())
+    return torch.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
 
-def _grads(**replace):
-    """The reference derivatives with some functions replaced by the given sources."""
-    src = _REFERENCE_GRADS
+
+def log_sigmoid(x):
+    return torch.clamp(x, max=0.0) - torch.log1p(torch.exp(-x.abs()))
+'''
+
+
+def _replace(src, replace):
+    """``src`` with the named functions replaced by the given sources."""
     for name, body in replace.items():
         start = src.index(f"def {name}(")
         end = src.find("\n\n\ndef ", start)
@@ -34,15 +43,40 @@ def _grads(**replace):
     return src
 
 
+def _ex1(**replace):
+    """The reference sigmoid and log-sigmoid with some functions replaced."""
+    return _replace(_REFERENCE_EX1, replace)
+
+
+def _grads(**replace):
+    """The reference derivatives with some functions replaced by the given sources."""
+    return _replace(_REFERENCE_GRADS, replace)
+
+
 CASES = [
-    # ---- Exercise 1: sigmoid ------------------------------------------------------------------
+    # ---- Exercise 1: sigmoid and log-sigmoid ------------------------------------------------------
     # the textbook form exp(x) / (1 + exp(x)): inf / inf = nan for large x
-    (SIGMOID, "def sigmoid(x):\n    return torch.exp(x) / (1 + torch.exp(x))\n", ["sigmoid_tests"]),
+    (SIGMOID, _ex1(sigmoid="def sigmoid(x):\n    return torch.exp(x) / (1 + torch.exp(x))\n"), ["sigmoid_tests"]),
     # calls the built-in the exercise asks to write
-    (SIGMOID, "def sigmoid(x):\n    return torch.sigmoid(x)\n", ["sigmoid_tests"]),
-    # correct, written differently: the tanh identity, and 1 / (1 + exp(-x)) (safe in IEEE arithmetic)
-    (SIGMOID, "def sigmoid(x):\n    return 0.5 * (1 + torch.tanh(0.5 * x))\n", []),
-    (SIGMOID, "def sigmoid(x):\n    return 1 / (1 + torch.exp(-x))\n", []),
+    (SIGMOID, _ex1(sigmoid="def sigmoid(x):\n    return torch.sigmoid(x)\n"), ["sigmoid_tests"]),
+    # log of the sigmoid: sigmoid(x) rounds to 0 for x < -103 (float32) and log(0) = -inf
+    (SIGMOID, _ex1(log_sigmoid="def log_sigmoid(x):\n    return torch.log(sigmoid(x))\n"), ["sigmoid_tests"]),
+    # -log(1 + exp(-x)) written directly: exp(-x) overflows to inf for x < -88.7 (float32)
+    (SIGMOID, _ex1(log_sigmoid="def log_sigmoid(x):\n    return -torch.log1p(torch.exp(-x))\n"), ["sigmoid_tests"]),
+    # sign slip: softplus(x) = log(1 + exp(x)) instead of log sigmoid(x)
+    (SIGMOID, _ex1(log_sigmoid="def log_sigmoid(x):\n"
+                               "    return torch.clamp(x, min=0) + torch.log1p(torch.exp(-x.abs()))\n"),
+     ["sigmoid_tests"]),
+    # calls F.logsigmoid, which the exercise asks to write
+    (SIGMOID, _ex1(log_sigmoid="def log_sigmoid(x):\n    return F.logsigmoid(x)\n"), ["sigmoid_tests"]),
+    # correct, written differently: the tanh identity and 1 / (1 + exp(-x)) (safe in IEEE arithmetic) for the
+    # sigmoid; logaddexp and a two-branch log1p for the log-sigmoid
+    (SIGMOID, _ex1(sigmoid="def sigmoid(x):\n    return 0.5 * (1 + torch.tanh(0.5 * x))\n",
+                   log_sigmoid="def log_sigmoid(x):\n    return -torch.logaddexp(torch.zeros_like(x), -x)\n"), []),
+    (SIGMOID, _ex1(sigmoid="def sigmoid(x):\n    return 1 / (1 + torch.exp(-x))\n",
+                   log_sigmoid="def log_sigmoid(x):\n    neg = torch.clamp(x, max=0.0)\n"
+                               "    return torch.where(x < 0, x - torch.log1p(torch.exp(neg)),\n"
+                               "                       -torch.log1p(torch.exp(-torch.clamp(x, min=0.0))))\n"), []),
     # ---- Exercise 2: derivatives ----------------------------------------------------------------
     # the overflowing derivative exp(-x) / (1 + exp(-x))^2: inf / inf = nan for large negative x
     (GRADS, _grads(sigmoid_grad="def sigmoid_grad(x):\n    e = torch.exp(-x)\n    return e / (1 + e) ** 2\n"),

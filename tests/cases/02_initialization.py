@@ -75,4 +75,12 @@ CASES = [
     ("activation_variances_answer",
      _VARIANCES_TEMPLATE.format(body="out.append(float(layer.linear(h).var()))\n            h = layer(h)"),
      ["activation_variances_tests"]),
+    # the biased estimator (divides by the number of entries): named as such by the test
+    ("activation_variances_answer",
+     _VARIANCES_TEMPLATE.format(body="h = layer(h)\n            out.append(float(h.var(unbiased=False)))"),
+     ["activation_variances_tests"]),
+    # correct, written differently: numpy's unbiased variance in float64
+    ("activation_variances_answer",
+     _VARIANCES_TEMPLATE.format(body="h = layer(h)\n            out.append(float(np.var(h.double().numpy(), ddof=1)))"),
+     []),
 ]

@@ -82,4 +82,20 @@ CASES = [
         "    return int(later[0]) if later else None\n",
         ["threshold_tests"],
     ),
+    (
+        "threshold_answer",  # strict comparison: never finds the threshold with tol=0.0 (the demos' call)
+        "def interpolation_threshold(sizes, train_errors, tol=1e-8):\n"
+        "    for size, err in zip(sizes, train_errors):\n"
+        "        if err < tol:\n"
+        "            return int(size)\n"
+        "    return None\n",
+        ["threshold_tests"],
+    ),
+    (
+        "threshold_answer",  # correct, written differently: numpy, first index where the error is <= tol
+        "def interpolation_threshold(sizes, train_errors, tol=1e-8):\n"
+        "    hits = np.flatnonzero(np.asarray(train_errors) <= tol)\n"
+        "    return int(np.asarray(sizes)[hits[0]]) if hits.size else None\n",
+        [],
+    ),
 ]
