@@ -5,10 +5,10 @@
 #     gpu: false
 #     minutes: 90
 #     title: 'Capstone: the 1989 digit recogniser, 33 years later'
-#     topics: LeCun et al. 1989 reproduced (shared weights, the 8-of-12 connection table, tanh,
-#       +-1 targets, per-example SGD), parameter and connection counts, loss functions from
-#       likelihoods, stable cross-entropy, modern training one change at a time with 95% intervals,
-#       practical tips as experiments, ImageNet progress
+#     topics: LeCun et al. 1989 reproduced (shared weights, the 8-of-12 connection table,
+#       tanh, +-1 targets, per-example SGD), parameter and connection counts, loss functions
+#       from likelihoods, stable cross-entropy, modern training one change at a time
+#       with 95% intervals, practical tips as experiments, ImageNet progress
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -36,7 +36,7 @@
 
 # %% [markdown]
 # **Running it.** About a minute on a laptop CPU, no GPU needed. The 23-pass reproduction runs live (one
-# example at a time, as in 1989); the ablation over seeds would take about ten minutes, so its results ship with
+# example at a time, as in 1989); the ablation over seeds takes far longer, so its results ship with
 # the course (made by `tools/lecun1989_ablation.py`, seeded) and the notebook reads them. Nothing is downloaded.
 # While your work is autograded the live runs shrink to a few passes.
 
@@ -143,6 +143,7 @@ print("test images per class:", torch.bincount(data.y_test).tolist())
 # %%
 fig = show_images(data.x_train[:20], labels=data.y_train[:20].tolist(), ncols=10)
 show(fig)
+
 
 # %% [markdown]
 # ## The H2 connection table
@@ -345,14 +346,14 @@ print(f"after {PASSES} passes: training error {100 * history.train_error[0, -1]:
 print("test error between 2% and 8%:", 0.02 <= history.test_error[0, -1] <= 0.08)
 print("training error below 1%:", history.train_error[0, -1] < 0.01)
 shipped_baseline = load_ablation()["runs"]["baseline"]["test_error"]
-print(f"shipped runs of the recipe (minibatches of 8), {len(shipped_baseline)} seeds: "
+print(f"shipped runs of the recipe (minibatches of 32), {len(shipped_baseline)} seeds: "
       f"{', '.join(f'{100 * e:.1f}%' for e in shipped_baseline)}")
 
 # %% [markdown]
 # **What to notice:** the network fits its training set almost perfectly within a few passes and the test error
-# then flattens a few percent above it -- the same picture as the paper (0.14 % training, 5 % test error). The
-# test error of one run moves by about a percentage point from seed to seed (the shipped runs above, made with
-# the same recipe in minibatches of 8), so one run is not a measurement of the recipe. Keep that in mind for the
+# then flattens a few percent above it -- the same picture as in the paper (a training error far below its 5 %
+# test error). The test error of one run moves by about a percentage point from seed to seed (the shipped runs above, made with
+# the same recipe in minibatches of 32), so one run is not a measurement of the recipe. Keep that in mind for the
 # ablation.
 #
 # ## Loss functions from likelihoods
@@ -389,6 +390,7 @@ ax.set(xlabel="pre-activation z of a wrong output", ylabel="gradient dLoss/dz",
        title="How hard each loss pushes a wrong output down")
 ax.legend()
 show(fig)
+
 
 # %% [markdown]
 # **What to notice:** the MSE gradient peaks near $z \approx 0.66$ and then dies away as the wrong output
@@ -484,10 +486,12 @@ del _ce_checks
 # 5. **ReLU** instead of tanh in the hidden layers.
 #
 # The shipped grid trained, on the same data for the same 23 passes, the 1989 recipe, **each change alone**,
-# and the changes **added one after another** in that order -- every setting with 5 seeds (seed $s$ gives the
-# same initial weights and the same order of examples in every setting). One departure from the paper, the same
-# for every setting: each step averages the gradient over **8 examples** (SGD learning rate $8 \times 0.03$,
-# AdamW $10^{-3}$), because 50 networks trained one example at a time would take about 20 CPU-minutes.
+# and **all five together** -- every setting with 3 seeds (seed $s$ gives the same initial weights and the same
+# order of examples in every setting). One departure from the paper, the same for every setting: each step
+# averages the gradient over **32 examples** (SGD learning rate 0.3, the best of the first practical tip; AdamW
+# $10^{-3}$), because 21 networks trained one example at a time take more than an hour of CPU on a shared
+# 2-core machine. Treat the grid as a comparison of recipes *at this budget*, not as a replication of
+# Karpathy's numbers.
 #
 # 🔮 **Predict first:** which single change will help most on 1,297 images? Will all five together beat every
 # single one?
@@ -498,13 +502,15 @@ ablation = load_ablation()
 runs = ablation["runs"]
 print(f"shipped: {len(runs)} settings x {len(ablation['meta']['seeds'])} seeds, {ablation['meta']['passes']} passes, "
       f"{ablation['meta']['n_train']} training / {ablation['meta']['n_test']} test images")
-print(f"{'setting':46s} {'mean':>6s}   test error of each seed (%)")
+names = {key: run["setting"].label().replace("cross_entropy", "cross-entropy") for key, run in runs.items()}
+print(f"{'setting':48s} {'mean':>6s}   test error of each seed (%)")
 for key, run in runs.items():
     errors = 100 * run["test_error"]
-    print(f"{run['setting'].label():46s} {errors.mean():5.2f}%   {'  '.join(f'{e:4.1f}' for e in errors)}")
+    print(f"{names[key]:48s} {errors.mean():5.2f}%   {'  '.join(f'{e:4.1f}' for e in errors)}")
+
 
 # %% [markdown]
-# Each row is five numbers, and they scatter: one test digit is 0.2 percentage points, and a different seed moves
+# Each row is three numbers, and they scatter: one test digit is 0.2 percentage points, and a different seed moves
 # a run by a point or more. Before calling a change an improvement we need an interval for each mean.
 #
 # ### Exercise 4 -- a 95 % confidence interval over seeds (2 points)
@@ -591,7 +597,6 @@ del _interval_checks
 
 # %%
 intervals = {key: seed_interval(run["test_error"]) for key, run in runs.items()}
-names = {key: run["setting"].label().replace("cross_entropy", "cross-entropy") for key, run in runs.items()}
 keys = list(runs)
 fig, ax = new_figure(width=9, height=5)
 plot_ablation([names[k] for k in keys], [intervals[k][0] for k in keys], [intervals[k][1] for k in keys], ax=ax,
@@ -602,19 +607,20 @@ show(fig)
 # %%
 # NBVAL_CHECK_OUTPUT
 base_mean, base_half = intervals["baseline"]
-print(f"{'setting':46s} {'mean':>6s}  95% interval       vs 1989 recipe")
+print(f"{'setting':48s} {'mean':>6s}  95% interval      vs 1989 recipe")
 for key in keys:
     mean, half = intervals[key]
     lower, upper = mean - half, mean + half
     verdict = ("better" if upper < base_mean - base_half else "worse" if lower > base_mean + base_half
                else "overlaps")
-    print(f"{names[key]:46s} {100 * mean:5.2f}%  [{100 * lower:5.2f}, {100 * upper:5.2f}]  "
+    print(f"{names[key]:48s} {100 * mean:5.2f}%  [{100 * lower:5.2f}, {100 * upper:5.2f}]  "
           f"{'' if key == 'baseline' else verdict}")
+
 
 # %% [markdown]
 # **What to notice:** read the table with the intervals, not the means. "better"/"worse" above is a
 # conservative rule (the two intervals do not overlap); where they overlap, the data cannot tell the
-# settings apart at five seeds. The results on these 1,297 small images are not Karpathy's, and they should not
+# settings apart at three seeds. The results on these 1,297 small images are not Karpathy's, and they should not
 # be expected to be: the changes were tuned on MNIST-sized data and 60+ passes, the data here are a fifth of the
 # size, and each setting gets exactly the paper's 23 passes. Which changes clearly help, which are within the
 # noise, and which hurt at this budget is what the table says -- an honest answer is part of the result.
@@ -723,7 +729,7 @@ show(fig)
 # Tick changes to see the shipped result of that setting: its bar is outlined on the left (the bars use your
 # 95 % intervals), and on the right its test error after each pass -- a thin line per seed, their mean thick --
 # next to the live run of the 1989 recipe you trained above (grey). The shipped grid holds each change alone and
-# the changes added in order, so some combinations say they were not trained.
+# all five together, so other combinations say they were not trained.
 #
 # 🔮 **Predict first:** which setting's learning curve is still falling at pass 23 -- i.e. would gain from more
 # passes?
@@ -735,8 +741,8 @@ app
 # %%
 state = app.update(cross_entropy=True, adamw=False, shifts=True, dropout=False, relu=False)
 print("chosen:", state.data["key"], "| shipped:", state.data["run"] is not None)
-state = app.update(cross_entropy=True, adamw=True, shifts=False, dropout=False, relu=False)
-print(f"cross-entropy + AdamW: test error {100 * intervals[state.data['key']][0]:.2f}% over "
+state = app.update(cross_entropy=True, adamw=True, shifts=True, dropout=True, relu=True)
+print(f"all five changes: test error {100 * intervals[state.data['key']][0]:.2f}% over "
       f"{len(state.data['run']['test_error'])} seeds")
 
 # %% [markdown]
@@ -762,6 +768,7 @@ ax.set(xlabel="step (minibatch of 16)", ylabel="MSE of the minibatch", yscale="l
 ax.legend()
 show(fig)
 
+
 # %%
 # NBVAL_CHECK_OUTPUT
 def roughness(loss):
@@ -773,13 +780,14 @@ def roughness(loss):
 rough = [roughness(loss) for loss in tip_lr.loss]
 print("lr 0.3 is more jagged than lr 0.03 (median step-to-step change):", rough[1] > 2 * rough[0])
 print("lr 0.3 reaches a lower loss than lr 0.03:", tip_lr.loss[1, -20:].mean() < tip_lr.loss[0, -20:].mean())
-print("lr 1 ends stuck at MSE 0.4 (every output -1):", abs(tip_lr.loss[2, -20:].mean() - 0.4) < 0.01)
+print("lr 1 ends stuck near MSE 0.4 (the loss of answering -1 on all ten outputs):",
+      0.35 < tip_lr.loss[2, -20:].mean() < 0.45 and roughness(tip_lr.loss[2]) < rough[1])
 
 # %% [markdown]
 # **What to notice:** at 0.03 the curve falls slowly and fairly smoothly. At 0.3 it jumps up and down from step to
 # step -- jagged -- but still trends down: this rate is at the edge, fast but noisy (a schedule that lowers it
-# later would smooth the end). At 1 the first steps overshoot so far that every tanh unit saturates and the loss
-# sticks at exactly 0.4 -- all ten outputs at -1, MSE $= (2^2 + 9 \cdot 0)/10$. A jagged curve says "lower the
+# later would smooth the end). At 1 the first steps overshoot so far that the tanh units saturate and the loss
+# sticks near 0.4 -- the loss of answering $-1$ on all ten outputs, $(2^2 + 9 \cdot 0)/10$. A jagged curve says "lower the
 # learning rate"; a curve that jumps and then goes dead flat is the same problem one step further, and the next
 # tip shows how to recognise a flat loss.
 #
@@ -807,18 +815,22 @@ show(fig)
 
 # %%
 # NBVAL_CHECK_OUTPUT
-ratio = tip_flat.grad_abs[1, :2].mean() / tip_flat.grad_abs[0, :2].mean()
-print("literal init: gradient more than 10x smaller than with 2.4/sqrt(fan_in) at the start:", ratio > 10)
-print("literal init: loss changed by less than 10% over the pass:",
-      abs(tip_flat.loss[0, -1] - tip_flat.loss[0, 0]) < 0.1 * tip_flat.loss[0, 0])
+late = slice(tip_flat.loss.shape[1] // 2, None)  # the second half of the run
+ratio = tip_flat.grad_abs[1, late].mean() / tip_flat.grad_abs[0, late].mean()
+print("literal init: gradient more than 5x smaller than with 2.4/sqrt(fan_in) (second half):", ratio > 5)
+print("literal init: loss flat after the first 100 examples (within 2%):",
+      np.ptp(tip_flat.loss[0, 2:]) < 0.02 * tip_flat.loss[0, 2:].mean())
+print("literal init: loss stuck near 0.36, the variance of the +-1 targets:", abs(tip_flat.loss[0, -1] - 0.36) < 0.02)
 print("literal init: test error still above 50% after 600 examples:", tip_flat.test_error[0, -1] > 0.5)
 print("sqrt init: test error below 30% after 600 examples:", tip_flat.test_error[1, -1] < 0.3)
 
 # %% [markdown]
-# **What to notice:** with the literal initialisation the loss sits at about 0.1 -- every output near 0, exactly
-# what you get from tiny weights -- and the gradient is orders of magnitude smaller: a flat loss with a
-# tiny gradient means the signal is not getting through (here: too-small weights in a tanh network), not that
-# training has converged. The paper's second-order method rescaled each weight's step size, which rescued small
+# **What to notice:** with the literal initialisation the loss drops within a hundred examples to about 0.36 and
+# stays there. 0.36 is the variance of the targets (each is $-1$ nine times in ten, mean $-0.8$): the network
+# answers $-0.8$ on every output whatever the image -- which only the output biases are needed for -- and its
+# gradient is about ten times smaller than the working network's. The weights below the output are so small
+# that almost no signal about the image gets through, and almost no gradient gets back. A flat loss with a small
+# gradient means the signal is not getting through, not that training has converged. The paper's second-order method rescaled each weight's step size, which rescued small
 # gradients; plain SGD has no such help. This is why Karpathy (and this notebook) use $2.4/\sqrt{F_i}$, a
 # LeCun-style scale that keeps the signal's variance from shrinking from layer to layer.
 #
@@ -886,10 +898,12 @@ print("loss fell by more than 10x:", tip_tiny.loss[0, -1] < tip_tiny.loss[0, 0] 
 # Karpathy's 2014 estimate of a trained human's top-5 error.
 
 # %%
-# NBVAL_CHECK_OUTPUT
 fig, ax = new_figure(width=9, height=3.8)
 plot_ilsvrc(ax=ax)
 show(fig)
+
+# %%
+# NBVAL_CHECK_OUTPUT
 for year, error, entry in ILSVRC_TOP5:
     print(f"{year}: {100 * error:4.1f}% ({entry})")
 print(f"human estimate: {100 * HUMAN_TOP5:.1f}%")
@@ -932,7 +946,8 @@ print(f"human estimate: {100 * HUMAN_TOP5:.1f}%")
 # %% [markdown]
 # ## Check your understanding
 # 1. Why does H1 have 1,068 parameters but 19,968 connections?
-# 2. The paper reached 0.14 % training error and 5 % test error. Is the network too small?
+# 2. Your run fits its training set almost perfectly but misses a few percent of the test digits. Is the network
+#    too small?
 # 3. You run two settings once each and get 3.6 % and 3.2 % on 500 test images. What can you conclude?
 # 4. Why is `log(softmax(z))` a bad way to compute the cross-entropy, and what does PyTorch do instead?
 # 5. Your training loss is flat from the first step. What do you plot next, and what would a tiny value mean?
