@@ -805,7 +805,7 @@ print("lr 1 ends stuck near MSE 0.4 (the loss of answering -1 on all ten outputs
 # 🔮 **Predict first:** which one learns, and what does the other one's gradient look like?
 
 # %%
-FLAT_STEPS = pick(full=600, fast=100)
+FLAT_STEPS = pick(full=600, fast=200)
 bank = Net1989(H2_MASK, n_models=2, init=["paper", "sqrt"], seed=[0, 0])
 tip_flat = train_bank(bank, data, passes=1, seeds=[0, 0], record_every=50, grad_abs=True, max_steps=FLAT_STEPS,
                       progress=False)  # one example per step, 600 steps
