@@ -253,7 +253,7 @@ def test_shipped_ablation_loads():
         assert run["test_error"].shape == (len(meta["seeds"]),)
         assert run["curves"].shape == (len(meta["seeds"]), meta["passes"] + 1)
         assert np.all((run["test_error"] >= 0) & (run["test_error"] <= 1))
-    assert sum(map(sum, meta["h2_mask"])) == 96
+    assert "h2_mask" not in meta  # the connection table is Exercise 1: it must not ship with the course
 
 
 def test_load_ablation_errors(tmp_path):

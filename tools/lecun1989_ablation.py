@@ -128,7 +128,7 @@ def main(argv=None) -> dict:
     data = load_digits_1989(n_test=N_TEST, seed=0)
     meta = {"data": data.name, "n_train": len(data.y_train), "n_test": len(data.y_test), "passes": passes,
             "batch_size": BATCH, "sgd_lr": SGD_LR, "adamw_lr": ADAMW_LR,
-            "seeds": list(seeds), "init": INIT, "h2_mask": h2_mask().int().tolist(), "changes": CHANGES,
+            "seeds": list(seeds), "init": INIT, "changes": CHANGES,
             "torch_version": torch.__version__, "wall_time_s": round(time.perf_counter() - start, 1)}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps({"meta": meta, "runs": runs}, separators=(",", ":")) + "\n")

@@ -32,6 +32,7 @@ import argparse
 import copy
 import hashlib
 import os
+import re
 import sys
 import tempfile
 import time
@@ -99,9 +100,41 @@ def text_of(nb, root: Path = REPO_ROOT) -> str:
     return jupytext.writes(nb, fmt="py:percent", config=config)
 
 
-def lesson_inputs(root: Path = REPO_ROOT) -> list[Path]:
-    """The files besides its code a lesson's outputs depend on: the shipped data (sorted)."""
-    return sorted(p for p in (Path(root) / ASSETS_DIR).rglob("*") if p.is_file())
+_NAMES = r"(\([\w\s,]+\)|[\w \t,]+)"   # `a, b as c` on one line, or `(a,\n b)` over several
+_COURSE_IMPORT = re.compile(rf"\bcourse_utils\.(\w+)|\bfrom[ \t]+course_utils[ \t]+import[ \t]+{_NAMES}"
+                            rf"|\bfrom[ \t]+\.(\w*)[ \t]+import[ \t]+{_NAMES}")
+
+
+def _course_modules(text: str, package: Path) -> set[str]:
+    """Names of the ``course_utils`` modules that ``text`` imports or names (``course_utils.x``,
+    ``from course_utils import x``, and inside the package ``from .x import`` / ``from . import x``)."""
+    found: set[str] = set()
+    for dotted, names, relative, rel_names in _COURSE_IMPORT.findall(text):
+        listed = names + "," + ("" if relative else rel_names)
+        candidates = [dotted, relative] + listed.strip("()").replace("(", ",").replace(")", ",").split(",")
+        found |= {c.split(" as ")[0].strip() for c in candidates if c.strip()}
+    return {m for m in found if (package / f"{m}.py").is_file()}
+
+
+def lesson_inputs(nb=None, root: Path = REPO_ROOT) -> list[Path]:
+    """The files besides its code a lesson's outputs depend on (sorted): the shipped data files
+    (``course_utils/assets/``) whose name appears in the lesson's code or in a ``course_utils`` module it
+    uses, directly or through other modules. Without ``nb``: every asset. A new asset for one lesson
+    therefore does not make the other lessons stale."""
+    assets = sorted(p for p in (Path(root) / ASSETS_DIR).rglob("*") if p.is_file())
+    if nb is None:
+        return assets
+    package = Path(root) / "course_utils"
+    texts = ["\n".join(c.source for c in nb.cells if c.cell_type == "code")]
+    todo, seen = _course_modules(texts[0], package), set()
+    while todo:
+        module = todo.pop()
+        seen.add(module)
+        source = (package / f"{module}.py").read_text()
+        texts.append(source)
+        todo |= _course_modules(source, package) - seen
+    text = "\n".join(texts)
+    return [p for p in assets if p.name in text]
 
 
 def inputs_hash(nb, root: Path = REPO_ROOT) -> str:
@@ -111,7 +144,7 @@ def inputs_hash(nb, root: Path = REPO_ROOT) -> str:
     for cell in nb.cells:
         if cell.cell_type == "code":
             digest.update(b"cell\0" + cell.source.encode() + b"\0")
-    for path in lesson_inputs(root):
+    for path in lesson_inputs(nb, root):
         digest.update(b"file\0" + path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()
 

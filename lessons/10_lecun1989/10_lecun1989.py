@@ -60,6 +60,7 @@ from course_utils.lecun1989 import (
     count_connections,
     load_ablation,
     load_digits_1989,
+    mask_or_full,
     plot_ablation,
     plot_ilsvrc,
     train_1989,
@@ -285,7 +286,8 @@ del _count_checks
 
 # %% [markdown]
 # ### The counts against the paper
-# The cell below does not use your answers: it counts parameters by reading the tensors of a real network
+# The cell below uses your connection mask from Exercise 1 (and so do the runs after it; if your mask is not
+# ready they use the full 12 → 12 table and say so). It counts parameters by reading the tensors of a real network
 # (`Net1989` stores H2's weights as a full 12×12 table and multiplies them by the mask, so only the entries the
 # mask keeps are counted), and it counts connections by walking every 5×5 window tap by tap.
 #
@@ -294,7 +296,7 @@ del _count_checks
 
 # %%
 # NBVAL_CHECK_OUTPUT
-H2_MASK = torch.tensor(load_ablation()["meta"]["h2_mask"], dtype=torch.bool)  # the table the shipped runs used
+H2_MASK = mask_or_full(h2_connection_mask)   # YOUR table from Exercise 1 (the full table if it is not done yet)
 net = Net1989(H2_MASK)
 units = 16 * 16 + 12 * 8 * 8 + 12 * 4 * 4 + 30 + 10
 stored = sum(p.numel() for p in net.parameters())
