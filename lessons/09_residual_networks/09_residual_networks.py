@@ -5,8 +5,8 @@
 #     gpu: false
 #     minutes: 75
 #     title: 'Residual networks: shattered gradients, ensembles of paths, smoother landscapes'
-#     topics: shattered gradients and their autocorrelation, residual blocks, counting paths,
-#       plain vs residual training, lesion study, effective path lengths, filter-normalised
+#     topics: shattered gradients and their autocorrelation, residual blocks, counting
+#       paths, plain vs residual training, lesion study, effective path lengths, filter-normalised
 #       loss landscapes
 #   kernelspec:
 #     display_name: Python 3
@@ -149,6 +149,7 @@ if fast_mode():  # while autograding: no figures, to keep grading fast
 else:
     plt.show()
 
+
 # %% [markdown]
 # **What to notice:** the 1-layer network's gradient wanders slowly, like a random walk; the 24- and 50-layer plain
 # networks' gradients jump at almost every input -- neighbouring inputs get unrelated gradients. With skips the
@@ -282,7 +283,7 @@ for label, length in corr_len.items():
 
 # %% [markdown]
 # **What to notice -- and how clear it is.** Depth shatters the plain networks: the correlation length shrinks from
-# about 0.5 (1 layer) to about 0.1 (24 layers) and 0.06 (50 layers), i.e. to a handful of grid steps. Skips *without*
+# about 0.5 (1 layer) to about 0.13 (24 layers) and 0.06 (50 layers), i.e. to a handful of grid steps. Skips *without*
 # normalisation give the smoothest gradients of all -- smoother than the shallow network -- but that is no cure: the
 # activations of that network grow like $2^L$ (notebook 05), the biases become negligible, and the later blocks barely
 # add kinks. With batch norm in the branches (the trainable design) the curve is rough, but its correlation length
@@ -312,10 +313,11 @@ print(f"depth {_deep}, batch norm without skips: correlation length {_plain_bn:.
 print(f"depth {_deep}, layer norm with skips:    correlation length {_res_ln:.2f}")
 print("widget error:", explorer.state.error)
 
+
 # %% [markdown]
 # **What to notice:** batch norm without skips is the worst case: the gradient decorrelates within a single grid step
-# -- white noise. Balduzzi et al. report the same for plain networks with batch norm. Normalisation alone does not
-# prevent shattering; it is the skips that keep short, smooth paths from input to output.
+# -- white noise. In this measurement normalisation alone does not prevent shattering (it makes it worse); it is the
+# skips that keep short, smooth paths from input to output.
 #
 # ## Part 2 · Residual blocks and the paths through them
 # ### Exercise 2 -- the forward pass of a residual MLP (2 + 1 points)
@@ -479,6 +481,7 @@ print("paths:", len(paths), "| through f1:", sum(1 in p for p in paths))
 print("paths by length:", [sum(len(p) == r for p in paths) for r in range(5)])
 print("sum of the 16 path terms equals autograd's Jacobian:", torch.allclose(path_sum, full_jac, atol=1e-12))
 print("some paths:", ", ".join("skip only" if not p else "+".join(f"f{k}" for k in p) for p in paths[:7]), "...")
+
 
 # %% [markdown]
 # ### Exercise 3 -- counting paths (2 points)
@@ -653,6 +656,7 @@ print("its first layer gets < 1e-4 of the last layer's gradient:", _ratio["plain
 print("both residual networks beat the He-initialised plain one:",
       min(_acc["residual"], _acc["residual + BN"]) > _acc["plain, He init"])
 print("residual + BN is the best, above 90 %:", max(_acc, key=_acc.get) == "residual + BN" and _acc["residual + BN"] > 0.9)
+
 
 # %% [markdown]
 # **What to notice:** with PyTorch's default initialisation the plain 20-layer network does not learn at all: its
@@ -832,7 +836,7 @@ for name in ("residual", "residual + BN"):
 # %% [markdown]
 # **What to notice:** the plain network collapses whichever layer is removed -- it is one long path, and every layer
 # after the gap sees inputs it was not trained for. The residual networks hardly notice most deletions (the median
-# loss is a fraction of a point); a few blocks, usually early ones, matter more. This is the behaviour of an ensemble,
+# loss is a fraction of a point); in the batch-norm network one early block matters more. This is the behaviour of an ensemble,
 # as Veit et al. found for ResNets on ImageNet and CIFAR.
 #
 # ### Which paths carry the gradient?
