@@ -874,8 +874,9 @@ else:
 for name, pg in path_grads.items():
     share = pg["total"] / pg["total"].sum()
     decay = pg["per_path"][1:6] / pg["per_path"][:5]
-    print(f"{name:14s} lengths carrying most gradient: {int(np.argmax(share))}; share of lengths 0-5: "
-          f"{share[:6].sum():.2f}; one more branch shrinks a path's gradient by > 3x: {bool(np.all(decay < 1 / 3))}")
+    print(f"{name:14s} the largest share is at a length <= 3: {bool(np.argmax(share) <= 3)}; lengths 0-5 carry over "
+          f"90 %: {bool(share[:6].sum() > 0.9)}; one more branch shrinks a path's gradient by > 3x: "
+          f"{bool(np.all(decay < 1 / 3))}")
 
 # %% [markdown]
 # **What to notice:** every extra branch on a path shrinks its gradient several-fold, much faster than the number of
@@ -931,16 +932,18 @@ def roughness(Z):
     return float((laplacian < 0).mean())
 
 
-for name, Z in slices.items():
-    print(f"{name:15s} largest loss on the slice / loss at θ*: 10^{np.log10(Z.max() / Z[len(GRID) // 2, len(GRID) // 2]):.0f};"
-          f" locally concave points: {roughness(Z):.0%}")
+_rise = {name: Z.max() / Z[len(GRID) // 2, len(GRID) // 2] for name, Z in slices.items()}  # largest / centre loss
+print("over the same filter-normalised distance the plain network's loss rises over 100x more than the residual "
+      "one's:", bool(_rise["plain, He init"] > 100 * _rise["residual"]))
+print("the plain slice has more locally concave points:",
+      bool(roughness(slices["plain, He init"]) > roughness(slices["residual"])))
 
 # %% [markdown]
 # **What to notice -- and how clear it is.** Both slices are bowls around $\theta^\star$: at 20 layers of width 48 we do
 # not get the lecture's chaotic surface (Li et al. needed convolutional networks of 56 and more layers without skips to
 # see it; their 20-layer network without skips still looked convex). The difference is nevertheless visible: the plain
 # network's contours are wrinkled and its loss rises by orders of magnitude more over the same filter-normalised
-# distance, while the residual network's contours are smooth ellipses with fewer locally concave points. Skips make the
+# distance (compare the ranges in the panel titles), while the residual network's contours are smooth ellipses with fewer locally concave points. Skips make the
 # landscape smoother and wider even where it is not yet chaotic. A 2-D slice is one view of a function of about 48 000
 # weights: change the seed of the directions before concluding much.
 
