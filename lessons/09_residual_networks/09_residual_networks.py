@@ -304,10 +304,12 @@ explorer = shattering_explorer(gradient_autocorrelation, depths=pick(full=(1, 2,
 explorer
 
 # %%
-# NBVAL_CHECK_OUTPUT
-_deep = max(explorer.controls["depth"].options)
+_deep = max(explorer.controls["depth"].options)  # drive the app from code
 _plain_bn = explorer.update(depth=_deep, residual=False, normalisation="batch norm").data["length"]
 _res_ln = explorer.update(depth=_deep, residual=True, normalisation="layer norm").data["length"]
+
+# %%
+# NBVAL_CHECK_OUTPUT
 print(f"depth {_deep}, batch norm without skips: correlation length {_plain_bn:.2f} (white noise: one grid step is "
       f"{DX:.3f})")
 print(f"depth {_deep}, layer norm with skips:    correlation length {_res_ln:.2f}")
