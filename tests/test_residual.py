@@ -59,8 +59,8 @@ def test_input_gradient_with_batch_norm_uses_batch_statistics_without_touching_t
     before = {k: v.clone() for k, v in net.state_dict().items()}
     g = input_gradient(net, torch.linspace(-2, 2, 50))
     assert np.all(np.isfinite(g)) and g.std() > 0
-    for k, v in net.state_dict().items():
-        assert torch.equal(v, before[k]), k
+    for name, tensor in net.state_dict().items():
+        assert torch.equal(tensor, before[name]), name
 
 
 def test_input_gradient_errors():

@@ -630,8 +630,9 @@ print("batch norm's largest learning rate is at least 3x the un-normalised one:"
       largest["batch norm"] >= 3 * largest["no norm"])
 for norm_name, lr in (("no norm", 0.01), ("layer norm", 0.01), ("batch norm", 0.01), ("batch norm", 3.0),
                       ("batch norm", 10.0), ("layer norm", 1.0)):
-    h = runs[(NORMS[norm_name], lr, 12)]["history"]
-    print(f"{norm_name}, lr {lr:g}: " + ("diverged" if h.diverged else f"validation accuracy {h.val_acc[-1]:.0%}"))
+    if (NORMS[norm_name], lr, 12) in runs:  # all of them, except in the shortened run while autograding
+        h = runs[(NORMS[norm_name], lr, 12)]["history"]
+        print(f"{norm_name}, lr {lr:g}: " + ("diverged" if h.diverged else f"validation accuracy {h.val_acc[-1]:.0%}"))
 
 # %% [markdown]
 # ### Without He initialisation
