@@ -77,23 +77,40 @@ def repo() -> Path:
 # `make test` runs pytest-xdist. Items are scheduled by file (a notebook's nbval cells must run in
 # order in one kernel, and module fixtures are shared), except the grading round trip, whose
 # assignments are independent units so they spread over the workers instead of queueing on one.
+# Each assignment's class is graded once per process (tests/roundtrip_helpers.graded_class) and
+# read by the round trip AND by the hostile corpus tests of test_grading.py: a test of either
+# file parametrized with an assignment joins that assignment's unit, so one worker grades it once.
 # (xdist's own --dist loadgroup cannot be used: with pytest 9 its group suffix is lost.)
 # Whenever a worker asks for work it gets the costliest unit left (longest first keeps the two
 # workers' finishing times close): the estimates below are a fresh clone's measured seconds on
 # 2 cores; a notebook costs its budget_s; any other file a few seconds per test.
-SPLIT_BY_PARAM = {"tests/test_nbgrader_roundtrip.py"}
-COST_S = {"tests/test_nbgrader_roundtrip.py::": 150, "tests/test_nbgrader_roundtrip.py": 60, "tests/test_grading.py": 300, "tests/test_student_repo.py": 130,
-          "tests/test_install.py": 130, "tests/test_forgery.py": 120, "tests/test_browser.py": 60,
-          "tests/test_student_package.py": 60, "tests/test_make_lab.py": 40}
+ASSIGNMENTS = {p.name for p in (REPO / "solutions").glob("*") if p.is_dir()}
+SHARED_CLASS = {"tests/test_nbgrader_roundtrip.py", "tests/test_grading.py"}
+CLASS_UNIT = "grading class::"
+COST_S = {f"{CLASS_UNIT}00_welcome": 330, CLASS_UNIT: 150, "tests/test_nbgrader_roundtrip.py": 60, "tests/test_grading.py": 40,
+          "tests/test_student_repo.py": 130, "tests/test_install.py": 130, "tests/test_forgery.py": 120,
+          "tests/test_browser.py": 60, "tests/test_student_package.py": 60, "tests/test_make_lab.py": 40}
 
 
 def _cost(scope: str, tests: int) -> float:
+    if scope in COST_S:
+        return COST_S[scope]
     for prefix, seconds in COST_S.items():
-        if scope == prefix or prefix.endswith("::") and scope.startswith(prefix):
+        if prefix.endswith("::") and scope.startswith(prefix):
             return seconds
     if scope.endswith(".ipynb"):
         return float(_budget(scope) or 60)
     return 2.0 * tests
+
+
+def work_unit(nodeid: str) -> str:
+    """The scheduling unit of a test: its file, or the grading class of its assignment."""
+    path = nodeid.split("::", 1)[0]
+    if path in SHARED_CLASS and nodeid.endswith("]") and "[" in nodeid:
+        param = nodeid[nodeid.rindex("[") + 1:-1]
+        if param in ASSIGNMENTS:
+            return f"{CLASS_UNIT}{param}"
+    return path
 
 
 @pytest.hookimpl(optionalhook=True)
@@ -102,10 +119,7 @@ def pytest_xdist_make_scheduler(config, log):
 
     class CourseScheduling(LoadScopeScheduling):
         def _split_scope(self, nodeid: str) -> str:
-            path = nodeid.split("::", 1)[0]
-            if path in SPLIT_BY_PARAM and nodeid.endswith("]") and "[" in nodeid:
-                return f"{path}::{nodeid[nodeid.rindex('[') + 1:-1]}"
-            return path
+            return work_unit(nodeid)
 
         def _assign_work_unit(self, node) -> None:
             costliest = max(self.workqueue, key=lambda scope: _cost(scope, len(self.workqueue[scope])))

@@ -9,11 +9,13 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
 
+from course_instructor.grading import cli, sandbox
 from course_instructor.release import generate, nbgrader_env
 from kernel_helpers import run_with_retry
 
@@ -357,3 +359,76 @@ def scores(root: Path, assignment: str, notebook: str, student: str) -> dict[str
     with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gb:
         nb = gb.find_submission_notebook(notebook, assignment, student)
         return {g.name: (None if g.needs_manual_grade else float(g.score)) for g in nb.grades}
+
+
+# -- one graded class per assignment and test process ----------------------------------------
+# Every test that grades an assignment reads it. :func:`graded_class` releases the assignment into a temporary course, submits the round trip's
+# class (:func:`write_class`: the reference, the blank release, every stub and
+# designed mistake, packed) and, where the sandbox runs, the assignment's hostile corpus
+# (tests/hostile/<assignment>.py; its ``reference`` and ``blank`` are the round trip's own), then
+# grades all of it in ONE ``course-grade`` run. The round-trip tests (test_nbgrader_roundtrip.py)
+# and the corpus tests (test_grading.py) read that run: no submission is graded twice, and the
+# course is released, its feedback generated and its report drawn once. The scheduler in the root
+# conftest.py keeps every test that reads a class on the worker (the process) that grades it.
+#
+# A test that changes the course (a re-run) works on a copy (:func:`copy_course`).
+
+SANDBOX_OK, SANDBOX_WHY = sandbox.available()
+# Generous limits: a loaded CI machine must not turn a slow cell into lost points.
+ROUNDTRIP_OPTIONS = dict(workers=2, cell_timeout=600, notebook_timeout=1800, progress=False,
+                         limits=sandbox.Limits(cpu_s=1800))
+# With a hostile corpus: the limits its cases are written against (its infinite loops stop after
+# cell_timeout, its memory hog at memory_mb, its fork storm below nproc); the set-up cells (imports)
+# still get course-grade's setup_timeout. A corpus for a heavier notebook needs a longer cell_timeout.
+HOSTILE_LIMITS = sandbox.Limits(memory_mb=3072, cpu_s=300, nproc=192)
+HOSTILE_OPTIONS = dict(workers=2, cell_timeout=25, notebook_timeout=300, limits=HOSTILE_LIMITS, progress=False)
+
+
+@dataclass
+class GradedClass:
+    assignment: str
+    root: Path
+    expected: dict  # (round-trip student, notebook name) -> {test grade_id: expected points}
+    members: dict  # round-trip student -> the stubs and mistakes packed into that submission
+    results: dict  # every student -> course-grade's result
+    seconds: float
+    hostile: list  # the corpus cases graded in this run (empty without the sandbox)
+
+
+_GRADED: dict[str, GradedClass] = {}
+
+
+def graded_class(assignment: str, tmp_path_factory) -> GradedClass:
+    """The class of ``assignment`` graded once by ``course-grade`` (this process's first call grades it)."""
+    if assignment in _GRADED:
+        return _GRADED[assignment]
+    from hostile_corpus import build, load  # it imports this module
+    from roundtrip_cases import CASES
+
+    root = make_course(tmp_path_factory.mktemp(assignment), assignment)
+    expected, members = write_class(root, assignment, CASES.get(assignment, []))
+    hostile = load().get(assignment, []) if SANDBOX_OK else []
+    if hostile:
+        source = sorted((root / "solutions" / assignment).glob("*.ipynb"))[0]
+        taken = {student for student, _ in expected}
+        for case in hostile:
+            if case.name not in taken:  # the corpus's reference and blank are the round trip's
+                build(case, root, assignment, source, root / "notebooks" / assignment / source.name)
+    options = dict(HOSTILE_OPTIONS if hostile else ROUNDTRIP_OPTIONS, allow_unsandboxed=not SANDBOX_OK)
+    start = time.perf_counter()
+    results = {r["student"]: r for r in cli.grade_assignment(assignment, root=root, **options)}
+    seconds = time.perf_counter() - start
+    cpu = sum(r.get("cpu_s", 0.0) for r in results.values())
+    each = sorted(r.get("seconds", 0.0) for r in results.values())
+    print(f"\ncourse-grade: {len(results)} submissions of {assignment} ({sum(map(len, members.values()))} stubs and "
+          f"mistakes packed into {len(members)}, {len(hostile)} hostile cases) in {seconds:.1f} s; kernels' CPU "
+          f"{cpu:.1f} s ({cpu / len(results):.1f} s per submission); median {each[len(each) // 2]:.1f} s per "
+          "submission in its kernel")
+    _GRADED[assignment] = GradedClass(assignment, root, expected, members, results, seconds, hostile)
+    return _GRADED[assignment]
+
+
+def copy_course(root: Path, dest: Path) -> Path:
+    """A copy of a graded course (submissions, gradebook, cache, feedback) to change freely."""
+    shutil.copytree(root, dest, symlinks=True)
+    return dest

@@ -1,10 +1,11 @@
 """course-grade: the hostile corpus (tests/hostile/) graded in one parallel run, exact outcomes.
 
-The whole corpus of an assignment is graded once per module (2 workers), then every test reads
-the results, the gradebook, the CSV, the feedback. Needs bubblewrap (``make test`` installs it
+The whole corpus of an assignment is graded once, in the same ``course-grade`` run (2 workers) as
+the assignment's round-trip class (tests/roundtrip_helpers.graded_class; the corpus's reference and blank are
+the round trip's), then every test reads the results, the gradebook, the CSV, the feedback. Needs bubblewrap (``make test`` installs it
 where it runs as root on Debian); elsewhere these tests are skipped with a message, except under
-CI, where a missing sandbox is a failure. Measured on the shared 2-core machine: the whole file (39 cases)
-in 8.8 min at load average 5-8; expect a few minutes on an idle one. The quick tests at the end check
+CI, where a missing sandbox is a failure. Measured on the shared 2-core machine: the corpus (39 cases) took 346 s
+in CI graded on its own (main 1edc152); see benchmarks/results/grading_profile.md for the run now. The quick tests at the end check
 collecting a class (symlinks, special files, ids that sanitise alike, damaged or hostile zips, BOM),
 redaction of hidden tests and `course-grade` without the venv on PATH, without a kernel.
 To extend the corpus to a later notebook, add tests/hostile/<assignment>.py (see hostile_corpus.py).
@@ -18,23 +19,30 @@ import os
 import re
 import subprocess
 import sys
-import time
 import zipfile
 
 import nbformat
 import pytest
 
 from course_instructor.grading import cli, collect, redact, repair, sandbox
-from hostile_corpus import build, load
-from roundtrip_helpers import REPO, make_course, nbgrader
+from hostile_corpus import load
+from roundtrip_helpers import (
+    HOSTILE_LIMITS,
+    HOSTILE_OPTIONS,
+    REPO,
+    SANDBOX_OK,
+    SANDBOX_WHY,
+    copy_course,
+    graded_class,
+    nbgrader,
+)
 
 CORPUS = load()
-SANDBOX_OK, SANDBOX_WHY = sandbox.available()
+
 needs_sandbox = pytest.mark.skipif(
     not SANDBOX_OK and not os.environ.get("CI"),
     reason=f"sandbox tests skipped: {SANDBOX_WHY} (make test installs bubblewrap when run as root on Debian)")
-LIMITS = sandbox.Limits(memory_mb=3072, cpu_s=300, nproc=192)
-OPTIONS = dict(workers=2, cell_timeout=25, notebook_timeout=300, limits=LIMITS, progress=False)
+LIMITS, OPTIONS = HOSTILE_LIMITS, HOSTILE_OPTIONS
 
 
 def _notebook(root, assignment):
@@ -43,18 +51,11 @@ def _notebook(root, assignment):
 
 @pytest.fixture(scope="module", params=sorted(CORPUS))
 def corpus(request, tmp_path_factory):
+    """The corpus graded together with the assignment's round-trip class, once (tests/roundtrip_helpers.graded_class)."""
     if not SANDBOX_OK:
         pytest.fail(f"CI must run the sandbox tests: {SANDBOX_WHY}")
-    assignment = request.param
-    root = make_course(tmp_path_factory.mktemp(f"grade-{assignment}"), assignment)
-    source = _notebook(root, assignment)
-    for case in CORPUS[assignment]:
-        build(case, root, assignment, source, root / "notebooks" / assignment / source.name)
-    start = time.perf_counter()
-    results = cli.grade_assignment(assignment, root=root, **OPTIONS)
-    seconds = time.perf_counter() - start
-    print(f"\ngraded {len(results)} hostile submissions of {assignment} in {seconds:.0f} s")
-    return assignment, root, {r["student"]: r for r in results}, seconds
+    graded = graded_class(request.param, tmp_path_factory)
+    return graded.assignment, graded.root, graded.results, graded.seconds
 
 
 def _scores(result):
@@ -192,8 +193,9 @@ def test_output_flood_is_truncated(corpus):
 
 @pytest.mark.slow
 @needs_sandbox
-def test_rerun_skips_unchanged_and_regrades_changed(corpus):
-    assignment, root, results, _ = corpus
+def test_rerun_skips_unchanged_and_regrades_changed(corpus, tmp_path):
+    assignment, graded_root, results, _ = corpus
+    root = copy_course(graded_root, tmp_path / "course")  # the round-trip tests read the original
     # one student submits again: the blank becomes the reference solution
     ref = root / "submitted" / "reference" / assignment / f"{assignment}.ipynb"
     (root / "submitted" / "blank" / assignment / f"{assignment}.ipynb").write_bytes(ref.read_bytes())
