@@ -507,3 +507,22 @@ def test_kernel_can_write_only_to_its_bounded_tmpfs(user, tmp_path):
     assert {p for p, _, _ in mounts} <= {"/tmp", "/home/student", "/dev/shm"} and "/tmp" in {p for p, _, _ in mounts}, mounts
     for point, fstype, size in mounts:
         assert fstype == "tmpfs" and size <= max(limits.tmp_mb, limits.tmpfs_mb) * 2**20, (point, fstype, size)
+
+
+@needs_sandbox
+def test_kernels_read_a_prebuilt_font_list(tmp_path):
+    """Matplotlib's font list is built once per grader (sandbox.font_cache) and bound read-only into
+    every kernel's /tmp/mpl, which stays writable for Matplotlib's other caches: no kernel rebuilds
+    it (0.2 CPU-s each) and none warns about its cache directory."""
+    if not SANDBOX_OK:
+        pytest.fail(f"CI must run the sandbox tests: {SANDBOX_WHY}")
+    name, path = sandbox.font_cache()
+    assert path.is_file() and name.startswith("fontlist-")
+    (tmp_path / "kernel.json").write_text("{}")
+    cmd = sandbox.kernel_command(tmp_path / "kernel.json", "/home/student", 0, sandbox.Limits())
+    probe = ("import logging, os\nlogging.basicConfig(level=logging.INFO)\nimport matplotlib.pyplot\n"
+             "print('PROBE', os.access('/tmp/mpl', os.W_OK), sorted(os.listdir('/tmp/mpl')))\n")
+    python = len(cmd) - 1 - cmd[::-1].index(sys.executable)
+    proc = subprocess.run([*cmd[:python + 1], "-c", probe], capture_output=True, text=True, timeout=300)
+    assert f"PROBE True ['{name}']" in proc.stdout, proc.stdout + proc.stderr
+    assert "generated new fontManager" not in proc.stderr and "Matplotlib created" not in proc.stderr, proc.stderr

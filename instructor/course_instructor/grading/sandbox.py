@@ -9,7 +9,9 @@ What a kernel started by :func:`kernel_command` can and cannot do (Linux, ``bwra
   no ``solutions/``, no other submission, no autograded or feedback folder).
 - **Writable**: only three size-limited tmpfs, private to this kernel: the working directory,
   a small ``/dev/shm`` and ``/tmp`` (world-writable with the sticky bit, like a normal ``/tmp``: Matplotlib's and
-  IPython's caches go there). No host folder is writable, as root or not: the kernel's sockets
+  IPython's caches go there). Matplotlib's font list is built once per grader process, in a
+  sandbox like the kernels' before any student code runs (:func:`font_cache`), and bound
+  read-only into each kernel's ``/tmp/mpl`` (each kernel used to rebuild it: 0.2 CPU-s). No host folder is writable, as root or not: the kernel's sockets
   are in its ``/tmp`` (:data:`SOCKETS`), its connection file is bound read-only, and the grader
   reaches the sockets through ``/proc/<sandbox pid>/root`` (the pid bubblewrap reports on
   ``--info-fd``).
@@ -28,10 +30,15 @@ all the instructor's processes, so it is set relative to their current number.
 """
 from __future__ import annotations
 
+import atexit
+import json
 import os
+import re
 import shutil
 import subprocess
 import sys
+import tempfile
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -40,6 +47,7 @@ UID_BASE = 61000
 SOCKETS = "/tmp/.course-kernel"  # inside the sandbox: the kernel's IPC sockets are SOCKETS-1 ... SOCKETS-5
 CONNECTION_FILE = "/tmp/.course-kernel.json"  # inside the sandbox: read-only
 SHM_MB = 16  # /dev/shm (POSIX semaphores)
+MPL_DIR = "/tmp/mpl"  # inside the sandbox: MPLCONFIGDIR
 
 
 @dataclass
@@ -128,6 +136,52 @@ def _base_binds(tmp_mb: int | None = None) -> list[str]:
     return args
 
 
+_font_lock = threading.Lock()
+_font_cache: list = []  # [(file name, host path) or None], once computed
+
+
+def font_cache() -> tuple[str, Path] | None:
+    """Matplotlib's font list as a kernel sees it: (its file name, a host file to bind read-only).
+
+    Built once per grader process by the course's own code in a sandbox with the kernels' view of
+    the system (so every font path in it is valid there), before any student code runs. None where
+    it cannot be built: each kernel then builds its own in ``/tmp/mpl``, as before.
+    """
+    with _font_lock:
+        if not _font_cache:
+            _font_cache.append(_build_font_cache())
+        return _font_cache[0]
+
+
+def _build_font_cache() -> tuple[str, Path] | None:
+    bwrap = bwrap_path()
+    if bwrap is None:
+        return None
+    code = ("import glob, os, sys\nimport matplotlib.font_manager\n"
+            f"found = glob.glob('{MPL_DIR}/fontlist-*.json')\n"
+            "sys.exit(1) if len(found) != 1 else sys.stdout.write(os.path.basename(found[0]) + '\\n' + open(found[0]).read())\n")
+    cmd = [bwrap, *_namespace_args(), *_base_binds(64), "--clearenv", "--setenv", "MPLCONFIGDIR", MPL_DIR,
+           "--setenv", "HOME", "/tmp", "--setenv", "LANG", "C.UTF-8", "--", sys.executable, "-c", code]
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    name, _, text = proc.stdout.partition("\n")
+    if proc.returncode != 0 or not re.fullmatch(r"fontlist-v[\w.]+\.json", name):
+        return None
+    try:
+        json.loads(text)
+    except ValueError:
+        return None
+    folder = Path(tempfile.mkdtemp(prefix="course-grade-mpl-"))
+    atexit.register(shutil.rmtree, folder, True)
+    path = folder / name
+    path.write_text(text)
+    os.chmod(folder, 0o755)
+    os.chmod(path, 0o644)
+    return name, path
+
+
 def kernel_command(connection_file: Path, workdir: str, slot: int, limits: Limits,
                    extra_ro: dict[str, Path] | None = None, info_fd: int | None = None) -> list[str]:
     """The command that starts an IPython kernel for ``connection_file`` inside the sandbox.
@@ -146,6 +200,9 @@ def kernel_command(connection_file: Path, workdir: str, slot: int, limits: Limit
     if info_fd is not None:
         args[1:1] = ["--info-fd", str(info_fd)]
     args += ["--ro-bind", str(connection_file), CONNECTION_FILE]
+    fonts = font_cache()
+    if fonts is not None:  # a writable MPLCONFIGDIR (Matplotlib's other caches) holding the prebuilt font list
+        args += ["--perms", "1777", "--dir", MPL_DIR, "--ro-bind", str(fonts[1]), f"{MPL_DIR}/{fonts[0]}"]
     args += ["--size", str(limits.tmpfs_mb * 1024 * 1024), "--perms", "0777", "--tmpfs", workdir]
     for name, host in (extra_ro or {}).items():
         args += ["--ro-bind", str(host), f"{workdir}/{name}"]
@@ -154,7 +211,7 @@ def kernel_command(connection_file: Path, workdir: str, slot: int, limits: Limit
         "HOME": workdir, "TMPDIR": "/tmp", "LANG": "C.UTF-8",
         "NBGRADER_EXECUTION": "autograde", "COURSE_NUM_THREADS": "1", "OMP_NUM_THREADS": "1",
         "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "PYTHONDONTWRITEBYTECODE": "1",
-        "MPLBACKEND": "module://matplotlib_inline.backend_inline", "MPLCONFIGDIR": "/tmp/mpl",
+        "MPLBACKEND": "module://matplotlib_inline.backend_inline", "MPLCONFIGDIR": MPL_DIR,
         "IPYTHONDIR": "/tmp/ipython", "JUPYTER_PLATFORM_DIRS": "1",
     }
     args.append("--clearenv")
