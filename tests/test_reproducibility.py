@@ -22,22 +22,6 @@ def test_seed_everything_repeats_all_generators():
     assert draw() != first
 
 
-def test_seed_everything_sets_deterministic_mode_without_importing_the_compiler():
-    """The deterministic flag is set (warn only), and torch._inductor (1.5-2 CPU-s of imports at
-    every kernel start) is not imported for it; when the compiler loads later, it is deterministic too."""
-    import subprocess
-    import sys
-
-    code = ("import sys, torch\nfrom course_utils.reproducibility import seed_everything\nseed_everything(0)\n"
-            "print(torch.are_deterministic_algorithms_enabled(), torch.is_deterministic_algorithms_warn_only_enabled(),"
-            " 'torch._inductor.config' in sys.modules)\n"
-            "import torch._inductor.config as c\nprint(c.deterministic)\n")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
-    assert out == ["True", "True", "False", "True"], out
-    rep.seed_everything(0)  # in this process the compiler may be loaded already: the public call
-    assert torch.are_deterministic_algorithms_enabled() and torch.is_deterministic_algorithms_warn_only_enabled()
-
-
 @pytest.mark.parametrize("bad", [-1, 2**32, 1.5, "3", True])
 def test_seed_rejects_bad_values(bad):
     with pytest.raises(ValueError, match="seed"):
