@@ -78,8 +78,9 @@ def repo() -> Path:
 # order in one kernel, and module fixtures are shared), except the grading round trip, whose
 # assignments are independent units so they spread over the workers instead of queueing on one.
 # Each assignment's class is graded once per process (tests/roundtrip_helpers.graded_class) and
-# read by the round trip AND by the hostile corpus tests of test_grading.py: a test of either
-# file parametrized with an assignment joins that assignment's unit, so one worker grades it once.
+# read by the round trip AND by the hostile corpus tests of test_grading.py (and CLASS_READERS):
+# a test of either file parametrized with an assignment joins that assignment's unit, so one
+# worker grades it once.
 # (xdist's own --dist loadgroup cannot be used: with pytest 9 its group suffix is lost.)
 # Whenever a worker asks for work it gets the costliest unit left (longest first keeps the two
 # workers' finishing times close): the estimates below are a fresh clone's measured seconds on
@@ -87,6 +88,8 @@ def repo() -> Path:
 ASSIGNMENTS = {p.name for p in (REPO / "solutions").glob("*") if p.is_dir()}
 SHARED_CLASS = {"tests/test_nbgrader_roundtrip.py", "tests/test_grading.py"}
 CLASS_UNIT = "grading class::"
+# Other tests that read an assignment's graded class (roundtrip_helpers.INSTRUCTOR_AS_STUDENT).
+CLASS_READERS = {"tests/test_forgery.py::test_instructor_solution_of_01_activations_scores_full_marks": "01_activations"}
 COST_S = {f"{CLASS_UNIT}00_welcome": 330, CLASS_UNIT: 150, "tests/test_nbgrader_roundtrip.py": 60, "tests/test_grading.py": 40,
           "tests/test_student_repo.py": 130, "tests/test_install.py": 130, "tests/test_forgery.py": 120,
           "tests/test_browser.py": 60, "tests/test_student_package.py": 60, "tests/test_make_lab.py": 40}
@@ -105,6 +108,8 @@ def _cost(scope: str, tests: int) -> float:
 
 def work_unit(nodeid: str) -> str:
     """The scheduling unit of a test: its file, or the grading class of its assignment."""
+    if nodeid in CLASS_READERS:
+        return f"{CLASS_UNIT}{CLASS_READERS[nodeid]}"
     path = nodeid.split("::", 1)[0]
     if path in SHARED_CLASS and nodeid.endswith("]") and "[" in nodeid:
         param = nodeid[nodeid.rindex("[") + 1:-1]

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import nbformat
 
-from course_instructor.grading import cli, sandbox
+from course_instructor.grading import sandbox
 from course_instructor.release import generate, nbgrader_env
 from kernel_helpers import run_with_retry
 
@@ -365,9 +365,10 @@ def scores(root: Path, assignment: str, notebook: str, student: str) -> dict[str
 # Every test that grades an assignment reads it. :func:`graded_class` releases the assignment into a temporary course, submits the round trip's
 # class (:func:`write_class`: the reference, the blank release, every stub and
 # designed mistake, packed) and, where the sandbox runs, the assignment's hostile corpus
-# (tests/hostile/<assignment>.py; its ``reference`` and ``blank`` are the round trip's own), then
+# (tests/hostile/<assignment>.py; its ``reference`` and ``blank`` are the round trip's own), and
+# the instructor notebooks that test_forgery.py submits as they are (INSTRUCTOR_AS_STUDENT); then
 # grades all of it in ONE ``course-grade`` run. The round-trip tests (test_nbgrader_roundtrip.py)
-# and the corpus tests (test_grading.py) read that run: no submission is graded twice, and the
+# the corpus tests (test_grading.py) and test_forgery.py's check of 01 read that run: no submission is graded twice, and the
 # course is released, its feedback generated and its report drawn once. The scheduler in the root
 # conftest.py keeps every test that reads a class on the worker (the process) that grades it.
 #
@@ -382,6 +383,11 @@ ROUNDTRIP_OPTIONS = dict(workers=2, cell_timeout=600, notebook_timeout=1800, pro
 # still get course-grade's setup_timeout. A corpus for a heavier notebook needs a longer cell_timeout.
 HOSTILE_LIMITS = sandbox.Limits(memory_mb=3072, cpu_s=300, nproc=192)
 HOSTILE_OPTIONS = dict(workers=2, cell_timeout=25, notebook_timeout=300, limits=HOSTILE_LIMITS, progress=False)
+
+
+# Submitted as they are (student, notebook): test_forgery.py checks they score full marks unflagged
+# (01's sigmoid test used to void itself under the guard: issue 14).
+INSTRUCTOR_AS_STUDENT = {"01_activations": [("instructor", "01_activations.ipynb")]}
 
 
 @dataclass
@@ -402,6 +408,7 @@ def graded_class(assignment: str, tmp_path_factory) -> GradedClass:
     """The class of ``assignment`` graded once by ``course-grade`` (this process's first call grades it)."""
     if assignment in _GRADED:
         return _GRADED[assignment]
+    from course_instructor.grading import cli
     from hostile_corpus import build, load  # it imports this module
     from roundtrip_cases import CASES
 
@@ -414,6 +421,8 @@ def graded_class(assignment: str, tmp_path_factory) -> GradedClass:
         for case in hostile:
             if case.name not in taken:  # the corpus's reference and blank are the round trip's
                 build(case, root, assignment, source, root / "notebooks" / assignment / source.name)
+    for student, name in INSTRUCTOR_AS_STUDENT.get(assignment, []):  # the instructor's notebook, unchanged
+        write_submission(root, student, assignment, name, nbformat.read(root / "solutions" / assignment / name, as_version=4))
     options = dict(HOSTILE_OPTIONS if hostile else ROUNDTRIP_OPTIONS, allow_unsandboxed=not SANDBOX_OK)
     start = time.perf_counter()
     results = {r["student"]: r for r in cli.grade_assignment(assignment, root=root, **options)}
