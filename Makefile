@@ -31,7 +31,7 @@ ASSIGNMENTS := $(notdir $(patsubst %/,%,$(wildcard solutions/*/)))
 # the student side only (no instructor tools from instructor/, no system packages for the sandbox and browser test).
 INSTRUCTOR := $(if $(wildcard solutions),yes,)
 COMMA := ,
-EXTRAS := lab,test$(if $(INSTRUCTOR),$(COMMA)instructor,)
+EXTRAS := lab,test$(if $(INSTRUCTOR),$(COMMA)instructor$(COMMA)site,)
 
 # make lessons LESSONS="01_activations 02_initialization" FORCE=1: only these, re-executed even if unchanged.
 LESSONS ?=
