@@ -24,6 +24,8 @@ html_static_path = ["static"]
 html_css_files = ["site.css"]
 # the pages are the notebooks: no copy of their sources on the site (search summaries come from the pages)
 html_copy_source = False
+# no general index page (the pages define no index entries)
+html_use_index = False
 html_show_sourcelink = False
 # MathJax from the site itself (tools/site_build.py copies it into _static/mathjax)
 mathjax_path = "mathjax/tex-chtml-full.js"

@@ -213,6 +213,8 @@ def test_site_in_chromium(built):
             assert {n: s["math_errors"] for n, s in seen.items() if s["math_errors"]} == {}
             assert [n for n, s in seen.items() if s["dollars"]] == [], "untypeset $$ maths"
 
+            source = (REPO / "notebooks" / SEARCH_PAGE).with_suffix(".ipynb").read_text(encoding="utf-8")
+            assert SEARCH_TERM in source, f"choose another SEARCH_TERM: {SEARCH_PAGE} no longer says {SEARCH_TERM}"
             page.goto(f"{base}search.html?q={SEARCH_TERM}")
             page.wait_for_selector("#search-results ul.search li", timeout=30_000)
             hits = page.eval_on_selector_all("#search-results ul.search li a", "els => els.map(e => e.href)")
