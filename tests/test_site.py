@@ -93,6 +93,14 @@ def test_unknown_sections_and_unmapped_notebooks_are_refused(tmp_path):
         site_build.curriculum_page([lesson], site_build.load_curriculum(table))
 
 
+def test_the_output_folder_must_be_a_site_or_new(tmp_path):
+    (tmp_path / "notes.txt").write_text("mine")
+    for out in (tmp_path, REPO, REPO.parent):
+        with pytest.raises(ValueError, match="choose"):
+            site_build.build(out)
+    assert (tmp_path / "notes.txt").exists()
+
+
 def test_the_page_copy_has_links_not_remote_badges_and_no_colab_setup_or_empty_progress_bars():
     lesson = site_build.lessons()[1]
     nb = json.loads((REPO / "notebooks" / f"{lesson['doc']}.ipynb").read_text())

@@ -244,6 +244,10 @@ def copy_mathjax(out: Path) -> None:
 def build(out: Path = DEFAULT_OUT, notebooks: Path = NOTEBOOKS, strict: bool = True) -> list[dict]:
     """Build the site into ``out`` (replaced); returns the lessons. ``strict``: a Sphinx warning fails the build."""
     out = Path(out).resolve()
+    if out == REPO or out in REPO.parents:
+        raise ValueError(f"{out} holds the repository; choose a folder of its own (default {DEFAULT_OUT})")
+    if out.exists() and any(out.iterdir()) and not (out / "searchindex.js").exists():
+        raise ValueError(f"{out} exists and is not a site built before (it is replaced): choose an empty or new folder")
     with tempfile.TemporaryDirectory(prefix="course-site-") as tmp:
         src = Path(tmp) / "src"
         src.mkdir()
