@@ -31,13 +31,13 @@ ASSIGNMENTS := $(notdir $(patsubst %/,%,$(wildcard solutions/*/)))
 # the student side only (no instructor tools from instructor/, no system packages for the sandbox and browser test).
 INSTRUCTOR := $(if $(wildcard solutions),yes,)
 COMMA := ,
-EXTRAS := lab,test$(if $(INSTRUCTOR),$(COMMA)instructor,)
+EXTRAS := lab,test$(if $(INSTRUCTOR),$(COMMA)instructor$(COMMA)site,)
 
 # make lessons LESSONS="01_activations 02_initialization" FORCE=1: only these, re-executed even if unchanged.
 LESSONS ?=
 FORCE ?=
 
-.PHONY: help setup lab author lessons lint test test-fast test-widgets7 release grade lock benchmark clean system-packages student-repo
+.PHONY: help setup lab author lessons lint test test-fast test-widgets7 release grade lock benchmark clean system-packages student-repo site
 
 help:
 	@echo "make lab      set up .venv (first time) and open JupyterLab on notebooks/"
@@ -50,6 +50,7 @@ help:
 	@echo "make lock     re-resolve constraints.txt for every supported Python (tools/lock.py)"
 	@echo "make student-repo DEST=dir  write the student-only repository (scanned for answers, one commit)"
 	@echo "make benchmark  measure the torch thread policy (benchmarks/threads.py)"
+	@echo "make site     build the course website from notebooks/ into build/site (tools/site_build.py; SITE_OUT=dir)"
 
 setup: $(STAMP)
 
@@ -122,6 +123,13 @@ lock: $(STAMP)
 student-repo: $(STAMP)
 	@test -n "$(DEST)" || { echo "usage: make student-repo DEST=../course-students" >&2; exit 2; }
 	$(BIN)/python tools/student_repo.py $(DEST)
+
+# The course as a static website, built offline from the student notebooks (never executed): make site
+# [SITE_OUT=dir]; open build/site/index.html. Fails on answer content or a remote asset in the result.
+SITE_OUT ?= build/site
+site: $(STAMP)
+	@test -f tools/site_build.py || { echo "error: the website is built in the instructor repository (tools/site_build.py)" >&2; exit 2; }
+	$(BIN)/python tools/site_build.py $(SITE_OUT)
 
 benchmark: $(STAMP)
 	$(BIN)/python benchmarks/threads.py

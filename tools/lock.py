@@ -23,7 +23,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 LOCK = REPO / "constraints.txt"
 POLICY = REPO / "tools" / "lock-policy.txt"
-EXTRAS = ("lab", "test", "instructor")
+EXTRAS = ("lab", "test", "instructor", "site")
 PLATFORM = "x86_64-manylinux_2_28"  # what the CI machines, Binder and Colab run
 HEADER = """\
 # The lock: exact versions used by `make`, CI and Binder (pip install -c constraints.txt ...), valid for
