@@ -37,7 +37,7 @@ EXTRAS := lab,test$(if $(INSTRUCTOR),$(COMMA)instructor,)
 LESSONS ?=
 FORCE ?=
 
-.PHONY: help setup lab author lessons lint test test-fast test-widgets7 release grade lock benchmark clean system-packages student-repo
+.PHONY: help setup lab author lessons lint test test-fast test-widgets7 release grade formgrade feedback export lock benchmark clean system-packages student-repo
 
 help:
 	@echo "make lab      set up .venv (first time) and open JupyterLab on notebooks/"
@@ -46,6 +46,9 @@ help:
 	@echo "make author   open JupyterLab on solutions/ (nbgrader tools; saving updates lessons/)"
 	@echo "make release  the same as make lessons"
 	@echo "make grade ASSIGNMENT=00_welcome [SUBMISSIONS=dir-or-zip] [GRADE_ARGS=...]  autograde a class (sandboxed, parallel)"
+	@echo "make formgrade  the formgrader (grading by hand) in JupyterLab, for the instructor"
+	@echo "make feedback ASSIGNMENT=00_welcome  regenerate the students' feedback (after grading by hand)"
+	@echo "make export ASSIGNMENT=00_welcome    grades/<assignment>/lms.csv for the LMS (autograded, manual, total)"
 	@echo "make test-fast  only the quick unit tests (no notebooks, no grading round trip)"
 	@echo "make lock     re-resolve constraints.txt for every supported Python (tools/lock.py)"
 	@echo "make student-repo DEST=dir  write the student-only repository (scanned for answers, one commit)"
@@ -65,13 +68,23 @@ $(STAMP): pyproject.toml constraints.txt $(wildcard instructor/pyproject.toml)
 # Jupyter refuses to run as root (containers, CI) unless told it may.
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-lab: $(STAMP)
+# Students' JupyterLab has none of nbgrader's instructor tools (Formgrader, Create Assignment, Course List
+# menus, the formgrader's server extension): switched off in the environment, as binder/postBuild does on
+# Binder. make author and make formgrade switch them on for their own JupyterLab only (jupyter/README.md).
+STUDENT_JUPYTER := $(VENV)/.student-jupyter
+INSTRUCTOR_JUPYTER := JUPYTER_CONFIG_PATH=$(CURDIR)/jupyter/instructor$(if $(JUPYTER_CONFIG_PATH),:$(JUPYTER_CONFIG_PATH),)
+$(STUDENT_JUPYTER): $(STAMP)
+	$(BIN)/jupyter labextension disable --level=sys_prefix @jupyter/nbgrader:formgrader @jupyter/nbgrader:create-assignment @jupyter/nbgrader:course-list >/dev/null
+	$(BIN)/jupyter server extension disable --sys-prefix nbgrader.server_extensions.formgrader nbgrader.server_extensions.course_list >/dev/null
+	touch $@
+
+lab: $(STUDENT_JUPYTER)
 	$(BIN)/jupyter lab --ServerApp.root_dir=notebooks $(ROOT_FLAG) $(LAB_ARGS)
 
 # Editing lessons as notebooks: JupyterLab on the repository, opened at solutions/, with nbgrader's
 # create-assignment toolbar; jupytext (jupytext.toml) writes every save to lessons/ too.
-author: $(STAMP)
-	$(BIN)/jupyter lab --ServerApp.root_dir=. --LabApp.default_url=/lab/tree/solutions $(ROOT_FLAG) $(LAB_ARGS)
+author: $(STUDENT_JUPYTER)
+	$(INSTRUCTOR_JUPYTER) $(BIN)/jupyter lab --ServerApp.root_dir=. --LabApp.default_url=/lab/tree/solutions $(ROOT_FLAG) $(LAB_ARGS)
 
 # The one command: sync lessons/ <-> solutions/, re-execute lessons whose code changed, nbgrader release.
 lessons: $(STAMP)
@@ -114,6 +127,21 @@ GRADE_ARGS ?=
 grade: $(STAMP)
 	$(BIN)/course-grade $(ASSIGNMENT) $(SUBMISSIONS) $(GRADE_ARGS)
 
+# Grading by hand: nbgrader's formgrader (opened in the browser; also JupyterLab's Nbgrader > Formgrader menu)
+# on the gradebook course-grade wrote. Instructor only: students' JupyterLab does not have it. exchange/ is the
+# (unused) nbgrader exchange set in nbgrader_config.py: present, the formgrader does not warn about it.
+formgrade: $(STUDENT_JUPYTER)
+	@mkdir -p exchange
+	$(INSTRUCTOR_JUPYTER) $(BIN)/jupyter lab --ServerApp.root_dir=. --ServerApp.default_url=/formgrader $(ROOT_FLAG) $(LAB_ARGS)
+
+# After grading by hand: every student's feedback again, with the manual scores and comments.
+feedback: $(STAMP)
+	$(BIN)/course-grade feedback $(ASSIGNMENT)
+
+# One row per student (submission time, seconds late, autograded, manual, late penalty, total) for the LMS.
+export: $(STAMP)
+	$(BIN)/course-grade export $(ASSIGNMENT)
+
 # One lock for every supported Python (environment markers), resolved by uv: tools/lock.py.
 lock: $(STAMP)
 	$(BIN)/python tools/lock.py
@@ -127,4 +155,4 @@ benchmark: $(STAMP)
 	$(BIN)/python benchmarks/threads.py
 
 clean:
-	rm -rf .pytest_cache gradebook.db autograded feedback .nbgrader.log grades.csv grades
+	rm -rf .pytest_cache gradebook.db autograded feedback .nbgrader.log grades.csv grades exchange
