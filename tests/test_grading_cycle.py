@@ -26,11 +26,9 @@ from pathlib import Path
 import nbformat
 import pytest
 from nbgrader.api import Gradebook
+
+from course_instructor.grading import cli, collect, export, repair, sandbox
 from roundtrip_helpers import REPO, make_course, reference_submission, with_answer
-
-from course_instructor.grading import cli, sandbox
-
-pytestmark = pytest.mark.slow
 
 A = "00_welcome"
 FREE = "free_response_saturation"
@@ -107,6 +105,7 @@ def _needs_manual(root: Path) -> dict[str, bool]:
         return {s: gb.find_submission_notebook(A, A, s).needs_manual_grade for s, *_ in CLASS}
 
 
+@pytest.mark.slow
 def test_the_readme_grading_cycle(tmp_path, capsys):
     if not sandbox.available()[0] and not os.environ.get("CI"):
         pytest.skip("no sandbox (bubblewrap) here")
@@ -193,3 +192,30 @@ def test_the_readme_grading_cycle(tmp_path, capsys):
         assert r["timestamp"].startswith(stamp) and float(r["max_score"]) == 6.0 and float(r["pending_manual"]) == 0
     assert int(rows["carol"]["seconds_late"]) == 20 * 3600 and int(rows["alice"]["seconds_late"]) == 0
     print("grading cycle step times (s): " + ", ".join(f"{k} {v:.1f}" for k, v in times.items()), file=sys.stderr)
+
+
+def test_zip_member_time_is_the_submission_time(tmp_path):
+    """Without timestamp.txt the submission time is the time stored in the LMS zip (read as UTC)."""
+    path = tmp_path / "export.zip"
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr(zipfile.ZipInfo(f"dora_{A}.ipynb", date_time=(2026, 11, 21, 8, 0, 0)), nbformat.writes(nbformat.v4.new_notebook()))
+    subs = collect.collect(path, A, tmp_path / "course", [f"{A}.ipynb"])
+    assert [(s.student, s.timestamp) for s in subs] == [("dora", "2026-11-21T08:00:00+00:00")]
+    # the copy in submitted/ keeps that time: a later run from submitted/ gives the same timestamp
+    again = collect.collect(tmp_path / "course" / "submitted", A, tmp_path / "course", [f"{A}.ipynb"])
+    assert [s.timestamp for s in again] == ["2026-11-21T08:00:00+00:00"]
+
+
+def test_mark_scheme_is_for_the_grader_only():
+    """The model answer and mark scheme follow each hand-graded answer in the graded notebook (the
+    formgrader shows it) and are dropped from the feedback."""
+    source = nbformat.read(REPO / "solutions" / A / f"{A}.ipynb", as_version=4)
+    release = nbformat.read(REPO / "notebooks" / A / f"{A}.ipynb", as_version=4)
+    nb = repair.transplant(source, release, release).nb
+    ids = [c.metadata.get("nbgrader", {}).get("grade_id") for c in nb.cells]
+    note = nb.cells[ids.index(FREE) + 1]
+    assert note.metadata.get(repair.GRADER_NOTE) and "Mark scheme (2 points)" in note.source
+    assert sum(bool(c.metadata.get(repair.GRADER_NOTE)) for c in nb.cells) == 1
+    dropped, _ = export.DropGraderNotes().preprocess(nb, {})
+    assert not any(c.metadata.get(repair.GRADER_NOTE) for c in dropped.cells)
+    assert "Mark scheme" not in "\n".join(c.source for c in dropped.cells)

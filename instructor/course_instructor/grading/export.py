@@ -24,7 +24,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from nbgrader.api import Gradebook, MissingEntry
-
 from nbgrader.preprocessors import NbGraderPreprocessor
 
 from ..release import REPO_ROOT
