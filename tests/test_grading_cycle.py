@@ -212,6 +212,7 @@ def test_mark_scheme_is_for_the_grader_only():
     source = nbformat.read(REPO / "solutions" / A / f"{A}.ipynb", as_version=4)
     release = nbformat.read(REPO / "notebooks" / A / f"{A}.ipynb", as_version=4)
     nb = repair.transplant(source, release, release).nb
+    repair.add_grader_notes(nb, source)
     ids = [c.metadata.get("nbgrader", {}).get("grade_id") for c in nb.cells]
     note = nb.cells[ids.index(FREE) + 1]
     assert note.metadata.get(repair.GRADER_NOTE) and "Mark scheme (2 points)" in note.source

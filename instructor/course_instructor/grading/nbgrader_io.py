@@ -23,8 +23,8 @@ import nbformat
 from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.preprocessors import ClearHiddenTests, SaveAutoGrades
 
-from ..release import REPO_ROOT, generate, nbgrader_env
-from .repair import is_answer, is_graded, is_test, meta
+from ..release import REPO_ROOT, SOURCE_DIR, generate, nbgrader_env
+from .repair import add_grader_notes, is_answer, is_graded, is_test, meta
 
 VERDICT = "course_grade"  # cell metadata key holding our verdict for a test cell
 
@@ -169,6 +169,11 @@ def notes_cell(status: str, notes: list[str]):
 
 
 def write_autograded(root: Path, assignment: str, student: str, name: str, nb) -> Path:
+    """``autograded/<student>/<assignment>/<name>``, with the model answer and mark scheme after each
+    hand-graded answer for the formgrader (:func:`.repair.add_grader_notes`; never in the feedback)."""
+    source = Path(root) / SOURCE_DIR / assignment / name
+    if source.is_file():
+        add_grader_notes(nb, nbformat.read(source, as_version=4))
     folder = Path(root) / "autograded" / student / assignment
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / name

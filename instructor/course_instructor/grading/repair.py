@@ -199,7 +199,6 @@ def transplant(source_nb, student_nb, release_nb=None) -> Repaired:
         if cell.cell_type == "code":
             cell.outputs = []
             cell.execution_count = None
-    add_grader_notes(nb, source_nb)
     return Repaired(nb=nb, notes=notes, review=review)
 
 
@@ -209,7 +208,8 @@ GRADER_NOTE = "course_grade_grader_note"  # cell metadata: shown in the formgrad
 def add_grader_notes(nb, source_nb) -> None:
     """After each answer graded by hand, a markdown cell with the instructor's model answer and
     mark scheme (the answer cell of ``source_nb``), so that the grader sees them in the formgrader
-    next to the student's answer. nbgrader_config.py drops these cells from the students' feedback
+    next to the student's answer (:func:`.nbgrader_io.write_autograded` adds them to every graded
+    notebook; they are not run). nbgrader_config.py drops these cells from the students' feedback
     (:class:`course_instructor.grading.export.DropGraderNotes`)."""
     model = {meta(c).get("grade_id"): c for c in source_nb.cells if is_answer(c) and is_graded(c)}
     out = []
