@@ -63,27 +63,25 @@ $(STAMP): pyproject.toml constraints.txt $(wildcard instructor/pyproject.toml)
 	$(BIN)/python -m pip install -qq --upgrade pip
 	$(BIN)/python -m pip install -qq -c constraints.txt -e ".[$(EXTRAS)]" $(if $(INSTRUCTOR),-e ./instructor,)
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (course)" >/dev/null
+	@# Students' JupyterLab gets no nbgrader instructor tools (Formgrader, Create Assignment, Course List menus, the
+	@# formgrader's server extension), as on Binder (binder/postBuild); they keep Assignment List and Validate.
+	$(BIN)/jupyter labextension disable --level=sys_prefix @jupyter/nbgrader:formgrader @jupyter/nbgrader:create-assignment @jupyter/nbgrader:course-list >/dev/null 2>&1
+	$(BIN)/jupyter server extension disable --sys-prefix nbgrader.server_extensions.formgrader nbgrader.server_extensions.course_list >/dev/null 2>&1
 	touch $(STAMP)
 
 # Jupyter refuses to run as root (containers, CI) unless told it may.
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-# Students' JupyterLab has none of nbgrader's instructor tools (Formgrader, Create Assignment, Course List
-# menus, the formgrader's server extension): switched off in the environment, as binder/postBuild does on
-# Binder. make author and make formgrade switch them on for their own JupyterLab only (jupyter/README.md).
-STUDENT_JUPYTER := $(VENV)/.student-jupyter
+# Students' JupyterLab has none of nbgrader's instructor tools: make setup switches them off (above).
+# make author and make formgrade switch them on for their own JupyterLab only (jupyter/README.md).
 INSTRUCTOR_JUPYTER := JUPYTER_CONFIG_PATH=$(CURDIR)/jupyter/instructor$(if $(JUPYTER_CONFIG_PATH),:$(JUPYTER_CONFIG_PATH),)
-$(STUDENT_JUPYTER): $(STAMP)
-	$(BIN)/jupyter labextension disable --level=sys_prefix @jupyter/nbgrader:formgrader @jupyter/nbgrader:create-assignment @jupyter/nbgrader:course-list >/dev/null
-	$(BIN)/jupyter server extension disable --sys-prefix nbgrader.server_extensions.formgrader nbgrader.server_extensions.course_list >/dev/null
-	touch $@
 
-lab: $(STUDENT_JUPYTER)
+lab: $(STAMP)
 	$(BIN)/jupyter lab --ServerApp.root_dir=notebooks $(ROOT_FLAG) $(LAB_ARGS)
 
 # Editing lessons as notebooks: JupyterLab on the repository, opened at solutions/, with nbgrader's
 # create-assignment toolbar; jupytext (jupytext.toml) writes every save to lessons/ too.
-author: $(STUDENT_JUPYTER)
+author: $(STAMP)
 	$(INSTRUCTOR_JUPYTER) $(BIN)/jupyter lab --ServerApp.root_dir=. --LabApp.default_url=/lab/tree/solutions $(ROOT_FLAG) $(LAB_ARGS)
 
 # The one command: sync lessons/ <-> solutions/, re-execute lessons whose code changed, nbgrader release.
@@ -130,7 +128,7 @@ grade: $(STAMP)
 # Grading by hand: nbgrader's formgrader (opened in the browser; also JupyterLab's Nbgrader > Formgrader menu)
 # on the gradebook course-grade wrote. Instructor only: students' JupyterLab does not have it. exchange/ is the
 # (unused) nbgrader exchange set in nbgrader_config.py: present, the formgrader does not warn about it.
-formgrade: $(STUDENT_JUPYTER)
+formgrade: $(STAMP)
 	@mkdir -p exchange
 	$(INSTRUCTOR_JUPYTER) $(BIN)/jupyter lab --ServerApp.root_dir=. --ServerApp.default_url=/formgrader $(ROOT_FLAG) $(LAB_ARGS)
 
