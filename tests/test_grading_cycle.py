@@ -124,7 +124,8 @@ def test_the_readme_grading_cycle(tmp_path, capsys):
 
     export_zip = tmp_path / "lms-export.zip"
     _class_zip(root, export_zip)
-    grade_args = [A, str(export_zip), "--root", str(root), "--workers", "2", "--cell-timeout", "25"]
+    # feedback comes in its own step below (make grade would also write it for the autograded part)
+    grade_args = [A, str(export_zip), "--root", str(root), "--workers", "2", "--cell-timeout", "25", "--no-feedback"]
     t = time.monotonic()
     assert cli.main(grade_args) == 0
     times["grade"] = time.monotonic() - t
@@ -132,7 +133,6 @@ def test_the_readme_grading_cycle(tmp_path, capsys):
     assert "  3 graded\n" in out, out
     assert "out of 6 in all: 4 autograded, 2 graded by hand: 3 of 3 student(s) pending" in out, out
     assert all(_needs_manual(root).values())
-    assert not list(root.glob("feedback/*/*/.course-grade*")), "grader files in the feedback"
 
     t = time.monotonic()
     with formgrader(root) as (url, token, log):
