@@ -19,8 +19,7 @@ rest of nbgrader (formgrader, feedback) sees the usual layout.
 The submission time (nbgrader's timestamp, from which it computes how late a submission is) is
 ``timestamp.txt`` where the submission has one (nbgrader's own ``collect`` writes it), otherwise
 the modification time of the newest notebook submitted: for a zip, the time stored with each
-member (Canvas and Moodle store the upload time there; a zip keeps no time zone: it is read as
-UTC), for a folder the file's time on disk. Copies keep these times.
+member (an LMS writes its upload time there; a zip keeps no time zone: it is read as UTC), for a folder the file's time on disk. Copies keep these times.
 """
 from __future__ import annotations
 
