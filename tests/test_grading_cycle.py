@@ -220,3 +220,39 @@ def test_mark_scheme_is_for_the_grader_only():
     dropped, _ = export.DropGraderNotes().preprocess(nb, {})
     assert not any(c.metadata.get(repair.GRADER_NOTE) for c in dropped.cells)
     assert "Mark scheme" not in "\n".join(c.source for c in dropped.cells)
+
+
+_PROBE = """
+import json
+from jupyter_server.serverapp import ServerApp
+from jupyterlab_server.config import get_page_config
+from jupyter_core.paths import jupyter_path
+page = get_page_config(jupyter_path("labextensions"), None)
+app = ServerApp()
+app.find_server_extensions()
+disabled = page.get("disabledExtensions", [])
+disabled = [k for k, v in disabled.items() if v] if isinstance(disabled, dict) else disabled
+print(json.dumps({"disabled": sorted(disabled),
+                  "formgrader": app.jpserver_extensions.get("nbgrader.server_extensions.formgrader")}))
+"""
+
+
+@pytest.mark.slow  # two interpreters importing JupyterLab and the formgrader: ~20 s on a busy CPU
+def test_instructor_tools_only_for_the_instructor():
+    """Students' JupyterLab (make lab: the environment as make setup leaves it) has no Formgrader or Create
+    Assignment; make formgrade and make author (jupyter/instructor first on JUPYTER_CONFIG_PATH) have both."""
+    def probe(config_path: str | None) -> dict:
+        env = {k: v for k, v in os.environ.items() if k != "JUPYTER_CONFIG_PATH"}
+        if config_path:
+            env["JUPYTER_CONFIG_PATH"] = config_path
+        proc = subprocess.run([sys.executable, "-c", _PROBE], env=env, capture_output=True, text=True, timeout=120)
+        assert proc.returncode == 0, proc.stderr
+        return json.loads(proc.stdout.strip().splitlines()[-1])
+
+    tools = {"@jupyter/nbgrader:formgrader", "@jupyter/nbgrader:create-assignment"}
+    student = probe(None)
+    if not tools & set(student["disabled"]):
+        pytest.skip(".venv was set up before make setup switched the instructor tools off: rm -rf .venv && make setup")
+    assert tools <= set(student["disabled"]) and student["formgrader"] is False, student
+    instructor = probe(str(REPO / "jupyter" / "instructor"))
+    assert not tools & set(instructor["disabled"]) and instructor["formgrader"] is True, instructor
