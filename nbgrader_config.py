@@ -36,6 +36,9 @@ c.Exchange.root = os.path.join(c.CourseDirectory.root, "exchange")
 # Never copied from autograded/ into a student's feedback: course-grade's own files (its cache, the
 # record of what was graded by hand) besides nbgrader's defaults.
 c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", ".course-grade*"]
+# The formgrader's "Manage Assignments" page would print this configuration, and cannot (the preprocessors
+# below are classes): it logs a warning on every visit instead.
+c.FormgradeExtension.debug = False
 
 # nbgrader's default pipeline with ClearOutput replaced by KeepDemoOutputs, so the student
 # release keeps the lesson's figures, and PlatformCells adding the cells every student notebook
