@@ -37,7 +37,7 @@ EXTRAS := lab,test$(if $(INSTRUCTOR),$(COMMA)instructor$(COMMA)site,)
 LESSONS ?=
 FORCE ?=
 
-.PHONY: help setup lab author lessons lint test test-fast test-widgets7 release grade lock benchmark clean system-packages student-repo site
+.PHONY: help setup lab author lessons lint test test-fast test-widgets7 release grade formgrade feedback export lock benchmark clean system-packages student-repo site
 
 help:
 	@echo "make lab      set up .venv (first time) and open JupyterLab on notebooks/"
@@ -46,6 +46,9 @@ help:
 	@echo "make author   open JupyterLab on solutions/ (nbgrader tools; saving updates lessons/)"
 	@echo "make release  the same as make lessons"
 	@echo "make grade ASSIGNMENT=00_welcome [SUBMISSIONS=dir-or-zip] [GRADE_ARGS=...]  autograde a class (sandboxed, parallel)"
+	@echo "make formgrade  the formgrader (grading by hand) in JupyterLab, for the instructor"
+	@echo "make feedback ASSIGNMENT=00_welcome  regenerate the students' feedback (after grading by hand)"
+	@echo "make export ASSIGNMENT=00_welcome    grades/<assignment>/lms.csv for the LMS (autograded, manual, total)"
 	@echo "make test-fast  only the quick unit tests (no notebooks, no grading round trip)"
 	@echo "make lock     re-resolve constraints.txt for every supported Python (tools/lock.py)"
 	@echo "make student-repo DEST=dir  write the student-only repository (scanned for answers, one commit)"
@@ -61,10 +64,18 @@ $(STAMP): pyproject.toml constraints.txt $(wildcard instructor/pyproject.toml)
 	$(BIN)/python -m pip install -qq --upgrade pip
 	$(BIN)/python -m pip install -qq -c constraints.txt -e ".[$(EXTRAS)]" $(if $(INSTRUCTOR),-e ./instructor,)
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (course)" >/dev/null
+	@# Students' JupyterLab gets no nbgrader instructor tools (Formgrader, Create Assignment, Course List menus, the
+	@# formgrader's server extension), as on Binder (binder/postBuild); they keep Assignment List and Validate.
+	$(BIN)/jupyter labextension disable --level=sys_prefix @jupyter/nbgrader:formgrader @jupyter/nbgrader:create-assignment @jupyter/nbgrader:course-list >/dev/null 2>&1
+	$(BIN)/jupyter server extension disable --sys-prefix nbgrader.server_extensions.formgrader nbgrader.server_extensions.course_list >/dev/null 2>&1
 	touch $(STAMP)
 
 # Jupyter refuses to run as root (containers, CI) unless told it may.
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
+
+# Students' JupyterLab has none of nbgrader's instructor tools: make setup switches them off (above).
+# make author and make formgrade switch them on for their own JupyterLab only (jupyter/README.md).
+INSTRUCTOR_JUPYTER := JUPYTER_CONFIG_PATH=$(CURDIR)/jupyter/instructor$(if $(JUPYTER_CONFIG_PATH),:$(JUPYTER_CONFIG_PATH),)
 
 lab: $(STAMP)
 	$(BIN)/jupyter lab --ServerApp.root_dir=notebooks $(ROOT_FLAG) $(LAB_ARGS)
@@ -72,7 +83,7 @@ lab: $(STAMP)
 # Editing lessons as notebooks: JupyterLab on the repository, opened at solutions/, with nbgrader's
 # create-assignment toolbar; jupytext (jupytext.toml) writes every save to lessons/ too.
 author: $(STAMP)
-	$(BIN)/jupyter lab --ServerApp.root_dir=. --LabApp.default_url=/lab/tree/solutions $(ROOT_FLAG) $(LAB_ARGS)
+	$(INSTRUCTOR_JUPYTER) $(BIN)/jupyter lab --ServerApp.root_dir=. --LabApp.default_url=/lab/tree/solutions $(ROOT_FLAG) $(LAB_ARGS)
 
 # The one command: sync lessons/ <-> solutions/, re-execute lessons whose code changed, nbgrader release.
 lessons: $(STAMP)
@@ -115,6 +126,21 @@ GRADE_ARGS ?=
 grade: $(STAMP)
 	$(BIN)/course-grade $(ASSIGNMENT) $(SUBMISSIONS) $(GRADE_ARGS)
 
+# Grading by hand: nbgrader's formgrader (opened in the browser; also JupyterLab's Nbgrader > Formgrader menu)
+# on the gradebook course-grade wrote. Instructor only: students' JupyterLab does not have it. exchange/ is the
+# (unused) nbgrader exchange set in nbgrader_config.py: present, the formgrader does not warn about it.
+formgrade: $(STAMP)
+	@mkdir -p exchange
+	$(INSTRUCTOR_JUPYTER) $(BIN)/jupyter lab --ServerApp.root_dir=. --ServerApp.default_url=/formgrader $(ROOT_FLAG) $(LAB_ARGS)
+
+# After grading by hand: every student's feedback again, with the manual scores and comments.
+feedback: $(STAMP)
+	$(BIN)/course-grade feedback $(ASSIGNMENT)
+
+# One row per student (submission time, seconds late, autograded, manual, late penalty, total) for the LMS.
+export: $(STAMP)
+	$(BIN)/course-grade export $(ASSIGNMENT)
+
 # One lock for every supported Python (environment markers), resolved by uv: tools/lock.py.
 lock: $(STAMP)
 	$(BIN)/python tools/lock.py
@@ -135,4 +161,4 @@ benchmark: $(STAMP)
 	$(BIN)/python benchmarks/threads.py
 
 clean:
-	rm -rf .pytest_cache gradebook.db autograded feedback .nbgrader.log grades.csv grades
+	rm -rf .pytest_cache gradebook.db autograded feedback .nbgrader.log grades.csv grades exchange

@@ -2,6 +2,8 @@
 
     course-grade 00_welcome                       # submitted/<student>/00_welcome/ under the course root
     course-grade 00_welcome ~/Downloads/lms.zip   # or a flat folder / zip exported by an LMS
+    course-grade feedback 00_welcome              # after grading by hand: regenerate the feedback (grading/export.py)
+    course-grade export 00_welcome                # grades/00_welcome/lms.csv for the LMS
     make grade ASSIGNMENT=00_welcome [SUBMISSIONS=...] [GRADE_ARGS="--workers 4 --force"]
 
 Writes (course root): ``submitted/`` (normalised copies), ``autograded/``, ``gradebook.db`` (nbgrader),
@@ -24,7 +26,7 @@ from typing import TypedDict
 import nbformat
 
 from ..release import RELEASE_DIR, REPO_ROOT, SOURCE_DIR
-from . import collect, nbgrader_io, redact, report, sandbox, stages
+from . import collect, export, nbgrader_io, redact, report, sandbox, stages
 
 
 class Question(TypedDict):
@@ -164,10 +166,12 @@ def grade_assignment(assignment: str, submissions: Path | None = None, *, root: 
     report.write_csv(out / "grades.csv", results, assignment)
     report.figure(out / "grades.png", results, assignment)
     if feedback:
-        proc = nbgrader_io.generate_feedback(root, assignment)
-        if proc.returncode != 0:
-            print(f"warning: nbgrader generate_feedback failed:\n{proc.stderr[-2000:]}", file=sys.stderr)
+        export.feedback(root, assignment, quiet=True)  # with late penalties; prints nbgrader's error if it fails
     text = report.summary(results, assignment, time.monotonic() - start, workers, subs.problems)
+    manual = export.manual_status(root, assignment)
+    graded = [r for r in results if r["status"] != "missing"]
+    if manual.points:
+        text += "\n" + export.summary_line(manual, max((r["max_score"] for r in results), default=0), len(graded), assignment)
     (out / "summary.txt").write_text(text + "\n")
     (out / "results.json").write_text(json.dumps(results, indent=1))
     if progress:
@@ -177,6 +181,9 @@ def grade_assignment(assignment: str, submissions: Path | None = None, *, root: 
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv and argv[0] in ("feedback", "export"):  # course-grade feedback|export <assignment>: grading/export.py
+        return export.main(argv)
     p = argparse.ArgumentParser(prog="course-grade", description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("assignment")

@@ -15,14 +15,21 @@ distinct ids with a note (never merged); a damaged class export loses only its d
 
 Each student's files are copied into ``<root>/submitted/<student>/<assignment>/`` so that the
 rest of nbgrader (formgrader, feedback) sees the usual layout.
+
+The submission time (nbgrader's timestamp, from which it computes how late a submission is) is
+``timestamp.txt`` where the submission has one (nbgrader's own ``collect`` writes it), otherwise
+the modification time of the newest notebook submitted: for a zip, the time stored with each
+member (an LMS writes its upload time there; a zip keeps no time zone: it is read as UTC), for a folder the file's time on disk. Copies keep these times.
 """
 from __future__ import annotations
 
+import datetime
 import os
 import re
 import shutil
 import stat
 import tempfile
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -131,6 +138,7 @@ def _wanted(name: str) -> bool:
 def _extract(zip_path: Path, into: Path, limits: archive.ZipLimits = archive.ZipLimits()) -> list[tuple[str, str]]:
     """Unpack the wanted members into ``into``; returns (member, problem) for each one not unpacked."""
     problems = []
+    times = _member_times(zip_path)
     for entry in archive.entries(zip_path, _wanted, limits):
         if entry.data is None:
             problems.append((entry.name, entry.problem))
@@ -139,9 +147,41 @@ def _extract(zip_path: Path, into: Path, limits: archive.ZipLimits = archive.Zip
         try:
             dest.parent.mkdir(parents=True, exist_ok=True)
             dest.write_bytes(entry.data)
+            if entry.name in times:
+                os.utime(dest, (times[entry.name], times[entry.name]))
         except OSError as err:
             problems.append((entry.name, f"could not be unpacked ({err.strerror})"))
     return problems
+
+
+def _member_times(zip_path: Path) -> dict[str, float]:
+    """Member name -> the time stored with it in the zip (no time zone there: read as UTC), as a POSIX time."""
+    try:
+        with zipfile.ZipFile(zip_path) as zf:
+            out = {}
+            for info in zf.infolist():
+                try:
+                    out[info.filename] = datetime.datetime(*info.date_time, tzinfo=datetime.timezone.utc).timestamp()
+                except ValueError:  # an impossible date in a damaged entry: no time
+                    pass
+            return out
+    except (OSError, zipfile.BadZipFile, ValueError):
+        return {}
+
+
+def _file_time(files: list[Path]) -> str | None:
+    """The newest modification time of the submitted notebooks, in UTC (ISO 8601), or None."""
+    times = [os.lstat(p).st_mtime for p in files if p.suffix == ".ipynb"]
+    if not times:
+        return None
+    return datetime.datetime.fromtimestamp(max(times), datetime.timezone.utc).isoformat()
+
+
+def _copy(path: Path, dest: Path) -> None:
+    """Copy a regular file and keep its modification time (the submission time when no timestamp.txt is sent)."""
+    shutil.copyfile(path, dest, follow_symlinks=False)
+    st = os.lstat(path)
+    os.utime(dest, ns=(st.st_atime_ns, st.st_mtime_ns))
 
 
 def _is_nbgrader_layout(folder: Path, assignment: str) -> bool:
@@ -169,7 +209,7 @@ def _copy_files(files: list[Path], source: Path, target: Path) -> list[Path]:
     for path in files:
         dest = target / path.relative_to(source)
         dest.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(path, dest, follow_symlinks=False)
+        _copy(path, dest)
         copied.append(dest)
     return copied
 
@@ -266,13 +306,13 @@ def collect(source: Path, assignment: str, root: Path, notebooks: list[str],
                     k = 2
                     while dest.exists():  # two files of one student with the same name: keep both
                         dest, k = target / f"{path.stem}-{k}.ipynb", k + 1
-                    shutil.copyfile(path, dest, follow_symlinks=False)
+                    _copy(path, dest)
                     files.append(dest)
             else:
                 files, target = [], None
             stamp = next((f for f in files if f.name == "timestamp.txt" and f.parent.name == assignment), None)
             found[student] = Submission(student, target, _notebooks(files),
-                                        stamp.read_text().strip() if stamp else None, notes)
+                                        stamp.read_text().strip() if stamp else _file_time(files), notes)
     for student in known_students or []:
         found.setdefault(student, Submission(student, None))
     return Collection([found[s] for s in sorted(found)], problems)

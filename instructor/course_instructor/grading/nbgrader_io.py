@@ -9,6 +9,8 @@ autograde would put it, so ``nbgrader generate_feedback``, ``nbgrader export`` a
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import json
 import os
 import sqlite3
 import subprocess
@@ -21,24 +23,60 @@ import nbformat
 from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.preprocessors import ClearHiddenTests, SaveAutoGrades
 
-from ..release import REPO_ROOT, generate, nbgrader_env
-from .repair import is_test, meta
+from ..release import REPO_ROOT, SOURCE_DIR, generate, nbgrader_env
+from .repair import add_grader_notes, is_answer, is_graded, is_test, meta
 
 VERDICT = "course_grade"  # cell metadata key holding our verdict for a test cell
 
 
+ANSWERS = ".course-grade-answers.json"  # beside a student's autograded notebooks: what was graded by hand
+
+
+def answer_digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _digests(nb) -> dict[str, str]:
+    """grade_id -> digest of what its score depends on: a hand-graded answer cell its own text, a
+    test cell all the notebook's answers (a test reads any of them)."""
+    answers = [c for c in nb.cells if is_answer(c)]
+    every = answer_digest("\x00".join(c.source for c in answers))
+    out = {}
+    for cell in nb.cells:
+        if is_graded(cell):
+            out[meta(cell)["grade_id"]] = answer_digest(cell.source) if is_answer(cell) else every
+    return out
+
+
 class SaveVerdicts(SaveAutoGrades):
-    """nbgrader's SaveAutoGrades, scoring test cells by the grader's verdict, not by their output."""
+    """nbgrader's SaveAutoGrades, scoring test cells by the grader's verdict, not by their output.
+
+    A cell a person has graded (a manual score, "graded" in the formgrader) stays graded when the
+    answers it depends on and its automatic score are unchanged (``previous``: the digests saved
+    when it was last graded); nbgrader's own preprocessor marks it "needs manual grade" again at
+    every autograde.
+    """
+
+    previous: dict = {}
 
     def _add_score(self, cell, resources):
+        gid = cell.metadata["nbgrader"]["grade_id"]
+        grade = self.gradebook.find_grade(gid, self.notebook_id, self.assignment_id, self.student_id)
+        was_graded = grade.manual_score is not None and not grade.needs_manual_grade
+        old_auto = grade.auto_score
         verdict = cell.metadata.get(VERDICT)
         if verdict is None:
-            return super()._add_score(cell, resources)
-        grade = self.gradebook.find_grade(cell.metadata["nbgrader"]["grade_id"], self.notebook_id,
-                                          self.assignment_id, self.student_id)
-        grade.auto_score = float(verdict["points"])
-        grade.needs_manual_grade = grade.manual_score is not None
+            super()._add_score(cell, resources)
+        else:
+            grade.auto_score = float(verdict["points"])
+            grade.needs_manual_grade = grade.manual_score is not None
+        if was_graded and grade.auto_score == old_auto and self.previous.get(gid) == self.digests.get(gid):
+            grade.needs_manual_grade = False
         self.gradebook.db.commit()
+
+    def preprocess(self, nb, resources):
+        self.digests = _digests(nb)
+        return super().preprocess(nb, resources)
 
 
 def db_url(root: Path) -> str:
@@ -131,6 +169,11 @@ def notes_cell(status: str, notes: list[str]):
 
 
 def write_autograded(root: Path, assignment: str, student: str, name: str, nb) -> Path:
+    """``autograded/<student>/<assignment>/<name>``, with the model answer and mark scheme after each
+    hand-graded answer for the formgrader (:func:`.repair.add_grader_notes`; never in the feedback)."""
+    source = Path(root) / SOURCE_DIR / assignment / name
+    if source.is_file():
+        add_grader_notes(nb, nbformat.read(source, as_version=4))
     folder = Path(root) / "autograded" / student / assignment
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / name
@@ -139,8 +182,18 @@ def write_autograded(root: Path, assignment: str, student: str, name: str, nb) -
 
 
 def save(root: Path, assignment: str, student: str, notebooks: dict[str, object], timestamp: str | None = None) -> None:
-    """Write one student's graded notebooks ({name: executed nb with verdicts}) into the gradebook."""
+    """Write one student's graded notebooks ({name: executed nb with verdicts}) into the gradebook.
+
+    Hand-graded cells whose answer did not change keep their "graded" state (:class:`SaveVerdicts`);
+    the digests it compares are kept in ``autograded/<student>/<assignment>/.course-grade-answers.json``.
+    """
     url = db_url(root)
+    record = Path(root) / "autograded" / student / assignment / ANSWERS
+    try:
+        previous = json.loads(record.read_text()) if record.is_file() else {}
+    except (OSError, ValueError):
+        previous = {}
+    current = {}
     with warnings.catch_warnings():  # nbgrader's own SQLAlchemy session warnings: harmless noise
         warnings.simplefilter("ignore")
         with Gradebook(url) as gb:
@@ -150,7 +203,13 @@ def save(root: Path, assignment: str, student: str, notebooks: dict[str, object]
         for name, nb in notebooks.items():
             resources = {"nbgrader": {"notebook": Path(name).stem, "assignment": assignment, "student": student,
                                       "db_url": url}}
-            SaveVerdicts().preprocess(nb, resources)
+            saver = SaveVerdicts()
+            saver.previous = previous.get(name, {})
+            saver.preprocess(nb, resources)
+            current[name] = saver.digests
+    if notebooks:
+        record.parent.mkdir(parents=True, exist_ok=True)
+        record.write_text(json.dumps(current, indent=1, sort_keys=True))
 
 
 def set_verdicts(nb, cells) -> None:

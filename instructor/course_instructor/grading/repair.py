@@ -202,6 +202,28 @@ def transplant(source_nb, student_nb, release_nb=None) -> Repaired:
     return Repaired(nb=nb, notes=notes, review=review)
 
 
+GRADER_NOTE = "course_grade_grader_note"  # cell metadata: shown in the formgrader, dropped from feedback
+
+
+def add_grader_notes(nb, source_nb) -> None:
+    """After each answer graded by hand, a markdown cell with the instructor's model answer and
+    mark scheme (the answer cell of ``source_nb``), so that the grader sees them in the formgrader
+    next to the student's answer (:func:`.nbgrader_io.write_autograded` adds them to every graded
+    notebook; they are not run). nbgrader_config.py drops these cells from the students' feedback
+    (:class:`course_instructor.grading.export.DropGraderNotes`)."""
+    model = {meta(c).get("grade_id"): c for c in source_nb.cells if is_answer(c) and is_graded(c)}
+    out = []
+    for cell in nb.cells:
+        out.append(cell)
+        gid = meta(cell).get("grade_id")
+        if gid in model and is_answer(cell):
+            quoted = "\n".join("> " + line if line.strip() else ">" for line in _text(model[gid]).splitlines())
+            out.append(nbformat.v4.new_markdown_cell(
+                f"**For the grader ({gid}, {meta(model[gid]).get('points', 0):g} points): the model answer and mark "
+                f"scheme.** Not shown to the student.\n\n{quoted}", metadata={GRADER_NOTE: True}))
+    nb.cells = out
+
+
 def match_notebooks(expected: list[str], found: list[Path]) -> tuple[dict[str, Path], list[str]]:
     """Map each expected notebook name to a submitted file; a single renamed file is accepted.
 
