@@ -229,7 +229,6 @@ _hidden_shallow_tests()
 del _hidden_shallow_tests
 ### END HIDDEN TESTS
 
-
 # %% [markdown]
 # ### Exercise 2 -- activation patterns (2 points)
 # Implement `activation_pattern(x, theta)`: a **bool** tensor of shape `(N, D)` whose entry $[n, d]$ is `True` when
@@ -413,7 +412,6 @@ _hidden_region_formula_tests()
 del _hidden_region_formula_tests
 ### END HIDDEN TESTS
 
-
 # %% [markdown]
 # ### Exercise 4 -- counting regions empirically (2 points)
 # The formula is a maximum. What does a *given* network do? Implement `count_regions(x, theta)`: the number of
@@ -492,7 +490,7 @@ del _hidden_count_tests
 
 # %%
 # NBVAL_CHECK_OUTPUT
-n_side = pick(full=300, fast=100)
+n_side = pick(full=300, fast=60)
 small, large = make_grid(2.0, n_side).points, make_grid(20.0, n_side).points
 print(" D   formula   grid [-2,2]^2   grid [-20,20]^2")
 comparison = {}
@@ -574,7 +572,7 @@ depth_results = {}
 for name, widths in depth_nets.items():
     net = relu_mlp(widths, seed=0, dtype=torch.float32).to(DEVICE)
     before = region_map(net, region_grid.points).count
-    fit = fit_full_batch(net.to(DEVICE), train_x, train_y, steps=pick(full=800, fast=100), lr=1e-2, desc=name)
+    fit = fit_full_batch(net.to(DEVICE), train_x, train_y, steps=pick(full=800, fast=30), lr=1e-2, desc=name)
     _, after_labels, after = region_map(net, region_grid.points)
     depth_results[name] = {"params": n_params(net), "random": before, "trained": after, "mse": fit["final_mse"],
                            "labels": after_labels}
@@ -654,7 +652,7 @@ y_dense = (x_dense > 0).float()
 fig, (ax_f, ax_e) = plt.subplots(1, 2, figsize=(12, 4))
 ax_f.plot(x_dense[:, 0], y_dense[:, 0], color="black", lw=3, alpha=0.3, label="target step")
 for name, net in step_nets.items():
-    fit_full_batch(net.to(DEVICE), x_fit, y_fit, steps=pick(full=600, fast=150), lr=1e-2, desc=name)
+    fit_full_batch(net.to(DEVICE), x_fit, y_fit, steps=pick(full=600, fast=40), lr=1e-2, desc=name)
     with torch.no_grad():
         pred = net(x_dense.to(DEVICE)).cpu()[:, 0]
     err2 = (pred - y_dense[:, 0]) ** 2
@@ -721,7 +719,7 @@ fields = {
 }
 field_results = {}
 for name, net in fields.items():
-    fit = fit_full_batch(net.to(DEVICE), coords[train_mask], pixels[train_mask], steps=pick(full=300, fast=40),
+    fit = fit_full_batch(net.to(DEVICE), coords[train_mask], pixels[train_mask], steps=pick(full=300, fast=15),
                          lr=1e-3, desc=name)
     with torch.no_grad():
         recon = net(coords.to(DEVICE)).cpu()
