@@ -63,7 +63,7 @@ HUMAN_TOP5 = 0.051
 #: The modern changes of the ablation, in the order they are added: key -> description.
 CHANGES = {
     "cross_entropy": "cross-entropy loss (softmax outputs) instead of MSE on +-1 targets",
-    "adamw": "AdamW (lr 3e-4, weight decay 1e-4), learning rate decayed linearly to 1/10",
+    "adamw": "AdamW (weight decay 1e-4) instead of SGD, learning rate decayed linearly to 1/10",
     "shifts": "random shifts of up to 1 pixel (data augmentation)",
     "dropout": "dropout 0.25 on the 192 H2 units",
     "relu": "ReLU instead of tanh in the hidden layers",
@@ -696,9 +696,10 @@ def load_ablation(path=RESULTS) -> dict:
     """The shipped ablation (``tools/lecun1989_ablation.py``).
 
     Returns:
-        ``{"meta": {...}, "runs": {key: {"setting": Setting, "test_error": (S,) array,
-        "curves": (S, passes + 1) array of test error after each pass}}}`` with ``key`` from
-        :func:`setting_key` and S seeds.
+        ``{"meta": {...}, "runs": {key: {"setting": Setting, "lr": the learning rate chosen on the
+        validation split, "validation_error": {lr: error}, "test_error" and "train_error": (S,) arrays (at the
+        end), "curves": (S, passes + 1)
+        array of test error after each pass}}}`` with ``key`` from :func:`setting_key` and S seeds.
     """
     path = Path(path)
     if not path.is_file():
@@ -711,7 +712,9 @@ def load_ablation(path=RESULTS) -> dict:
         if unknown:
             raise ValueError(f"{path}: unknown change(s) {sorted(unknown)} in run {key!r}")
         runs[key] = {"setting": Setting(**{name: name in flags for name in CHANGES}),
+                     "lr": run.get("lr"), "validation_error": run.get("validation_error", {}),
                      "test_error": np.asarray(run["test_error"], dtype=float),
+                     "train_error": np.asarray(run.get("train_error", []), dtype=float),
                      "curves": np.asarray(run["curves"], dtype=float)}
     return {"meta": raw["meta"], "runs": runs}
 

@@ -173,6 +173,9 @@ def fit_full_batch(model: nn.Module, x: torch.Tensor, y: torch.Tensor, steps: in
     model.to(device)
     dtype = params[0].dtype
     x, y = x.to(device, dtype), y.to(device, dtype)
+    from course_utils import regions
+
+    ours = regions._intact(model)  # a network course_utils.regions built and nobody changed by hand
     optimizer = torch.optim.Adam(params, lr=lr)
     losses = []
     for _ in tqdm(range(steps), desc=desc, disable=not progress, leave=False):
@@ -183,6 +186,8 @@ def fit_full_batch(model: nn.Module, x: torch.Tensor, y: torch.Tensor, steps: in
         losses.append(float(loss.detach()))
     with torch.no_grad():
         prediction = model(x)
+    if ours:  # trained here, not set by hand: course_utils.regions.region_map may still analyse it
+        regions._register(model)
     return FitResult(losses=losses, final_mse=float(torch.mean((prediction - y) ** 2)),
                      prediction=prediction.detach().cpu())
 

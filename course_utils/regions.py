@@ -8,10 +8,11 @@ convex region on which the network is one linear function. What lesson 08 needs 
 - :func:`lines_from_angles` / :func:`random_shallow` -- first-layer parameters ``theta`` of shape
   ``(D, Di + 1)`` (column 0 is the bias) from line angles and offsets, or at random;
 - :func:`hinge_segment` -- the part of one unit's hinge line inside a rectangle;
-- :func:`relu_mlp` / :func:`mlp_patterns` -- a plain ``Linear``/``ReLU`` stack and the on/off pattern of
-  every hidden unit of it, concatenated over the layers;
-- :func:`label_regions` -- an integer label per point (points with the same pattern share one), for
-  colouring a picture and for counting regions of deep networks;
+- :func:`relu_mlp`, :func:`review_network`, :func:`tent_network` -- plain ``Linear``/``ReLU`` stacks: random,
+  the review lecture's 2-3-1 network, and the tent map composed ``L`` times;
+- :func:`region_map` -- the on/off pattern of every hidden unit of such a network at each point, an integer
+  label per distinct pattern and the number of patterns, for colouring a picture and counting the regions
+  of deep networks;
 - :func:`plot_regions`, :func:`plot_output` -- the region map and the output as pictures;
 - :func:`regions_explorer` -- an :class:`~course_utils.widgets.App`: three hinge lines set by
   sliders, a depth control, and the regions and output redrawn in well under 100 ms.
@@ -20,10 +21,16 @@ Conventions: points are rows ``(x1, x2)``; a grid of ``shape == (ny, nx)`` lists
 row from the bottom (``x2 = ymin``) with ``x1`` running fastest, so ``values.reshape(shape)`` can be
 shown with ``imshow(..., origin="lower", extent=extent)``. A unit is *on* where its pre-activation
 is strictly positive (``z > 0``); at ``z = 0`` ReLU outputs 0, like an off unit.
+
+What is NOT here, on purpose: the lesson's exercises (a shallow network's forward pass from ``theta`` and
+``phi``, its activation pattern, counting distinct patterns). :func:`region_map` analyses only networks that
+this module built (and :func:`course_utils.neural_fields.fit_full_batch` trained); a network whose weights were
+set by hand -- e.g. to a student's ``theta`` -- is refused with a message saying so.
 """
 from __future__ import annotations
 
 import math
+import weakref
 from typing import NamedTuple, Sequence
 
 import matplotlib.pyplot as plt
@@ -44,15 +51,14 @@ __all__ = [
     "random_shallow",
     "hinge_segment",
     "relu_mlp",
-    "mlp_patterns",
-    "label_regions",
+    "review_network",
+    "tent_network",
+    "RegionMap",
+    "region_map",
     "REGION_CMAP",
     "plot_regions",
     "plot_output",
-    "explorer_network",
-    "explorer_data",
     "regions_explorer",
-    "shallow_module",
     "draw_network",
 ]
 
@@ -236,7 +242,32 @@ def relu_mlp(widths: Sequence[int], seed: int = 0, dtype=torch.float64, init: st
             layers.append(lin)
             if i < len(widths) - 2:
                 layers.append(nn.ReLU())
-    return nn.Sequential(*layers)
+    net = nn.Sequential(*layers)
+    _register(net)
+    return net
+
+
+# Networks this module built (and fit_full_batch trained), with a copy of their parameters: region_map
+# refuses any other network, or one whose weights were changed since, so that it cannot be turned into the
+# answer of the lesson's exercises (a hand-made network with a student's theta).
+_BUILT: "weakref.WeakKeyDictionary[nn.Module, list[torch.Tensor]]" = weakref.WeakKeyDictionary()
+
+
+def _register(net: nn.Module) -> None:
+    _BUILT[net] = [p.detach().cpu().clone() for p in net.parameters()]
+
+
+def _intact(net) -> bool:
+    """True if ``net`` was built here and its parameters are exactly those recorded."""
+    try:
+        saved = _BUILT.get(net)
+    except TypeError:  # not weak-referenceable: certainly not ours
+        return False
+    if saved is None:
+        return False
+    params = list(net.parameters())
+    return len(params) == len(saved) and all(
+        p.shape == q.shape and torch.equal(p.detach().cpu(), q) for p, q in zip(params, saved))
 
 
 def _linear_relu_layers(model: nn.Module) -> list[nn.Linear]:
@@ -255,55 +286,99 @@ def _linear_relu_layers(model: nn.Module) -> list[nn.Linear]:
     return linears
 
 
+class RegionMap(NamedTuple):
+    """What :func:`region_map` finds: ``patterns`` (N, H) bool, ``labels`` (N,) int64 and ``count``."""
+
+    patterns: torch.Tensor
+    labels: torch.Tensor
+    count: int
+
+
 @torch.no_grad()
-def mlp_patterns(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
-    """On/off pattern of every hidden unit of a ReLU network at each point.
+def region_map(net: nn.Sequential, x: torch.Tensor) -> RegionMap:
+    """The activation pattern of every hidden unit at each point, and the regions they define.
+
+    Works only on a network built by this module (:func:`relu_mlp`, :func:`review_network`,
+    :func:`tent_network`) and left as it was, or trained with
+    :func:`course_utils.neural_fields.fit_full_batch`: a network with hand-set weights is refused.
 
     Args:
-        model: an ``nn.Sequential`` alternating ``Linear`` and ``ReLU``, ending with a ``Linear``
-            (see :func:`relu_mlp`).
+        net: such a network (``Linear``/``ReLU`` layers, ending with a ``Linear``).
         x: tensor ``(N, in_features)``.
     Returns:
-        bool tensor ``(N, H)``, ``H`` = total number of hidden units, layer 1's units first:
-        True where that unit's pre-activation is > 0 at that point.
+        :class:`RegionMap`: ``patterns`` bool ``(N, H)`` (``H`` = all hidden units, layer 1's first; True
+        where the unit's pre-activation is > 0), ``labels`` int64 ``(N,)`` in ``0 .. count - 1`` (equal
+        patterns, equal labels) and ``count``, the number of distinct patterns among the points.
+    Raises:
+        TypeError: not a network this module built, or one whose weights were changed by hand.
+        ValueError: ``x`` of the wrong shape.
     """
-    linears = _linear_relu_layers(model)
+    if not _intact(net):
+        raise TypeError("region_map analyses only networks made by course_utils.regions (relu_mlp, review_network, "
+                        "tent_network), unchanged or trained with fit_full_batch; this one was made or changed by "
+                        "hand. For your own theta, use your activation_pattern and count_regions.")
+    linears = _linear_relu_layers(net)
     if not isinstance(x, torch.Tensor) or x.dim() != 2 or x.shape[1] != linears[0].in_features:
         shape = tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__
         raise ValueError(f"x must be a tensor (N, {linears[0].in_features}), got {shape}")
-    h = x.to(linears[0].weight.dtype)
+    weight = linears[0].weight
+    h = x.to(weight.device, weight.dtype)
     patterns = []
     for lin in linears[:-1]:
         z = lin(h)
         patterns.append(z > 0)
         h = torch.relu(z)
-    if not patterns:
-        return torch.zeros(len(x), 0, dtype=torch.bool)
-    return torch.cat(patterns, dim=1)
-
-
-def label_regions(patterns: torch.Tensor) -> tuple[torch.Tensor, int]:
-    """Give every distinct on/off pattern an integer label.
-
-    Args:
-        patterns: bool tensor ``(N, H)``, one row per point (e.g. from :func:`mlp_patterns`).
-    Returns:
-        ``(labels, n)``: int64 tensor ``(N,)`` with values in ``0 .. n-1`` (equal rows, equal
-        labels) and ``n``, the number of distinct rows.
-    """
-    if not isinstance(patterns, torch.Tensor) or patterns.dim() != 2 or patterns.dtype != torch.bool:
-        what = f"{patterns.dtype} tensor of shape {tuple(patterns.shape)}" if isinstance(patterns, torch.Tensor) \
-            else type(patterns).__name__
-        raise ValueError(f"patterns must be a bool tensor (N, H), got a {what}")
-    if patterns.shape[1] == 0:
-        return torch.zeros(len(patterns), dtype=torch.int64), int(len(patterns) > 0)
-    if patterns.shape[1] <= 62:  # fast path: each row as one integer, bit d = unit d
-        powers = 2 ** torch.arange(patterns.shape[1], dtype=torch.int64, device=patterns.device)
-        codes = (patterns.to(torch.int64) * powers).sum(dim=1)
+    on = torch.cat(patterns, dim=1).cpu() if patterns else torch.zeros(len(x), 0, dtype=torch.bool)
+    if on.shape[1] == 0:
+        return RegionMap(on, torch.zeros(len(on), dtype=torch.int64), int(len(on) > 0))
+    if on.shape[1] <= 62:  # fast path: each row as one integer, bit d = unit d
+        codes = (on.to(torch.int64) * 2 ** torch.arange(on.shape[1], dtype=torch.int64)).sum(dim=1)
         values, labels = torch.unique(codes, return_inverse=True)
-        return labels.reshape(-1), int(values.numel())
-    rows, labels = torch.unique(patterns, dim=0, return_inverse=True)
-    return labels.reshape(-1), int(rows.shape[0])
+        return RegionMap(on, labels.reshape(-1), int(values.numel()))
+    rows, labels = torch.unique(on, dim=0, return_inverse=True)
+    return RegionMap(on, labels.reshape(-1), int(rows.shape[0]))
+
+
+def review_network() -> nn.Sequential:
+    """The review lecture's network with concrete numbers: float64 ``Linear(2, 3) -> ReLU -> Linear(3, 1)``.
+
+    Hidden unit ``d`` computes ``relu(theta_d0 + theta_d1 x1 + theta_d2 x2)`` with ``theta`` =
+    ``[[0.25, 1, 0.5], [-0.25, -0.5, 1], [0.5, -0.75, -1]]`` (bias first) and the output is
+    ``0.1 + 1.0 h1 - 1.5 h2 + 0.8 h3``. Its three hinge lines cut the plane into 7 regions.
+    """
+    net = nn.Sequential(nn.Linear(2, 3), nn.ReLU(), nn.Linear(3, 1)).to(torch.float64)
+    with torch.no_grad():
+        net[0].weight.copy_(torch.tensor([[1.0, 0.5], [-0.5, 1.0], [-0.75, -1.0]]))
+        net[0].bias.copy_(torch.tensor([0.25, -0.25, 0.5]))
+        net[2].weight.copy_(torch.tensor([[1.0, -1.5, 0.8]]))
+        net[2].bias.fill_(0.1)
+    _register(net)
+    return net
+
+
+def tent_network(L: int) -> nn.Sequential:
+    """The tent map ``t(x) = 2 relu(x) - 4 relu(x - 1/2)`` composed ``L`` times, as one ReLU network.
+
+    ``L`` hidden layers of 2 units (float64): layer 1 computes ``(x, x - 1/2)``, every later hidden layer
+    ``(t, t - 1/2)`` of the previous tent, the output ``t = 2 h1 - 4 h2``. On ``[0, 1]`` the result has
+    ``2**L`` linear pieces, with hinges at the multiples of ``2**-L``.
+    """
+    L = _positive_int("L", L)
+    net = nn.Sequential(*[m for k in range(L) for m in (nn.Linear(1 if k == 0 else 2, 2), nn.ReLU())],
+                        nn.Linear(2, 1)).to(torch.float64)
+    with torch.no_grad():
+        for k, lin in enumerate(m for m in net if isinstance(m, nn.Linear)):
+            if k == 0:            # x -> (x, x - 1/2)
+                lin.weight.copy_(torch.tensor([[1.0], [1.0]]))
+                lin.bias.copy_(torch.tensor([0.0, -0.5]))
+            elif k < L:           # previous (h1, h2) -> t = 2 h1 - 4 h2 -> (t, t - 1/2)
+                lin.weight.copy_(torch.tensor([[2.0, -4.0], [2.0, -4.0]]))
+                lin.bias.copy_(torch.tensor([0.0, -0.5]))
+            else:                 # output: t = 2 h1 - 4 h2
+                lin.weight.copy_(torch.tensor([[2.0, -4.0]]))
+                lin.bias.zero_()
+    _register(net)
+    return net
 
 
 def _image(values, shape, name) -> np.ndarray:
@@ -323,7 +398,7 @@ def plot_regions(ax, labels, extent, shape=None, theta=None, title: str | None =
     Args:
         ax: a matplotlib Axes.
         labels: integer labels ``(ny, nx)``, or ``(ny * nx,)`` with ``shape=(ny, nx)`` (e.g. from
-            :func:`label_regions` on a :func:`make_grid` grid).
+            :func:`region_map` on a :func:`make_grid` grid).
         extent: the grid's ``(xmin, xmax, ymin, ymax)``.
         theta: optional ``(D, 3)`` first-layer parameters; their hinge lines are drawn dashed.
         title: optional title.
@@ -380,22 +455,24 @@ def plot_output(ax, values, extent, shape=None, title: str | None = None, colorb
 # --------------------------------------------------------------------------------------------
 _EXPLORER_EXTENT = (-2.0, 2.0, -2.0, 2.0)
 _EXPLORER_GRID = make_grid(_EXPLORER_EXTENT, 121)
-_EXPLORER_NETS: dict = {}  # (units, depth, seed) -> network whose first layer explorer_network overwrites
+_EXPLORER_NETS: dict = {}  # (depth, seed) -> network whose first layer explorer_network overwrites
 
 
 def explorer_network(angles, offsets, depth: int = 1, seed: int = 3) -> nn.Sequential:
     """The explorer's network: layer 1 from three hinge lines, then ``depth - 1`` fixed layers of 3 units.
 
-    Layer 1's hinges are :func:`lines_from_angles`; every later hidden layer (3 units) and the
-    output layer have fixed random weights (He scale, from ``seed``), so only the first layer moves.
-    For speed the network is cached per ``(units, depth, seed)``: a later call overwrites the first
-    layer of the network an earlier call returned.
+    Layer 1's hinges are :func:`lines_from_angles` (exactly three lines); every later hidden layer (3 units)
+    and the output layer have fixed random weights (He scale, from ``seed``), so only the first layer moves.
+    For speed the network is cached per ``(depth, seed)``: a later call overwrites the first layer of the
+    network an earlier call returned. (Its first layer is set by hand, so :func:`region_map` refuses it.)
     """
     depth = _positive_int("depth", depth)
     theta = lines_from_angles(angles, offsets)
-    key = (len(theta), depth, int(seed))
+    if len(theta) != 3:
+        raise ValueError(f"the explorer has exactly three hinge lines, got {len(theta)}")
+    key = (depth, int(seed))
     if key not in _EXPLORER_NETS:
-        _EXPLORER_NETS[key] = relu_mlp([2] + [len(theta)] * depth + [1], seed=seed)
+        _EXPLORER_NETS[key] = relu_mlp([2] + [3] * depth + [1], seed=seed)
     net = _EXPLORER_NETS[key]
     with torch.no_grad():
         net[0].weight.copy_(theta[:, 1:])
@@ -403,19 +480,23 @@ def explorer_network(angles, offsets, depth: int = 1, seed: int = 3) -> nn.Seque
     return net
 
 
-def explorer_data(angles, offsets, depth: int = 1, seed: int = 3, grid: Grid | None = None) -> dict:
-    """Regions and output of :func:`explorer_network` on a grid.
+def explorer_data(angles, offsets, depth: int = 1, seed: int = 3) -> dict:
+    """Regions and output of :func:`explorer_network` on the explorer's 121 x 121 grid of ``[-2, 2]^2``.
 
     Returns:
-        dict with ``labels`` (ny, nx) int64, ``n_regions``, ``output`` (ny, nx) float64, ``theta``
+        dict with ``labels`` (121, 121) int64, ``n_regions``, ``output`` (121, 121) float64, ``theta``
         (3, 3) first-layer parameters, ``extent`` and ``depth``.
     """
-    grid = _EXPLORER_GRID if grid is None else grid
+    grid = _EXPLORER_GRID
     net = explorer_network(angles, offsets, depth, seed)
-    labels, n = label_regions(mlp_patterns(net, grid.points))
+    _register(net)  # for this one call: the explorer set the first layer itself
+    try:
+        regions = region_map(net, grid.points)
+    finally:
+        _BUILT.pop(net, None)
     with torch.no_grad():
         out = net(grid.points).reshape(grid.shape)
-    return {"labels": labels.reshape(grid.shape), "n_regions": n, "output": out, "depth": depth,
+    return {"labels": regions.labels.reshape(grid.shape), "n_regions": regions.count, "output": out, "depth": depth,
             "theta": lines_from_angles(angles, offsets), "extent": grid.extent}
 
 
@@ -480,29 +561,6 @@ def regions_explorer(depth: int = 1, seed: int = 3) -> App:
         return redraw.png()
 
     return App(controls, compute, draw, title="Hinge lines, linear regions and the output", cache=False)
-
-
-def shallow_module(theta, phi) -> nn.Sequential:
-    """The shallow network ``y = phi_0 + sum_d phi_d relu(theta_d0 + theta_d . x)`` as PyTorch modules.
-
-    Args:
-        theta: ``(D, Di + 1)``, column 0 the hidden biases; phi: ``(D + 1,)``, entry 0 the output bias.
-    Returns:
-        float64 ``nn.Sequential(Linear(Di, D), ReLU(), Linear(D, 1))``: ``(N, Di) -> (N, 1)``.
-    """
-    theta = torch.as_tensor(theta, dtype=torch.float64)
-    phi = torch.as_tensor(phi, dtype=torch.float64).reshape(-1)
-    if theta.dim() != 2 or theta.shape[1] < 2 or phi.shape != (theta.shape[0] + 1,):
-        raise ValueError(f"theta must be (D, Di + 1) with Di >= 1 and phi (D + 1,); got {tuple(theta.shape)} "
-                         f"and {tuple(phi.shape)}")
-    D, Di = theta.shape[0], theta.shape[1] - 1
-    net = nn.Sequential(nn.Linear(Di, D), nn.ReLU(), nn.Linear(D, 1)).to(torch.float64)
-    with torch.no_grad():
-        net[0].weight.copy_(theta[:, 1:])
-        net[0].bias.copy_(theta[:, 0])
-        net[2].weight.copy_(phi[1:].reshape(1, D))
-        net[2].bias.copy_(phi[:1])
-    return net
 
 
 def draw_network(ax, layers: Sequence[int] = (2, 3, 1), labels: Sequence[str] | None = None,

@@ -249,6 +249,13 @@ def test_shipped_ablation_loads():
         assert run["curves"].shape == (len(meta["seeds"]), meta["passes"] + 1)
         assert np.all((run["test_error"] >= 0) & (run["test_error"] <= 1))
     assert "h2_mask" not in meta  # the connection table is Exercise 1: it must not ship with the course
+    # the paper's training: one example per update, 23 passes; each setting's rate chosen on validation data
+    assert meta["batch_size"] == 1 and meta["passes"] == L.PAPER["passes"] and len(meta["seeds"]) >= 3
+    assert meta["n_fit"] + meta["n_val"] == meta["n_train"]
+    for key, run in runs.items():
+        grid = meta["adamw_lrs"] if run["setting"].adamw else meta["sgd_lrs"]
+        assert run["lr"] in grid and set(run["validation_error"]) == {str(lr) for lr in grid}
+        assert run["validation_error"][str(run["lr"])] == min(run["validation_error"].values())
 
 
 def test_load_ablation_errors(tmp_path):
@@ -299,3 +306,44 @@ def test_ablation_tool_quick(tmp_path):
                    timeout=600, env={"COURSE_NUM_THREADS": "1", "PATH": "/usr/bin:/bin"})
     loaded = L.load_ablation(out)
     assert set(loaded["runs"]) >= {"baseline", "relu", "cross_entropy+adamw+shifts+dropout+relu"}
+
+
+def test_ablation_lockstep_trainer_matches_autograd(data):
+    """The ablation's hand-written per-example trainer takes the same steps as autograd (SGD and AdamW)."""
+    tool = REPO / "tools" / "lecun1989_ablation.py"
+    if not tool.is_file():
+        pytest.skip("the ablation tool is not part of this checkout")
+    sys.path.insert(0, str(tool.parent))
+    try:
+        import lecun1989_ablation as A
+    finally:
+        sys.path.remove(str(tool.parent))
+    relu, ce = [False, False, True, True], [False, True, False, True]
+    for adamw in (False, True):
+        lr = [1e-3] * 4 if adamw else [0.01, 0.03, 0.02, 0.005]
+        net = L.Net1989(A.h2_mask(), n_models=4, init="sqrt", seed=[0, 1, 2, 3],
+                        activation=["relu" if r else "tanh" for r in relu])
+        lock = A.Lockstep(net, relu, ce, [0.0] * 4, [False] * 4, lr, adamw, seed=0)
+        params = list(net.parameters())
+        opt = torch.optim.AdamW(params, lr=1e-3, weight_decay=L.ADAMW_WEIGHT_DECAY) if adamw else None
+        for it in range(3):
+            idx = torch.tensor([it, it + 5, it + 9, it + 11])
+            x, y = data.x_train[idx], data.y_train[idx]
+            lock.step(A.windows(x), y.numpy())
+            out = net(x.transpose(0, 1))[0]
+            mse = ((torch.tanh(out) - L.pm_one_targets(y)) ** 2).mean(1)
+            loss = torch.where(torch.tensor(ce), F.cross_entropy(out, y, reduction="none"), mse).sum()
+            net.zero_grad()
+            loss.backward()
+            with torch.no_grad():
+                if adamw:
+                    opt.step()
+                else:
+                    for p in params:
+                        p -= torch.tensor(lr).view(4, *([1] * (p.ndim - 1))) * p.grad
+        w1 = net.h1_w.detach().numpy().reshape(4, 12, 25).transpose(0, 2, 1)
+        assert np.allclose(w1, lock.w["w1"], atol=1e-6)
+        assert np.allclose(net.h3_w.detach().numpy(), lock.w["w3"], atol=1e-6)
+        assert np.allclose(net.out_b.detach().numpy(), lock.w["b4"], atol=1e-6)
+        got = lock.errors(A.windows(data.x_test[:100]), data.y_test[:100].numpy())
+        assert np.allclose(got, L.error_rate(net, data.x_test[:100], data.y_test[:100]))

@@ -1,6 +1,7 @@
 """Unit tests for course_utils.regions and course_utils.neural_fields (lesson 08)."""
 from __future__ import annotations
 
+import hashlib
 import math
 import time
 
@@ -14,6 +15,8 @@ import pytest  # noqa: E402
 import torch  # noqa: E402
 from torch import nn  # noqa: E402
 
+import course_utils.neural_fields as neural_fields  # noqa: E402
+import course_utils.regions as regions  # noqa: E402
 from course_utils.neural_fields import (  # noqa: E402
     RandomFourierFeatures,
     field_mlp,
@@ -25,17 +28,18 @@ from course_utils.neural_fields import (  # noqa: E402
 from course_utils.regions import (  # noqa: E402
     draw_network,
     explorer_data,
+    explorer_network,
     hinge_segment,
-    label_regions,
     lines_from_angles,
     make_grid,
-    mlp_patterns,
     plot_output,
     plot_regions,
     random_shallow,
+    region_map,
     regions_explorer,
     relu_mlp,
-    shallow_module,
+    review_network,
+    tent_network,
 )
 
 
@@ -97,54 +101,48 @@ def test_hinge_segment_clips_to_the_box():
 
 
 # ---- networks, patterns, labels ------------------------------------------------------------
-def test_shallow_module_computes_the_formula():
-    theta, phi = random_shallow(4, inputs=2, seed=3)
-    x = torch.randn(10, 2, dtype=torch.float64)
-    want = phi[0] + torch.relu(theta[:, 0] + x @ theta[:, 1:].T) @ phi[1:]
-    assert torch.allclose(shallow_module(theta, phi)(x)[:, 0], want)
-    with pytest.raises(ValueError):
-        shallow_module(theta, phi[:-1])
+def _hand_made(theta, phi):
+    """What a student might build from theta and phi (the answer to exercises 1, 2 and 4 through modules)."""
+    net = nn.Sequential(nn.Linear(theta.shape[1] - 1, len(theta)), nn.ReLU(), nn.Linear(len(theta), 1)).double()
+    with torch.no_grad():
+        net[0].weight.copy_(theta[:, 1:])
+        net[0].bias.copy_(theta[:, 0])
+        net[2].weight.copy_(phi[None, 1:])
+        net[2].bias.copy_(phi[:1])
+    return net
 
 
-def test_seven_regions_for_three_lines_and_patterns_match():
-    theta = torch.tensor([[0.25, 1.0, 0.5], [-0.25, -0.5, 1.0], [0.5, -0.75, -1.0]], dtype=torch.float64)
-    net = shallow_module(theta, torch.ones(4, dtype=torch.float64))
+def test_review_network_has_seven_regions_and_patterns_match():
+    net = review_network()
+    theta = torch.cat([net[0].bias[:, None], net[0].weight], dim=1).detach()
+    assert theta.tolist() == [[0.25, 1.0, 0.5], [-0.25, -0.5, 1.0], [0.5, -0.75, -1.0]]
     grid = make_grid(2.0, 101)
-    patterns = mlp_patterns(net, grid.points)
+    patterns, labels, n = region_map(net, grid.points)
     assert patterns.shape == (101 * 101, 3) and patterns.dtype == torch.bool
     assert torch.equal(patterns, (theta[:, 0] + grid.points @ theta[:, 1:].T) > 0)
-    labels, n = label_regions(patterns)
     assert n == 7 and labels.shape == (101 * 101,) and int(labels.max()) == 6
+    # equal labels exactly where equal patterns
+    rows, inverse = torch.unique(patterns, dim=0, return_inverse=True)
+    sub = torch.arange(0, len(labels), 37)
+    assert torch.equal(labels[sub, None] == labels[None, sub], inverse[sub, None] == inverse[None, sub])
 
 
-def test_label_regions_paths_agree_and_zero_is_off():
-    g = torch.Generator().manual_seed(0)
-    p = torch.rand(500, 8, generator=g) > 0.5
-    fast, n_fast = label_regions(p)
-    rows, inverse = torch.unique(p, dim=0, return_inverse=True)
-    assert n_fast == len(rows)
-    # same partition: equal labels exactly where equal rows
-    assert torch.equal(fast[:, None] == fast[None, :], inverse[:, None] == inverse[None, :])
-    wide = torch.rand(50, 70, generator=g) > 0.5                 # slow path (> 62 units)
-    assert label_regions(wide)[1] == len(torch.unique(wide, dim=0))
-    assert label_regions(torch.zeros(4, 0, dtype=torch.bool))[1] == 1
-    with pytest.raises(ValueError):
-        label_regions(torch.zeros(3, 2))                         # not bool
-    net = relu_mlp([1, 1, 1])
-    with torch.no_grad():
-        net[0].weight.fill_(1.0)
-        net[0].bias.zero_()
-    assert mlp_patterns(net, torch.tensor([[0.0], [1.0]])).tolist() == [[False], [True]]
+def test_region_map_wide_networks_and_zero_is_off():
+    net = relu_mlp([3, 40, 40, 1], seed=2)                      # 80 hidden units: the slow path (> 62)
+    x = torch.randn(300, 3, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
+    patterns, labels, n = region_map(net, x)
+    assert patterns.shape == (300, 80) and n == len(torch.unique(patterns, dim=0)) == int(labels.max()) + 1
+    tent = tent_network(1)                                       # layer 1: (x, x - 1/2)
+    assert region_map(tent, torch.tensor([[0.0], [0.25], [0.5]])).patterns.tolist() == [
+        [False, False], [True, False], [True, False]]            # z = 0 counts as off
 
 
-def test_relu_mlp_and_mlp_patterns_shapes_and_errors():
+def test_relu_mlp_and_region_map_shapes_and_errors():
     net = relu_mlp([2, 4, 3, 1], seed=0)
     assert [type(m) for m in net] == [nn.Linear, nn.ReLU, nn.Linear, nn.ReLU, nn.Linear]
-    assert mlp_patterns(net, torch.zeros(5, 2)).shape == (5, 7)
+    assert region_map(net, torch.zeros(5, 2)).patterns.shape == (5, 7)
     with pytest.raises(ValueError):
-        mlp_patterns(net, torch.zeros(5, 3))
-    with pytest.raises(TypeError):
-        mlp_patterns(nn.Sequential(nn.Linear(2, 2), nn.Tanh(), nn.Linear(2, 1)), torch.zeros(1, 2))
+        region_map(net, torch.zeros(5, 3))
     with pytest.raises(ValueError):
         relu_mlp([2])
     with pytest.raises(ValueError):
@@ -153,30 +151,126 @@ def test_relu_mlp_and_mlp_patterns_shapes_and_errors():
 
 
 def test_deep_tent_map_doubles_pieces():
-    """Composition multiplies regions: counted through mlp_patterns + label_regions."""
+    """Composition multiplies regions: 2**L pieces from L layers of 2 units."""
     x = ((torch.arange(4000, dtype=torch.float64) + 0.37) / 4000)[:, None]
     for L in (1, 2, 3, 4):
-        net = relu_mlp([1] + [2] * L + [1])
+        net = tent_network(L)
+        assert region_map(net, x).count == 2 ** L
         with torch.no_grad():
-            for k, lin in enumerate(m for m in net if isinstance(m, nn.Linear)):
-                if k == 0:
-                    lin.weight.copy_(torch.tensor([[1.0], [1.0]]))
-                    lin.bias.copy_(torch.tensor([0.0, -0.5]))
-                elif k < L:
-                    lin.weight.copy_(torch.tensor([[2.0, -4.0], [2.0, -4.0]]))
-                    lin.bias.copy_(torch.tensor([0.0, -0.5]))
-        assert label_regions(mlp_patterns(net, x))[1] == 2 ** L
+            y = net(x)[:, 0]
+        t = x[:, 0]
+        for _ in range(L):
+            t = 2 * torch.relu(t) - 4 * torch.relu(t - 0.5)
+        assert torch.allclose(y, t)
+
+
+def test_region_map_follows_training_but_refuses_hand_set_weights():
+    net = relu_mlp([2, 5, 1], seed=0)
+    x = torch.rand(50, 2, dtype=torch.float64)
+    fit_full_batch(net, x, x[:, :1] ** 2, steps=3, lr=1e-2, progress=False)
+    assert region_map(net, x).patterns.shape == (50, 5)         # trained by fit_full_batch: still ours
+    with torch.no_grad():
+        net[0].weight.add_(1.0)
+    with pytest.raises(TypeError, match="by hand"):
+        region_map(net, x)
+    fit_full_batch(net, x, x[:, :1], steps=2, lr=1e-2, progress=False)   # training does not launder it
+    with pytest.raises(TypeError, match="by hand"):
+        region_map(net, x)
+    theta, phi = random_shallow(3, seed=1)
+    for foreign in (_hand_made(theta, phi), nn.Sequential(nn.Linear(2, 2), nn.Tanh(), nn.Linear(2, 1)), "net"):
+        with pytest.raises(TypeError):
+            region_map(foreign, x)
+    built = relu_mlp([2, 3, 1], seed=0)
+    built[0] = nn.Linear(2, 3).double()                         # a layer swapped in
+    with pytest.raises(TypeError):
+        region_map(built, x)
+    # the explorer's network has a hand-set first layer: refused outside the explorer
+    with pytest.raises(TypeError):
+        region_map(explorer_network([0.0, 1.0, 2.0], [0.1, 0.2, 0.3]), x)
+    with pytest.raises(ValueError):
+        explorer_network([0.0, 1.0], [0.1, 0.2])                # exactly three lines
+
+
+def _fingerprint(value) -> str:
+    """A short hash of a tensor's shape, kind and values (rounded to 6 decimals)."""
+    t = torch.as_tensor(value).detach().cpu()
+    data = t.numpy().tobytes() if t.dtype == torch.bool else (np.round(t.double().numpy(), 6) + 0.0).tobytes()
+    return hashlib.sha256(str(tuple(t.shape)).encode() + str(t.dtype == torch.bool).encode() + data).hexdigest()[:16]
+
+
+# The answers of lesson 08's exercises 1 (forward pass), 2 (activation pattern) and 4 (region count) for the two
+# inputs of the test below, as fingerprints and counts: computed once by the instructor, so that this file (which
+# students receive) holds no code that solves the exercises.
+_ANSWERS = [("4ae34d3da4e6cc0c", "9c7956901eae374e", 9), ("0ee73d2cba5c98dd", "77a2740bd1fdf407", 41)]
+
+
+def _solves(value, answer, exercise: int) -> bool:
+    """Whether a returned value (or anything inside a returned tuple/dict) is an exercise's answer."""
+    if isinstance(value, dict):
+        return any(_solves(v, answer, exercise) for v in value.values())
+    if isinstance(value, (tuple, list)) and exercise != 4:
+        return any(_solves(v, answer, exercise) for v in value)
+    if exercise == 4:
+        return not isinstance(value, bool) and isinstance(value, (int, np.integer)) and int(value) == answer
+    if isinstance(value, nn.Module) or not isinstance(value, (torch.Tensor, np.ndarray)):
+        return False
+    try:
+        return _fingerprint(value) == answer
+    except (TypeError, ValueError, RuntimeError):
+        return False
+
+
+def test_course_utils_does_not_solve_lesson_08_exercises():
+    """No function of course_utils.regions / neural_fields (public or private), called with an exercise's
+    inputs -- or with a network built from them by hand -- returns the answer of exercise 1, 2 or 4."""
+    g = torch.Generator().manual_seed(8)
+    cases = []
+    for (n, di, d), answers in zip([(400, 2, 5), (300, 3, 7)], _ANSWERS):
+        x = torch.randn(n, di, generator=g, dtype=torch.float64)
+        theta = torch.randn(d, di + 1, generator=g, dtype=torch.float64)
+        phi = torch.randn(d + 1, generator=g, dtype=torch.float64)
+        cases.append((x, theta, phi, answers))
+    functions = [(name, f) for module in (regions, neural_fields) for name, f in vars(module).items()
+                 if callable(f) and getattr(f, "__module__", "") == module.__name__ and not isinstance(f, type)]
+    assert len(functions) > 15
+    solved = []
+    for name, f in functions:
+        hits = [0, 0, 0]
+        for x, theta, phi, answers in cases:
+            net = _hand_made(theta, phi)
+            for args in [(x, theta, phi), (x, theta), (theta, x), (theta, phi, x), (net, x), (net,)]:
+                try:
+                    with torch.no_grad():
+                        value = f(*args)
+                except Exception:  # noqa: BLE001 -- refusing is the point
+                    continue
+                for i, (answer, exercise) in enumerate(zip(answers, (1, 2, 4))):
+                    hits[i] += _solves(value, answer, exercise)
+        solved += [f"{name} -> exercise {(1, 2, 4)[i]}" for i in range(3) if hits[i] >= len(cases)]
+    assert not solved, f"course_utils solves lesson 08's exercises: {solved}"
+
+
+def test_the_answer_fingerprints_detect_an_answer():
+    """The check above can see an answer: the hand-made network's output has the fingerprint of exercise 1's."""
+    g = torch.Generator().manual_seed(8)
+    x = torch.randn(400, 2, generator=g, dtype=torch.float64)
+    theta = torch.randn(5, 3, generator=g, dtype=torch.float64)
+    phi = torch.randn(6, generator=g, dtype=torch.float64)
+    with torch.no_grad():
+        assert _solves(_hand_made(theta, phi)(x)[:, 0], _ANSWERS[0][0], 1)
+        assert not _solves(_hand_made(theta, -phi)(x)[:, 0], _ANSWERS[0][0], 1)
 
 
 # ---- pictures and the explorer -------------------------------------------------------------
 def test_plots_draw_and_check_shapes():
     grid = make_grid(1.0, (20, 30))
-    theta, phi = random_shallow(3, seed=0)
-    labels, _ = label_regions(mlp_patterns(shallow_module(theta, phi), grid.points))
+    net = relu_mlp([2, 3, 1], seed=0)
+    theta = torch.cat([net[0].bias[:, None], net[0].weight], dim=1).detach()
+    labels = region_map(net, grid.points).labels
     fig, (a, b, c) = plt.subplots(1, 3)
     plot_regions(a, labels, grid.extent, shape=grid.shape, theta=theta, title="t")
     with torch.no_grad():
-        plot_output(b, shallow_module(theta, phi)(grid.points)[:, 0], grid.extent, shape=grid.shape)
+        plot_output(b, net(grid.points)[:, 0], grid.extent, shape=grid.shape)
     draw_network(c, (2, 3, 1))
     with pytest.raises(ValueError):
         plot_regions(a, labels, grid.extent, shape=(20, 20))

@@ -45,7 +45,6 @@ import math
 
 import matplotlib.pyplot as plt
 import torch
-from torch import nn
 
 from course_utils import checks
 from course_utils.mistakes import check_known_mistakes
@@ -60,15 +59,15 @@ from course_utils.neural_fields import (
 from course_utils.plots import use_style
 from course_utils.regions import (
     draw_network,
-    label_regions,
     make_grid,
-    mlp_patterns,
     plot_output,
     plot_regions,
     random_shallow,
+    region_map,
     regions_explorer,
     relu_mlp,
-    shallow_module,
+    review_network,
+    tent_network,
 )
 from course_utils.reproducibility import device, pick, quiet_warnings, seed_everything
 
@@ -111,24 +110,24 @@ plt.show()
 # function**: the network is piecewise linear. Each piece is the intersection of half-planes -- a **convex
 # polygon** (a *polytope* in higher dimensions).
 #
-# We take the review's network with some concrete numbers and evaluate it on a $301\times301$ grid of the square
-# $[-2, 2]^2$ (`course_utils.regions`): left, the plane coloured by activation pattern with the three hinges dashed;
-# right, the output.
+# We take the review's network with some concrete numbers, built in PyTorch as `Linear(2, 3) -> ReLU -> Linear(3, 1)`
+# (`review_network()`), read its parameters into our `theta` and `phi`, and evaluate it on a $301\times301$ grid of
+# the square $[-2, 2]^2$ (`region_map` finds each point's pattern): left, the plane coloured by activation pattern with
+# the three hinges dashed; right, the output.
 #
 # ### 🔮 Predict first
 # Three lines in the plane. Into how many regions can they cut it at most? When do you get fewer?
 
 # %%
-theta_review = torch.tensor([[0.25, 1.0, 0.5],     # theta_10, theta_11, theta_12
-                             [-0.25, -0.5, 1.0],   # theta_20, theta_21, theta_22
-                             [0.5, -0.75, -1.0]],  # theta_30, theta_31, theta_32
-                            dtype=torch.float64)
-phi_review = torch.tensor([0.1, 1.0, -1.5, 0.8], dtype=torch.float64)   # phi_0, phi_1, phi_2, phi_3
-review_net = shallow_module(theta_review, phi_review)   # Linear(2, 3) -> ReLU -> Linear(3, 1), the same numbers
+review_net = review_network()          # Linear(2, 3) -> ReLU -> Linear(3, 1), float64
+with torch.no_grad():                  # nn.Linear stores weight (out, in) and bias (out,) separately
+    theta_review = torch.cat([review_net[0].bias[:, None], review_net[0].weight], dim=1)   # (3, 3): bias first
+    phi_review = torch.cat([review_net[2].bias, review_net[2].weight[0]])                 # (4,): phi_0 first
+print("theta =", theta_review.tolist())
+print("phi   =", phi_review.tolist())
 
 grid = make_grid(extent=2.0, resolution=301)
-patterns = mlp_patterns(review_net, grid.points)        # (301*301, 3) bool: which units are on at each point
-labels, n_regions = label_regions(patterns)              # one integer label per distinct pattern
+patterns, labels, n_regions = region_map(review_net, grid.points)  # (301*301, 3) bool; a label per pattern; count
 with torch.no_grad():
     y_grid = review_net(grid.points)[:, 0]
 
@@ -182,10 +181,11 @@ def shallow_forward(x, theta, phi):
 
 # %% nbgrader={"grade": true, "grade_id": "shallow_forward_tests", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 # Visible checks for Exercise 1
-def _shallow_mistakes(got, x, theta, phi, label):
-    """Name the classic slips of a shallow forward pass, then compare with nn modules."""
+def _shallow_mistakes(got, x, theta, phi, label, rtol=1e-6, atol=1e-9):
+    """Name the classic slips of a shallow forward pass, then compare with a float64 reference."""
     W, b, v, c = theta[:, 1:], theta[:, 0], phi[1:], phi[0]
-    want = shallow_module(theta, phi)(x.double())[:, 0].detach()
+    hidden = torch.relu(torch.nn.functional.linear(x.double(), W.double(), b.double()))
+    want = torch.nn.functional.linear(hidden, v[None].double(), c[None].double())[:, 0]
     check_known_mistakes(got, want, {
         "ignore the hidden biases theta_d0 (column 0 of theta)": lambda: c + torch.relu(x @ W.T) @ v,
         "ignore the output bias phi_0": lambda: torch.relu(b + x @ W.T) @ v,
@@ -194,9 +194,9 @@ def _shallow_mistakes(got, x, theta, phi, label):
         "and gives the wrong numbers even then": lambda: c + torch.relu(b + x @ W) @ v,
         "read the biases from the last column of theta instead of column 0":
             lambda: c + torch.relu(theta[:, -1] + x @ theta[:, :-1].T) @ v,
-    }, label, rtol=1e-6, atol=1e-9)
+    }, label, rtol=rtol, atol=atol)
     checks.check_shape(got, (len(x),), label)
-    checks.check_close(got, want, label, rtol=1e-6, atol=1e-9, verbose=False)
+    checks.check_close(got, want, label, rtol=rtol, atol=atol, verbose=False)
 
 
 _x = torch.tensor([[0.0, 0.0], [1.0, -0.5], [-1.5, 1.0], [0.5, 0.5], [2.0, 1.0]], dtype=torch.float64)
@@ -222,11 +222,11 @@ def _hidden_shallow_tests():
     theta32, phi32 = torch.randn(4, 3, generator=g), torch.randn(5, generator=g)
     got = checks.call(shallow_forward, x32, theta32, phi32, name="shallow_forward in float32")
     checks.check_dtype(got, torch.float32, "shallow_forward(x float32, ...)")
-    checks.check_close(got, shallow_module(theta32, phi32)(x32.double())[:, 0].detach(), "shallow_forward in float32",
-                       rtol=1e-4, atol=1e-5, verbose=False)
+    _shallow_mistakes(got, x32, theta32, phi32, "shallow_forward in float32", rtol=1e-4, atol=1e-5)
 
 
 _hidden_shallow_tests()
+del _hidden_shallow_tests
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -257,7 +257,7 @@ def activation_pattern(x, theta):
 def _pattern_check(got, x, theta, label):
     """Name the classic slips of an activation pattern, then compare with the reference."""
     W, b = theta[:, 1:], theta[:, 0]
-    z = shallow_module(theta, torch.zeros(len(theta) + 1))[0](x.double()).detach()  # the hidden layer's Linear
+    z = torch.nn.functional.linear(x.double(), theta[:, 1:].double(), theta[:, 0].double())  # pre-activations
     want = z > 0
     check_known_mistakes(got, want, {
         "count z = 0 as on (z >= 0); ReLU outputs 0 there, so a unit with zero pre-activation is off":
@@ -298,6 +298,7 @@ def _hidden_pattern_tests():
 
 
 _hidden_pattern_tests()
+del _hidden_pattern_tests
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -408,6 +409,7 @@ def _hidden_region_formula_tests():
 
 
 _hidden_region_formula_tests()
+del _hidden_region_formula_tests
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -437,7 +439,7 @@ def count_regions(x, theta):
 # Visible checks for Exercise 4
 def _count_check(x, theta, label, verbose=True):
     """Check count_regions, naming the classic slips."""
-    z = shallow_module(theta, torch.zeros(len(theta) + 1))[0](x.double()).detach()  # pre-activations (N, D)
+    z = torch.nn.functional.linear(x.double(), theta[:, 1:].double(), theta[:, 0].double())  # pre-activations (N, D)
 
     def distinct(rows):
         return int(torch.unique(rows, dim=0).shape[0])
@@ -474,6 +476,7 @@ def _hidden_count_tests():
 
 
 _hidden_count_tests()
+del _hidden_count_tests
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -487,7 +490,7 @@ _hidden_count_tests()
 
 # %%
 # NBVAL_CHECK_OUTPUT
-n_side = pick(full=300, fast=100)
+n_side = pick(full=300, fast=60)
 small, large = make_grid(2.0, n_side).points, make_grid(20.0, n_side).points
 print(" D   formula   grid [-2,2]^2   grid [-20,20]^2")
 comparison = {}
@@ -496,7 +499,6 @@ for D in (1, 2, 3, 4, 6, 8, 12):
     comparison[D] = (max_regions(D, 2), count_regions(small, theta), count_regions(large, theta))
     print(f"{D:2d} {comparison[D][0]:9d} {comparison[D][1]:15d} {comparison[D][2]:17d}")
 print("the grid never finds more regions than the formula:", all(f >= max(a, b) for f, a, b in comparison.values()))
-
 
 # %% [markdown]
 # **What to notice:** the grid never finds more regions than the formula (it cannot: every pattern it sees is a
@@ -525,31 +527,13 @@ print("the grid never finds more regions than the formula:", all(f >= max(a, b) 
 # 12 units, at most?
 
 # %%
-def tent_stack(L):
-    """L layers of the tent map t(x) = 2 relu(x) - 4 relu(x - 1/2), as one Linear/ReLU network on [0, 1]."""
-    widths = [1] + [2] * L + [1]
-    net = relu_mlp(widths)
-    with torch.no_grad():
-        for k, lin in enumerate(m for m in net if isinstance(m, nn.Linear)):
-            if k == 0:                       # x -> (x, x - 1/2)
-                lin.weight.copy_(torch.tensor([[1.0], [1.0]]))
-                lin.bias.copy_(torch.tensor([0.0, -0.5]))
-            elif k < L:                      # t(previous) -> (t, t - 1/2)
-                lin.weight.copy_(torch.tensor([[2.0, -4.0], [2.0, -4.0]]))
-                lin.bias.copy_(torch.tensor([0.0, -0.5]))
-            else:                            # output: t = 2 h1 - 4 h2
-                lin.weight.copy_(torch.tensor([[2.0, -4.0]]))
-                lin.bias.zero_()
-    return net
-
-
 x_line = ((torch.arange(20000, dtype=torch.float64) + 0.37) / 20000)[:, None]   # avoids the hinges k / 2^L
 fig, ax = plt.subplots(figsize=(8, 3.6))
 print(" L   units   pieces (deep)   shallow bound 2L + 1")
 tent_pieces = {}
 for L in range(1, 7):
-    net = tent_stack(L)
-    _, tent_pieces[L] = label_regions(mlp_patterns(net, x_line))
+    net = tent_network(L)                     # L hidden layers of 2 units, weights as above
+    tent_pieces[L] = region_map(net, x_line).count
     print(f"{L:2d} {2 * L:7d} {tent_pieces[L]:15d} {2 * L + 1:20d}")
     if L in (1, 2, 4):
         with torch.no_grad():
@@ -557,6 +541,11 @@ for L in range(1, 7):
 ax.set(xlabel="x", ylabel="output", title="The tent map composed L times: 2^L pieces from 2L units")
 ax.legend(loc="lower right")
 plt.show()
+
+# %%
+# NBVAL_CHECK_OUTPUT
+print("pieces of the composed tent map, L = 1..6:", [tent_pieces[L] for L in range(1, 7)])
+print("each is 2**L:", all(tent_pieces[L] == 2 ** L for L in range(1, 7)))
 
 
 # %% [markdown]
@@ -582,9 +571,9 @@ depth_nets = {"shallow 2-44-1": [2, 44, 1], "deep 2-8-8-8-1": [2, 8, 8, 8, 1]}
 depth_results = {}
 for name, widths in depth_nets.items():
     net = relu_mlp(widths, seed=0, dtype=torch.float32).to(DEVICE)
-    before = label_regions(mlp_patterns(net.cpu(), region_grid.points))[1]
-    fit = fit_full_batch(net.to(DEVICE), train_x, train_y, steps=pick(full=800, fast=100), lr=1e-2, desc=name)
-    after_labels, after = label_regions(mlp_patterns(net.cpu(), region_grid.points))
+    before = region_map(net, region_grid.points).count
+    fit = fit_full_batch(net.to(DEVICE), train_x, train_y, steps=pick(full=800, fast=30), lr=1e-2, desc=name)
+    _, after_labels, after = region_map(net, region_grid.points)
     depth_results[name] = {"params": n_params(net), "random": before, "trained": after, "mse": fit["final_mse"],
                            "labels": after_labels}
 
@@ -601,6 +590,7 @@ print("Zaslavsky maximum for the shallow network:", max_regions(44, 2))   # your
 # %%
 # NBVAL_CHECK_OUTPUT
 r_shallow, r_deep = depth_results["shallow 2-44-1"], depth_results["deep 2-8-8-8-1"]
+print("parameters, shallow and deep:", r_shallow["params"], r_deep["params"])
 print("equal parameter counts:", r_shallow["params"] == r_deep["params"])
 print("random: shallow has more regions in view than deep:", r_shallow["random"] > r_deep["random"])
 print("trained: shallow still has more regions than deep:", r_shallow["trained"] > r_deep["trained"])
@@ -662,7 +652,7 @@ y_dense = (x_dense > 0).float()
 fig, (ax_f, ax_e) = plt.subplots(1, 2, figsize=(12, 4))
 ax_f.plot(x_dense[:, 0], y_dense[:, 0], color="black", lw=3, alpha=0.3, label="target step")
 for name, net in step_nets.items():
-    fit_full_batch(net.to(DEVICE), x_fit, y_fit, steps=pick(full=600, fast=150), lr=1e-2, desc=name)
+    fit_full_batch(net.to(DEVICE), x_fit, y_fit, steps=pick(full=600, fast=40), lr=1e-2, desc=name)
     with torch.no_grad():
         pred = net(x_dense.to(DEVICE)).cpu()[:, 0]
     err2 = (pred - y_dense[:, 0]) ** 2
@@ -729,7 +719,7 @@ fields = {
 }
 field_results = {}
 for name, net in fields.items():
-    fit = fit_full_batch(net.to(DEVICE), coords[train_mask], pixels[train_mask], steps=pick(full=300, fast=40),
+    fit = fit_full_batch(net.to(DEVICE), coords[train_mask], pixels[train_mask], steps=pick(full=300, fast=15),
                          lr=1e-3, desc=name)
     with torch.no_grad():
         recon = net(coords.to(DEVICE)).cpu()
@@ -753,6 +743,7 @@ for name, r in field_results.items():
 # %%
 # NBVAL_CHECK_OUTPUT
 res = field_results
+print(f"predicting the mean brightness everywhere: {psnr(float(((pixels - pixels.mean()) ** 2).mean())):.0f} dB")
 print("Fourier features (σ = 4) beat raw coordinates on unseen pixels:",
       res["Fourier features, σ = 4"]["test"] < res["raw coordinates"]["test"])
 print("σ = 30 fits the training pixels yet does worse on unseen ones than σ = 4:",
