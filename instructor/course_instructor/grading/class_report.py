@@ -213,7 +213,8 @@ def _figures(a: Analysis) -> dict[str, str]:
     figs = {}
     fig, ax = plt.subplots(figsize=(6.4, 3.2))
     top = max(a.max_score, max(a.scores, default=0.0), 1.0)
-    ax.hist(a.scores, bins=min(40, max(5, int(top) + 1)), range=(0, top), color="#4477aa", rwidth=0.85)
+    bins = [x - 0.5 for x in range(int(math.ceil(top)) + 2)] if top <= 40 else 40  # whole points: one bar each
+    ax.hist(a.scores, bins=bins, color="#4477aa", rwidth=0.85)
     ax.set(title=f"Scores ({len(a.scores)} graded submissions)", xlabel=f"score (out of {a.max_score:g})",
            ylabel="submissions")
     figs["scores"] = _png(fig)

@@ -12,7 +12,8 @@ Resilience is Dask's: a task whose worker dies (killed, out of memory, node lost
 another worker; since a worker writes nothing the client keeps, a re-run cannot leave a second
 row. A task that fails on ``allowed-failures`` workers in a row (``distributed.scheduler.
 allowed-failures``, 3 by default), or raises twice, becomes a "crashed" row with the reason: the
-batch never stops.
+batch never stops. The client writes the gradebook as results arrive, through one open session
+(:mod:`.gradebook_writer`: its serial write rate bounds the class's).
 
 A worker never grades unsandboxed unless the client said so (``--unsafe-no-sandbox``): each
 worker probes bubblewrap itself (:func:`worker_sandbox`), and the run refuses to start if any
@@ -32,6 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import collect, sandbox, stages
+from .gradebook_writer import GradebookWriter
 
 ALLOWED_RETRIES = 1  # a task that *raises* is retried once (a worker that dies is Dask's allowed-failures)
 
@@ -236,23 +238,24 @@ class Dask:
             futures = {self.client.submit(grade_remote, job, payload_for(sub), pure=False, retries=ALLOWED_RETRIES,
                                           key=f"course-grade-{grader.assignment}-{sub.student}-{os.urandom(4).hex()}"): sub
                        for sub in todo.values()}
-            for fut in as_completed(futures):
-                sub = futures.pop(fut)
-                try:
-                    res, written = fut.result()
-                    _write(grader, sub.student, written)
-                except Exception as err:  # noqa: BLE001 - one submission's failure never stops the batch
-                    res = {"student": sub.student, "status": "crashed", "score": 0.0, "max_score": 0.0, "notebooks": {},
-                           "notes": [f"grader error on the cluster: {type(err).__name__}: {str(err)[:300]}"],
-                           "cached": False, "timestamp": sub.timestamp}
-                try:
-                    grader.save(res)
-                except Exception as err:  # noqa: BLE001
-                    res["notes"].append(f"gradebook write failed: {type(err).__name__}: {err}")
-                results.append(res)
-                fut.release()
-                bar.set_postfix_str(f"{sub.student}: {res['status']} {res['score']:g}/{res['max_score']:g}")
-                bar.update()
+            with GradebookWriter(grader.root, grader.assignment) as gradebook:
+                for fut in as_completed(futures):
+                    sub = futures.pop(fut)
+                    try:
+                        res, written = fut.result()
+                        _write(grader, sub.student, written)
+                    except Exception as err:  # noqa: BLE001 - one submission's failure never stops the batch
+                        res = {"student": sub.student, "status": "crashed", "score": 0.0, "max_score": 0.0,
+                               "notebooks": {}, "cached": False, "timestamp": sub.timestamp,
+                               "notes": [f"grader error on the cluster: {type(err).__name__}: {str(err)[:300]}"]}
+                    try:
+                        gradebook.save(res)
+                    except Exception as err:  # noqa: BLE001
+                        res["notes"].append(f"gradebook write failed: {type(err).__name__}: {err}")
+                    results.append(res)
+                    fut.release()
+                    bar.set_postfix_str(f"{sub.student}: {res['status']} {res['score']:g}/{res['max_score']:g}")
+                    bar.update()
         bar.close()
         return sorted(results, key=lambda r: r["student"])
 
