@@ -22,11 +22,9 @@ from pathlib import Path
 
 import pytest
 
-from course_instructor.grading import cli, cluster, sandbox
+from course_instructor.grading import cli, cluster, collect, sandbox
 from roundtrip_cases import CASES
 from roundtrip_helpers import make_course, reference_submission, scores, write_class, write_submission
-
-pytestmark = pytest.mark.slow
 
 ASSIGNMENT = "00_welcome"
 SANDBOX_OK, SANDBOX_WHY = sandbox.available()
@@ -78,6 +76,15 @@ def test_parse_cluster():
             cluster.parse_cluster(bad)
 
 
+def test_a_worker_without_sandbox_refuses(monkeypatch):
+    """A worker whose bubblewrap does not work never grades a sandboxed run's submission unsandboxed."""
+    monkeypatch.setattr(cluster, "_SANDBOX", (False, "bubblewrap is not installed"))
+    job = cluster.Job(ASSIGNMENT, {}, {"sandboxed": True})
+    with pytest.raises(RuntimeError, match="cannot sandbox: bubblewrap is not installed"):
+        cluster.grade_remote(job, cluster.Payload("alice", {}))
+
+
+@pytest.mark.slow
 def test_cluster_grades_like_the_local_pool():
     """Identical status, score and per-test points and statuses; the client wrote autograded/,
     the cache entries and the gradebook exactly as the pool did."""
@@ -99,11 +106,16 @@ def test_cluster_grades_like_the_local_pool():
     assert (dask_root / "grades" / ASSIGNMENT / "report.html").is_file()
 
 
-def test_cluster_run_reuses_the_cache():
-    """A second run on the cluster sends nothing unchanged to the workers."""
+@pytest.mark.slow
+def test_cluster_run_fills_the_cache():
+    """The cache entries the client wrote for the cluster's results answer a second run: nothing
+    unchanged would be sent to the workers again (the client's FromCache, run without a cluster)."""
     dask_root, first, _ = cluster_run()
-    again = cli.grade_assignment(ASSIGNMENT, root=dask_root, cluster="local:1", **OPTIONS)
-    assert all(r["cached"] for r in again)
+    grader = cli.Grader(dask_root, ASSIGNMENT, limits=OPTIONS["limits"], cell_timeout=600, notebook_timeout=1800,
+                        sandboxed=SANDBOX_OK)
+    subs = collect.collect(dask_root / "submitted", ASSIGNMENT, dask_root, list(grader.sources))
+    again = [cluster._from_cache(grader, sub, cli._fingerprint) for sub in subs]
+    assert all(r is not None and r["cached"] for r in again), [s.student for s, r in zip(subs, again) if r is None]
     assert _by_student(again) == _by_student(first)
 
 
@@ -133,6 +145,7 @@ class _Killer(threading.Thread):
                 time.sleep(0.05)
 
 
+@pytest.mark.slow
 def test_killed_worker_loses_nothing(tmp_path):
     """A worker killed mid-submission: its submission is graded again elsewhere; every student has
     exactly one result, one CSV total and one gradebook submission, with the right score."""
