@@ -217,7 +217,7 @@ def main(argv: list[str] | None = None) -> int:
     dask = p.add_mutually_exclusive_group()
     dask.add_argument("--scheduler", metavar="ADDRESS",
                       help="grade on an existing Dask cluster: scheduler address (tcp://host:8786) or scheduler file")
-    dask.add_argument("--cluster", metavar="local:N", help="grade on a Dask LocalCluster of N worker processes started here")
+    dask.add_argument("--cluster", metavar="local:N", help="grade on a Dask LocalCluster of N worker processes started here (instead of --workers)")
     p.add_argument("--unsafe-no-sandbox", action="store_true", help="run without bubblewrap (students' code gets your permissions)")
     p.add_argument("--quiet", action="store_true")
     a = p.parse_args(argv)

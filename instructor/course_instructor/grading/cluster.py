@@ -186,8 +186,8 @@ class Dask:
             self.cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, memory_limit=0,
                                         dashboard_address=None, silence_logs=logging.ERROR)
             self.client = Client(self.cluster, timeout=timeout)
-        elif scheduler and Path(scheduler).is_file():
-            self.client = Client(scheduler_file=scheduler, timeout=timeout)
+        elif scheduler and Path(scheduler).expanduser().is_file():
+            self.client = Client(scheduler_file=str(Path(scheduler).expanduser()), timeout=timeout)
         else:
             self.client = Client(scheduler, timeout=timeout)
         self.client.wait_for_workers(1, timeout=timeout)
