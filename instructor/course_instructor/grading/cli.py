@@ -5,10 +5,13 @@
     course-grade feedback 00_welcome              # after grading by hand: regenerate the feedback (grading/export.py)
     course-grade export 00_welcome                # grades/00_welcome/lms.csv for the LMS
     make grade ASSIGNMENT=00_welcome [SUBMISSIONS=...] [GRADE_ARGS="--workers 4 --force"]
+    course-grade 00_welcome --cluster local:4     # on Dask: a LocalCluster of 4 workers,
+    course-grade 00_welcome --scheduler tcp://scheduler:8786   # or an existing cluster (docs/grading-at-scale.md)
 
 Writes (course root): ``submitted/`` (normalised copies), ``autograded/``, ``gradebook.db`` (nbgrader),
 ``feedback/<student>/<assignment>/*.html``, and ``grades/<assignment>/grades.csv``,
-``grades/<assignment>/grades.png``, ``grades/<assignment>/summary.txt``.
+``grades/<assignment>/grades.png``, ``grades/<assignment>/summary.txt`` and the class report
+``grades/<assignment>/report.html`` (:mod:`.class_report`).
 """
 from __future__ import annotations
 
@@ -26,7 +29,7 @@ from typing import TypedDict
 import nbformat
 
 from ..release import RELEASE_DIR, REPO_ROOT, SOURCE_DIR
-from . import collect, export, nbgrader_io, redact, report, sandbox, stages
+from . import class_report, collect, export, nbgrader_io, redact, report, sandbox, stages
 
 
 class Question(TypedDict):
@@ -143,10 +146,25 @@ def grade_assignment(assignment: str, submissions: Path | None = None, *, root: 
                      force: bool = False, cell_timeout: float = 60, notebook_timeout: float = 600,
                      limits: sandbox.Limits | None = None, allow_unsandboxed: bool = False,
                      show_hidden_tests: bool = False, feedback: bool = True, student_regex: str | None = None,
-                     progress: bool = True, out: Path | None = None) -> list[SubmissionResult]:
-    """Grade every submission of ``assignment``; see the module docstring. Returns one dict per student."""
+                     progress: bool = True, out: Path | None = None, scheduler: str | None = None,
+                     cluster: str | None = None) -> list[SubmissionResult]:
+    """Grade every submission of ``assignment``; see the module docstring. Returns one dict per student.
+
+    ``scheduler`` (a Dask scheduler's address or scheduler file) or ``cluster`` (``"local:N"``): grade on
+    Dask workers (:mod:`.cluster`); this process still writes every output."""
+    options = {k: v for k, v in locals().items() if k not in ("scheduler", "cluster")}
+    if scheduler or cluster:
+        from .cluster import Dask
+
+        with Dask(scheduler, cluster) as dask:
+            return _grade(**options, dask=dask)
+    return _grade(**options, dask=None)
+
+
+def _grade(assignment, submissions, *, root, workers, force, cell_timeout, notebook_timeout, limits, allow_unsandboxed,
+           show_hidden_tests, feedback, student_regex, progress, out, dask) -> list[SubmissionResult]:
     root = Path(root).resolve()
-    ok, why = sandbox.available()
+    ok, why = dask.sandbox() if dask else sandbox.available()
     if not ok:
         if not allow_unsandboxed:
             raise SystemExit(f"error: no sandbox: {why}.\nRefusing to run students' code with your permissions. "
@@ -154,14 +172,14 @@ def grade_assignment(assignment: str, submissions: Path | None = None, *, root: 
         print("\n" + "!" * 78 + f"\nWARNING: NO SANDBOX ({why}).\nStudent code runs with YOUR permissions: it can read "
               "the hidden tests, the gradebook and other submissions, and use the network.\n" + "!" * 78 + "\n",
               file=sys.stderr)
-    workers = workers or os.cpu_count() or 1
+    workers = dask.cores if dask else (workers or os.cpu_count() or 1)
     start = time.monotonic()
     nbgrader_io.ensure_assignment(root, assignment)
     grader = Grader(root, assignment, workers=workers, cell_timeout=cell_timeout, notebook_timeout=notebook_timeout,
                     limits=limits, sandboxed=ok, show_hidden_tests=show_hidden_tests, force=force)
     subs = collect.collect(Path(submissions) if submissions else root / "submitted", assignment, root,
                            list(grader.sources), student_regex, nbgrader_io.known_students(root))
-    results = grader.run(subs, progress)
+    results = dask.run(grader, subs, progress) if dask else grader.run(subs, progress)
     out = Path(out) if out else root / "grades" / assignment
     report.write_csv(out / "grades.csv", results, assignment)
     report.figure(out / "grades.png", results, assignment)
@@ -174,9 +192,11 @@ def grade_assignment(assignment: str, submissions: Path | None = None, *, root: 
         text += "\n" + export.summary_line(manual, max((r["max_score"] for r in results), default=0), len(graded), assignment)
     (out / "summary.txt").write_text(text + "\n")
     (out / "results.json").write_text(json.dumps(results, indent=1))
+    page = class_report.write(out / "report.html", results, assignment, grader.source_nbs, subs.problems)
     if progress:
         print(text)
         print(f"grades: {out / 'grades.csv'}\nfigure: {out / 'grades.png'}\nfeedback: {root / 'feedback'}")
+        print(f"class report: {page.as_uri()}")
     return results
 
 
@@ -201,6 +221,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--no-feedback", action="store_true", help="do not run nbgrader generate_feedback")
     p.add_argument("--student-regex", help="for flat/zip input: regex on the file's relative path with a (?P<student>...) group")
     p.add_argument("--out", type=Path, help="folder for grades.csv, grades.png, summary.txt (default: <root>/grades/<assignment>)")
+    dask = p.add_mutually_exclusive_group()
+    dask.add_argument("--scheduler", metavar="ADDRESS",
+                      help="grade on an existing Dask cluster: scheduler address (tcp://host:8786) or scheduler file")
+    dask.add_argument("--cluster", metavar="local:N", help="grade on a Dask LocalCluster of N worker processes started here (instead of --workers)")
     p.add_argument("--unsafe-no-sandbox", action="store_true", help="run without bubblewrap (students' code gets your permissions)")
     p.add_argument("--quiet", action="store_true")
     a = p.parse_args(argv)
@@ -209,7 +233,8 @@ def main(argv: list[str] | None = None) -> int:
         grade_assignment(a.assignment, a.submissions, root=a.root, workers=a.workers, force=a.force,
                          cell_timeout=a.cell_timeout, notebook_timeout=a.notebook_timeout, limits=limits,
                          allow_unsandboxed=a.unsafe_no_sandbox, show_hidden_tests=a.show_hidden_tests,
-                         feedback=not a.no_feedback, student_regex=a.student_regex, progress=not a.quiet, out=a.out)
+                         feedback=not a.no_feedback, student_regex=a.student_regex, progress=not a.quiet, out=a.out,
+                         scheduler=a.scheduler, cluster=a.cluster)
     except (FileNotFoundError, ValueError) as err:
         raise SystemExit(f"error: {err}") from None
     return 0
