@@ -90,9 +90,12 @@ SHARED_CLASS = {"tests/test_nbgrader_roundtrip.py", "tests/test_grading.py"}
 CLASS_UNIT = "grading class::"
 # Other tests that read an assignment's graded class (roundtrip_helpers.INSTRUCTOR_AS_STUDENT).
 CLASS_READERS = {"tests/test_forgery.py::test_instructor_solution_of_01_activations_scores_full_marks": "01_activations"}
+# Files that read another file's once-per-process grading run (the class report reads the Dask tests' pool run).
+SAME_UNIT = {"tests/test_class_report.py": "tests/test_distributed_grading.py"}
 COST_S = {f"{CLASS_UNIT}00_welcome": 330, CLASS_UNIT: 150, "tests/test_nbgrader_roundtrip.py": 60, "tests/test_grading.py": 40,
           "tests/test_student_repo.py": 130, "tests/test_install.py": 130, "tests/test_forgery.py": 120,
-          "tests/test_browser.py": 60, "tests/test_student_package.py": 60, "tests/test_make_lab.py": 40}
+          "tests/test_browser.py": 60, "tests/test_distributed_grading.py": 150, "tests/test_site.py": 60,
+          "tests/test_grading_cycle.py": 60, "tests/test_student_package.py": 60, "tests/test_make_lab.py": 40}
 
 
 def _cost(scope: str, tests: int) -> float:
@@ -111,6 +114,7 @@ def work_unit(nodeid: str) -> str:
     if nodeid in CLASS_READERS:
         return f"{CLASS_UNIT}{CLASS_READERS[nodeid]}"
     path = nodeid.split("::", 1)[0]
+    path = SAME_UNIT.get(path, path)
     if path in SHARED_CLASS and nodeid.endswith("]") and "[" in nodeid:
         param = nodeid[nodeid.rindex("[") + 1:-1]
         if param in ASSIGNMENTS:
