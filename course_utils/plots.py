@@ -311,6 +311,13 @@ class FastRedraw:
         while len(self._backgrounds) > self.max_backgrounds:
             self._backgrounds.pop(next(iter(self._backgrounds)))
 
+    def has_background(self, static_key) -> bool:
+        """Whether a background for ``static_key`` (at the figure's current size) is kept."""
+        try:
+            return (static_key, (self.fig.bbox.width, self.fig.bbox.height)) in self._backgrounds
+        except TypeError:
+            return False
+
     def prepare(self, static_key) -> None:
         """Draw and keep the background for ``static_key`` now (set the static artists for it first)."""
         self._restore(static_key)
