@@ -23,7 +23,7 @@ mouse to the new picture in the page (comm round trip, kernel update, PNG transf
 Not a test: timings depend on the machine and its load (printed with every table)::
 
     .venv/bin/python benchmarks/widgets.py [LESSON ...] [--fast] [--changes 20] [--repo DIR] [--tag TAG]
-    .venv/bin/python benchmarks/widgets.py --browser 02_initialization [--app app] [--drags 20]
+    .venv/bin/python benchmarks/widgets.py --browser 01 [--app TITLE] [--slider LABEL] [--drags 20] [--fast]
 """
 from __future__ import annotations
 
@@ -252,7 +252,8 @@ def _harness():
     return module
 
 
-def measure_browser(lesson: str, app_name: str | None, drags: int, seed: int, fast: bool) -> dict:
+def measure_browser(lesson: str, app_name: str | None, slider_name: str | None, drags: int, seed: int,
+                    fast: bool) -> dict:
     harness = _harness()
     lab = contextlib.contextmanager(harness.lab.__wrapped__)
 
@@ -266,7 +267,6 @@ def measure_browser(lesson: str, app_name: str | None, drags: int, seed: int, fa
             return path
 
     rng = random.Random(seed)
-    saved = os.environ.get("COURSE_FAST")
     record = {"lesson": lesson, "mode": "fast" if fast else "full", "drags": []}
     with tempfile.TemporaryDirectory() as tmp, lab(_Factory(tmp)) as (base, token, _root):
         with harness.playwright_sync.sync_playwright() as p:
@@ -288,9 +288,12 @@ def measure_browser(lesson: str, app_name: str | None, drags: int, seed: int, fa
             page.wait_for_function("el => el.querySelector('.jp-OutputArea-output img') !== null",
                                    arg=app.element_handle(), timeout=60_000)
             record["app_title"] = app.inner_text().split("\n", 1)[0]
-            handle = app.locator(".noUi-handle").first
-            track = app.locator(".noUi-target").first
-            record["slider"] = app.locator(".widget-slider .widget-label").first.inner_text()
+            sliders = app.locator(".widget-slider")
+            labels = [sliders.nth(i).locator(".widget-label").first.inner_text() for i in range(sliders.count())]
+            chosen = next((i for i, t in enumerate(labels) if slider_name and slider_name.lower() in t.lower()), 0)
+            record["slider"] = labels[chosen]
+            handle = sliders.nth(chosen).locator(".noUi-handle").first
+            track = sliders.nth(chosen).locator(".noUi-target").first
             page.evaluate(_WATCH_JS, app.element_handle())
             box = track.bounding_box()
             for _ in range(drags):
@@ -314,8 +317,6 @@ def measure_browser(lesson: str, app_name: str | None, drags: int, seed: int, fa
                 time.sleep(0.3)  # let late frames of a continuous slider arrive before the next drag
             page.screenshot(path=str(Path(tmp) / "page.png"))
             browser.close()
-    if saved is None:
-        os.environ.pop("COURSE_FAST", None)
     ms = [d for d in record["drags"] if d is not None]
     record.update(median_ms=round(statistics.median(ms), 1) if ms else None,
                   p95_ms=round(percentile(ms, 95), 1) if ms else None)
@@ -332,6 +333,7 @@ def main(argv=None) -> int:
     p.add_argument("--tag", default="", help="writes benchmarks/results/widgets-TAG.json (default widgets.json)")
     p.add_argument("--browser", metavar="LESSON", help="measure slider drags of one lesson's app in JupyterLab")
     p.add_argument("--app", help="with --browser: part of the app's title (default: the lesson's first app)")
+    p.add_argument("--slider", help="with --browser: part of the slider's label (default: the app's first slider)")
     p.add_argument("--drags", type=int, default=20, help="with --browser: number of drags (default 20)")
     a = p.parse_args(argv)
     repo = a.repo.resolve()
@@ -350,7 +352,7 @@ def main(argv=None) -> int:
     RESULTS.mkdir(exist_ok=True)
     if a.browser:
         lesson = next(k for k in known if k.startswith(a.browser))
-        record = measure_browser(lesson, a.app, a.drags, a.seed, a.fast)
+        record = measure_browser(lesson, a.app, a.slider, a.drags, a.seed, a.fast)
         meta["load_after"] = load_average()
         out = RESULTS / f"widgets-browser{'-' + a.tag if a.tag else ''}.json"
         out.write_text(json.dumps({**meta, "browser": record}, indent=1) + "\n")
