@@ -137,6 +137,8 @@ def load_average() -> list[float]:
 def kernel_env(repo: Path, fast: bool) -> dict:
     """The lesson kernel's environment: ``repo``'s course_utils first, one torch thread, full or fast."""
     env = {k: v for k, v in os.environ.items() if k not in ("NBGRADER_EXECUTION", "CI", "PYTEST_XDIST_WORKER")}
+    if repo != REPO:  # measure another checkout without writing into it
+        env["PYTHONDONTWRITEBYTECODE"] = "1"
     env.update(COURSE_FAST="1" if fast else "0", COURSE_NUM_THREADS="1",
                PYTHONPATH=os.pathsep.join([str(repo), str(repo / "instructor"), env.get("PYTHONPATH", "")]).rstrip(os.pathsep),
                PATH=os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")]))
