@@ -6,8 +6,9 @@ kernel, every live :class:`course_utils.widgets.App` is collected (named by the 
 that holds it). Each app gets ``--changes`` random control changes from a fixed seed -- a control
 picked at random, then a value on its grid (a slider step, a drop-down option, the other state of a
 check box) -- and each ``app.update(...)`` is timed: compute + draw + PNG, what a student waits for
-before the browser's own round trip. Printed: median, p95 and max per app; written to
-``benchmarks/results/widgets[-TAG].json``.
+before the browser's own round trip. Printed: median, p95 and max per app (and the p95 of the kernel's
+CPU time, a steadier figure on a shared machine); written to ``benchmarks/results/widgets[-TAG].json``
+and, as a markdown table, ``widgets[-TAG].md``.
 
 The kernel runs as a student's does in the course (full lessons unless ``--fast``) but with one torch
 thread (``COURSE_NUM_THREADS=1``: the course's policy whenever the CPU is shared, see
@@ -199,22 +200,23 @@ def _fmt(ms) -> str:
     return "-" if ms is None else f"{ms:,.0f}"
 
 
-def print_table(records: list[dict]) -> None:
+def table(records: list[dict]) -> str:
     """The markdown table: wall-clock median / p95 / max, and the p95 of the kernel's CPU time
     (single-threaded, so on a loaded machine it tells what the update costs on an idle one)."""
-    print(f"\n| lesson / app | changes | median ms | p95 ms | max ms | CPU p95 ms | errors | p95 <= {TARGET_MS:.0f} ms |")
-    print("|---|---|---|---|---|---|---|---|")
+    rows = [f"| lesson / app | changes | median ms | p95 ms | max ms | CPU p95 ms | errors | p95 <= {TARGET_MS:.0f} ms |",
+            "|---|---|---|---|---|---|---|---|"]
     for record in records:
         if "error" in record:
-            print(f"| {record['lesson']} | - | - | - | - | - | {record['error'][:60]} | no |")
+            rows.append(f"| {record['lesson']} | - | - | - | - | - | {record['error'][:60]} | no |")
             continue
         if not record["apps"]:
-            print(f"| {record['lesson']} (no app) | 0 | - | - | - | - | 0 | - |")
+            rows.append(f"| {record['lesson']} (no app) | 0 | - | - | - | - | 0 | - |")
         for app in record["apps"]:
             ok = app["p95_ms"] is not None and app["p95_ms"] <= TARGET_MS and not app["n_errors"]
-            print(f"| {record['lesson'][:2]} {app['app']} | {len(app['ms'])} | {_fmt(app['median_ms'])} | "
-                  f"{_fmt(app['p95_ms'])} | {_fmt(app['max_ms'])} | {_fmt(app.get('cpu_p95_ms'))} | "
-                  f"{app['n_errors']} | {'yes' if ok else 'NO'} |")
+            rows.append(f"| {record['lesson'][:2]} {app['app']} | {len(app['ms'])} | {_fmt(app['median_ms'])} | "
+                        f"{_fmt(app['p95_ms'])} | {_fmt(app['max_ms'])} | {_fmt(app.get('cpu_p95_ms'))} | "
+                        f"{app['n_errors']} | {'yes' if ok else 'NO'} |")
+    return "\n".join(rows)
 
 
 def git_revision(repo: Path) -> str:
@@ -379,12 +381,14 @@ def main(argv=None) -> int:
         record["load"] = load_average()
         records.append(record)
     meta["load_after"] = load_average()
-    print_table(records)
-    print(f"\nload average (1, 5, 15 min) before {meta['load_before']}, after {meta['load_after']}; "
-          f"{meta['cpus']} CPUs, one torch thread")
+    note = (f"{meta['date']}, {repo.name} @ {meta['revision']}, {meta['mode']} lessons, {a.changes} changes per app, "
+            f"seed {a.seed}\n\n{table(records)}\n\nload average (1, 5, 15 min) before {meta['load_before']}, after "
+            f"{meta['load_after']}; {meta['cpus']} CPUs, one torch thread\n")
+    print("\n" + note)
     out = RESULTS / f"widgets{'-' + a.tag if a.tag else ''}.json"
     out.write_text(json.dumps({**meta, "lessons": records}, indent=1) + "\n")
-    print(f"wrote {out.relative_to(REPO)}")
+    out.with_suffix(".md").write_text(note)
+    print(f"wrote {out.relative_to(REPO)} and {out.with_suffix('.md').name}")
     slow = [f"{r['lesson']}/{x['app']}" for r in records for x in r.get("apps", [])
             if x["p95_ms"] is None or x["p95_ms"] > TARGET_MS or x["n_errors"]]
     return 1 if slow or any("error" in r for r in records) else 0
