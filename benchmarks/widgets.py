@@ -31,6 +31,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import importlib.util
+import inspect
 import json
 import os
 import platform
@@ -117,12 +118,13 @@ def time_apps(namespace: dict, changes: int, seed: int) -> list[dict]:
     return results
 
 
+_TIME_APPS_SOURCE = inspect.getsource(time_apps)  # read now: the file may change while a run goes on
+
+
 def _kernel_code(changes: int, seed: int) -> str:
     """The cell run after the lesson's last one: defines :func:`time_apps`, prints its result, and
     deletes what it defined, so nothing is left in the student's namespace."""
-    import inspect
-
-    return (inspect.getsource(time_apps) + "\n\nimport json as _json\n"
+    return (_TIME_APPS_SOURCE + "\n\nimport json as _json\n"
             f"print({_MARKER!r} + _json.dumps(time_apps(globals(), {changes}, {seed})))\n"
             "del time_apps, _json\n")
 

@@ -13,9 +13,10 @@ gradient std for every σ of a grid, with the critical σ* = g/√width dashed::
 Why it is fast. With the seed fixed, the weights for σ are exactly σ times those for σ = 1 (torch draws
 ``normal_(0, σ)`` as σ · N(0, 1) from the same random numbers), so each depth's unit-σ network is
 drawn once, and one batched pass runs all σ of the grid at once. Outside fast mode the app computes
-every (activation, depth) sweep when it is made (about a second on the course's CPU), so no update
-waits for one; an update runs one small pass at the chosen σ and blits one persistent figure
-(:class:`course_utils.plots.FastRedraw`; the axes are redrawn because their ranges follow the data).
+every (activation, depth) sweep and draws the figure's background for every depth when it is made
+(a second or two on the course's CPU), so no update waits for either; an update runs one small pass at
+the chosen σ and blits one persistent figure (:class:`course_utils.plots.FastRedraw`; the log axes are
+redrawn because their ranges follow the data).
 The numbers are those of ``propagation_stats`` up to rounding (tests check it).
 """
 from __future__ import annotations
@@ -147,7 +148,8 @@ def init_scale_app(sigma_grid: Sequence[float], width: int = 100, *, sigma: floa
             sweeps[act, d] = (out["act_std"][:, -1], out["grad_std"][:, 0])
         return sweeps[act, d]
 
-    if precompute if precompute is not None else not fast_mode():
+    precompute = (not fast_mode()) if precompute is None else precompute
+    if precompute:
         for d in DEPTHS:
             for act in ACTIVATIONS:
                 sweep(act, d)
@@ -181,25 +183,35 @@ def init_scale_app(sigma_grid: Sequence[float], width: int = 100, *, sigma: floa
     legend = ax.legend([sweep_act, sweep_grad, cursor, critical], ["", "", "", ""], fontsize=7)
     suptitle = fig.suptitle("")
     title_size = ax.title.get_fontsize()
-    moving = [a.xaxis for a in axes[:2]] + [a.yaxis for a in axes] + [act_line, grad_line, one, sweep_act, sweep_grad,
-                                                                       cursor, critical, legend, suptitle,
-                                                                       *(a.title for a in axes)]
-    redraw = FastRedraw(fig, moving=moving)
+    # The layer axes depend on the depth only: one background per depth, drawn ahead (below). The
+    # log axes follow the data, so they are redrawn on every update.
+    moving = [a.yaxis for a in axes] + [act_line, grad_line, one, sweep_act, sweep_grad, cursor, critical, legend,
+                                        suptitle, *(a.title for a in axes)]
+    redraw = FastRedraw(fig, moving=moving, backgrounds=len(DEPTHS))
+
+    def set_depth(d: int) -> None:
+        for a in axes[:2]:
+            a.set_xlim(0.5 - 0.05 * d, d + 0.5 + 0.05 * d)
+
+    if precompute:
+        for d in DEPTHS:
+            set_depth(d)
+            redraw.prepare(d)
 
     def limits(values: np.ndarray) -> tuple[float, float]:
         v = values[np.isfinite(values) & (values > 0)]
         if not len(v):
             return 0.1, 10.0
         low, high = math.log10(v.min()), math.log10(v.max())
-        pad = 0.05 * max(high - low, 1.0)
-        return 10 ** (low - pad), 10 ** (high + pad)
+        pad = 0.05 * (high - low)  # matplotlib's margin, then out to whole decades so that ticks are labelled
+        return 10.0 ** math.floor(low - pad), 10.0 ** math.ceil(high + pad + 1e-9)
 
     def draw(data, values):
         k = np.arange(1, values["depth"] + 1)
         act_line.set_data(k, data["act_std"])
         grad_line.set_data(k, data["grad_std"])
+        set_depth(len(k))
         for a, y in ((axes[0], data["act_std"]), (axes[1], data["grad_std"])):
-            a.set_xlim(0.5 - 0.05 * len(k), len(k) + 0.5 + 0.05 * len(k))
             a.set_ylim(*limits(y))
         sweep_act.set_ydata(data["act_last"])
         sweep_grad.set_ydata(data["grad_first"])
@@ -217,7 +229,7 @@ def init_scale_app(sigma_grid: Sequence[float], width: int = 100, *, sigma: floa
             text.set_text(label)
         legend.legend_handles[3].set_visible(data["critical"] is not None)
         suptitle.set_text(f"{values['activation']}, depth {values['depth']}, D_h = {width}, σ = {values['sigma']:.3g}")
-        return redraw.png()
+        return redraw.png(static_key=len(k))
 
     return App(
         controls={
