@@ -311,16 +311,18 @@ def measure_browser(lesson: str, app_name: str | None, slider_name: str | None, 
                 page.mouse.down()
                 page.mouse.move(target, y0, steps=5)
                 page.mouse.up()
-                try:
-                    page.wait_for_function(f"window.__courseBench.pictures.length > {before}", timeout=30_000,
-                                           polling="raf")
+                released = page.evaluate("window.__courseBench.releases.length")
+                try:  # a new picture after the release (a continuous slider also sends the values on the way)
+                    page.wait_for_function(
+                        f"window.__courseBench.pictures.length > {before} && "
+                        f"window.__courseBench.pictures[window.__courseBench.pictures.length - 1] > "
+                        f"window.__courseBench.releases[{released} - 1]", timeout=30_000, polling="raf")
                 except harness.playwright_sync.TimeoutError:
-                    record["drags"].append(None)  # same value again: no new picture
+                    record["drags"].append(None)  # the same value again: no new picture
                     continue
+                time.sleep(0.5)  # let a late frame (the final value) arrive
                 w = page.evaluate("window.__courseBench")
-                release = max(t for t in w["releases"] if t <= w["pictures"][-1])
-                record["drags"].append(round(w["pictures"][-1] - release, 1))
-                time.sleep(0.3)  # let late frames of a continuous slider arrive before the next drag
+                record["drags"].append(round(w["pictures"][-1] - w["releases"][released - 1], 1))
             page.screenshot(path=str(Path(tmp) / "page.png"))
             browser.close()
     ms = [d for d in record["drags"] if d is not None]
