@@ -11,8 +11,10 @@ One module per concept:
 - :mod:`course_utils.checks` -- checks that exercise tests call, with student-facing messages
 - :mod:`course_utils.mistakes` -- test-cell helper naming a known mistake when an answer matches it
 - :mod:`course_utils.activations` -- activation values/derivatives, hidden pre-activations, dead units
+- :mod:`course_utils.activation_app` -- lesson 00's app: an activation, its derivative, where the gradient vanishes
 - :mod:`course_utils.gradient_profile_app` -- lesson 01's app: per-layer gradient size and saturation
 - :mod:`course_utils.initialization` -- initialisation schemes and forward/backward variance propagation
+- :mod:`course_utils.init_scale_app` -- lesson 02's app: weight scale σ × activation × depth, all sweeps precomputed
 - :mod:`course_utils.double_descent` -- min-norm feature regression and the batched width sweep
 - :mod:`course_utils.double_descent_app` -- lesson 03's polynomial explorer and sweep browser
 - :mod:`course_utils.landscape` -- filter-normalised loss-landscape slices

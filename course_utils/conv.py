@@ -34,6 +34,7 @@ import ipywidgets as widgets
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
+from matplotlib.collections import LineCollection, PatchCollection
 from matplotlib.colors import to_rgb
 from matplotlib.patches import Rectangle
 from torch import nn
@@ -48,6 +49,7 @@ __all__ = [
     "kernel_positions",
     "explorer_data",
     "draw_explorer",
+    "ExplorerPicture",
     "conv_explorer",
     "receptive_field_layout",
     "draw_receptive_field",
@@ -176,60 +178,125 @@ def explorer_data(W1: int, F: int, P: int, S: int, D: int = 1, step: int = 0) ->
             "row": row, "col": col, "taps": taps, "used": used}
 
 
+def _grid_segments(n: int) -> list:
+    """Line segments between the cells of an n x n grid of unit cells centred on 0..n-1."""
+    edges = np.arange(-0.5, n, 1)
+    return ([[(e, -0.5), (e, n - 0.5)] for e in edges] + [[(-0.5, e), (n - 0.5, e)] for e in edges])
+
+
+class ExplorerPicture:
+    """The explorer's picture, drawn into one persistent figure (the padded input with the kernel's
+    footprint, and the output grid) for :func:`explorer_data`'s dicts.
+
+    Everything that depends only on the sizes (W1, F, P, S, D) -- cells, grid lines, ticks, hatching,
+    the sentence on top -- is drawn once per setting; stepping the kernel (the play control) only
+    moves the footprint and recolours the output grid (:class:`course_utils.plots.FastRedraw`).
+    No layout engine: fixed margins keep every label inside the figure.
+    """
+
+    def __init__(self):
+        from matplotlib.figure import Figure
+
+        from course_utils.plots import FastRedraw
+
+        self.fig = Figure(figsize=(10, 5.2), dpi=80, layout="none")
+        self.ax_in, self.ax_out = self.fig.subplots(1, 2, gridspec_kw={"width_ratios": [1.35, 1]})
+        self.fig.subplots_adjust(left=0.05, right=0.98, bottom=0.1, top=0.74, wspace=0.12)  # room for 4 lines on top
+        for ax in (self.ax_in, self.ax_out):
+            ax.grid(False)
+            ax.tick_params(which="both", length=0)
+            ax.set_aspect("equal")
+            ax.set(xlabel="column", ylabel="row")
+            # fixed places for the titles and axis labels: matplotlib otherwise measures every tick
+            # label on each draw to place them (a tenth of the drawing time)
+            ax.title.set_y(1.02)
+            ax.xaxis.set_label_coords(0.5, -0.09)
+            ax.yaxis.set_label_coords(-0.07, 0.5)
+        self.taps = PatchCollection([], facecolor=COLOR["orange"], alpha=0.85, edgecolor="none")
+        self.ax_in.add_collection(self.taps)
+        self.footprint = Rectangle((0, 0), 1, 1, fill=False, edgecolor=COLOR["black"], linewidth=2.5)
+        self.ax_in.add_patch(self.footprint)
+        self.out_image = self.ax_out.imshow(np.ones((1, 1, 3)), interpolation="nearest")
+        self.out_grid = LineCollection([], colors="0.6", linewidths=1)  # on top of the output cells
+        self.ax_out.add_collection(self.out_grid)
+        self.redraw = FastRedraw(self.fig, moving=[self.taps, self.footprint, self.out_image, self.out_grid,
+                                                   self.ax_out.title])
+        self._static: list = []
+        self._key = None
+
+    def _draw_static(self, data: dict) -> None:
+        """(Re)draw what depends on the sizes only."""
+        for artist in self._static:
+            artist.remove()
+        self._static = []
+        arith, Wp, W1, W2 = data["arith"], data["Wp"], data["W1"], data["W2"]
+        P = (Wp - W1) // 2
+        ax_in, ax_out = self.ax_in, self.ax_out
+        # Padded input: padding grey, input light blue, cells no position reads hatched.
+        rgb = np.full((Wp, Wp, 3), 0.85)
+        rgb[P:P + W1, P:P + W1] = np.array(to_rgb(COLOR["sky_blue"])) * 0.45 + 0.55
+        self._static.append(ax_in.imshow(rgb, extent=(-0.5, Wp - 0.5, Wp - 0.5, -0.5), interpolation="nearest",
+                                         zorder=0))
+        unread = [Rectangle((c - 0.5, r - 0.5), 1, 1) for r, c in zip(*np.nonzero(~data["used"]))]
+        if unread:
+            self._static.append(ax_in.add_collection(PatchCollection(
+                unread, facecolor="none", hatch="xx", edgecolor=COLOR["vermillion"], linewidth=0)))
+        self._static.append(ax_in.add_collection(LineCollection(_grid_segments(Wp), colors="white", linewidths=1)))
+        self.out_grid.set_segments(_grid_segments(max(W2, 1)))
+        for ax, n in ((ax_in, Wp), (ax_out, max(W2, 1))):
+            ax.set_xticks(range(n))
+            ax.set_yticks(range(n))
+            ax.set_xlim(-0.5, n - 0.5)
+            ax.set_ylim(n - 0.5, -0.5)
+        if P:
+            self._static.append(ax_in.add_patch(Rectangle((P - 0.5, P - 0.5), W1, W1, fill=False,
+                                                          edgecolor=COLOR["blue"], linewidth=1.5, linestyle="--")))
+        ax_in.set_title(f"padded input {Wp}×{Wp} (input {W1}×{W1} + padding {P} on each side)")
+        if not W2:
+            self._static.append(ax_out.text(0, 0, "no position fits", ha="center", va="center",
+                                            color=COLOR["vermillion"]))
+        colour = "black" if arith.valid else COLOR["vermillion"]
+        status = "valid" if arith.valid else "INVALID ✗  (hatched: cells no position reads)"
+        self._static.append(self.fig.suptitle("\n".join(textwrap.wrap(arith.message, 110) + [status]),
+                                              color=colour, fontsize=11))
+
+    def draw(self, data: dict, values: dict | None = None) -> bytes:
+        """PNG bytes of the picture for one :func:`explorer_data` dict (an App's ``draw``)."""
+        key = (data["W1"], data["Wp"], data["W2"], data["arith"].message, data["used"].tobytes())
+        if key != self._key:
+            self._draw_static(data)
+            self._key = key
+        W2 = data["W2"]
+        taps = data["taps"]
+        self.taps.set_paths([Rectangle((c - 0.5, r - 0.5), 1, 1) for r, c in taps])
+        self.footprint.set_visible(bool(taps))
+        if taps:
+            rows, cols = [r for r, _ in taps], [c for _, c in taps]
+            self.footprint.set_bounds(min(cols) - 0.5, min(rows) - 0.5, max(cols) - min(cols) + 1,
+                                      max(rows) - min(rows) + 1)
+        # Output: visited cells light, the current one orange.
+        if W2:
+            out = np.ones((W2 * W2, 3))
+            out[:data["step"]] = np.array(to_rgb(COLOR["green"])) * 0.35 + 0.65
+            out = out.reshape(W2, W2, 3)
+            out[data["row"], data["col"]] = to_rgb(COLOR["orange"])
+            self.out_image.set_data(out)
+            self.out_image.set_extent((-0.5, W2 - 0.5, W2 - 0.5, -0.5))
+            self.ax_out.set_title(f"output {W2}×{W2}: cell ({data['row']}, {data['col']}), "
+                                  f"position {data['step'] + 1} of {data['n_steps']}")
+        else:
+            self.out_image.set_data(np.ones((1, 1, 3)))
+            self.ax_out.set_title("output: empty")
+        return self.redraw.png(static_key=key)
+
+
 def draw_explorer(data: dict, values: dict | None = None):
-    """Draw the padded input with the kernel's footprint, and the output grid, for :func:`explorer_data`."""
-    arith, Wp, W1, W2 = data["arith"], data["Wp"], data["W1"], data["W2"]
-    P = (Wp - W1) // 2
-    fig, (ax_in, ax_out) = plt.subplots(1, 2, figsize=(10, 4.8), gridspec_kw={"width_ratios": [1.35, 1]})
-    # Padded input: padding grey, input light blue, cells no position reads hatched.
-    rgb = np.ones((Wp, Wp, 3))
-    rgb[:] = 0.85
-    rgb[P:P + W1, P:P + W1] = np.array(to_rgb(COLOR["sky_blue"])) * 0.45 + 0.55
-    ax_in.imshow(rgb, extent=(-0.5, Wp - 0.5, Wp - 0.5, -0.5), interpolation="nearest")
-    for r, c in zip(*np.nonzero(~data["used"])):
-        ax_in.add_patch(Rectangle((c - 0.5, r - 0.5), 1, 1, fill=False, hatch="xx", edgecolor=COLOR["vermillion"],
-                                  linewidth=0))
-    if data["taps"]:
-        rows = [r for r, _ in data["taps"]]
-        cols = [c for _, c in data["taps"]]
-        for r, c in data["taps"]:
-            ax_in.add_patch(Rectangle((c - 0.5, r - 0.5), 1, 1, color=COLOR["orange"], alpha=0.85))
-        ax_in.add_patch(Rectangle((min(cols) - 0.5, min(rows) - 0.5), max(cols) - min(cols) + 1,
-                                  max(rows) - min(rows) + 1, fill=False, edgecolor=COLOR["black"], linewidth=2.5))
-    for ax, n in ((ax_in, Wp), (ax_out, max(W2, 1))):
-        ax.set_xticks(np.arange(-0.5, n, 1), minor=True)
-        ax.set_yticks(np.arange(-0.5, n, 1), minor=True)
-        ax.grid(which="minor", color="white" if ax is ax_in else "0.6", linewidth=1)
-        ax.grid(which="major", visible=False)
-        ax.tick_params(which="both", length=0)
-        ax.set_xticks(range(n))
-        ax.set_yticks(range(n))
-        ax.set_xlim(-0.5, n - 0.5)
-        ax.set_ylim(n - 0.5, -0.5)
-        ax.set_aspect("equal")
-    if P:
-        ax_in.add_patch(Rectangle((P - 0.5, P - 0.5), W1, W1, fill=False, edgecolor=COLOR["blue"], linewidth=1.5,
-                                  linestyle="--"))
-    ax_in.set(title=f"padded input {Wp}×{Wp} (input {W1}×{W1} + padding {P} on each side)",
-              xlabel="column", ylabel="row")
-    # Output: visited cells light, the current one orange.
-    if W2:
-        out = np.ones((W2, W2, 3))
-        step = data["step"]
-        for k in range(step):
-            r, c = divmod(k, W2)
-            out[r, c] = np.array(to_rgb(COLOR["green"])) * 0.35 + 0.65
-        out[data["row"], data["col"]] = to_rgb(COLOR["orange"])
-        ax_out.imshow(out, extent=(-0.5, W2 - 0.5, W2 - 0.5, -0.5), interpolation="nearest")
-        ax_out.set(title=f"output {W2}×{W2}: cell ({data['row']}, {data['col']}), "
-                         f"position {step + 1} of {data['n_steps']}", xlabel="column", ylabel="row")
-    else:
-        ax_out.text(0, 0, "no position fits", ha="center", va="center", color=COLOR["vermillion"])
-        ax_out.set(title="output: empty", xlabel="column", ylabel="row")
-    colour = "black" if arith.valid else COLOR["vermillion"]
-    status = "valid" if arith.valid else "INVALID ✗  (hatched: cells no position reads)"
-    fig.suptitle("\n".join(textwrap.wrap(arith.message, 110) + [status]), color=colour, fontsize=11)
-    return fig
+    """The explorer's picture for one :func:`explorer_data` dict, as a new ``Figure``."""
+    picture = ExplorerPicture()
+    picture.draw(data, values)
+    for artist in picture.redraw.moving:  # a plain figure: draw the moving artists like the others
+        artist.set_animated(False)
+    return picture.fig
 
 
 def conv_explorer(W1: int = 7, F: int = 3, P: int = 1, S: int = 2, D: int = 1, *, max_size: int = 12,
@@ -272,7 +339,7 @@ def conv_explorer(W1: int = 7, F: int = 3, P: int = 1, S: int = 2, D: int = 1, *
     # Registered before the App's own observers, so bounds are right before it redraws.
     for name in ("W1", "F", "P", "S", "D"):
         c[name].observe(fix_bounds, names="value")
-    return App(controls, explorer_data, draw_explorer, title="Convolution explorer", cache=True)
+    return App(controls, explorer_data, ExplorerPicture().draw, title="Convolution explorer", cache=True)
 
 
 # --------------------------------------------------------------------------------------------

@@ -37,6 +37,7 @@ __all__ = [
     "show_images",
     "plot_decision_boundary",
     "figure_to_png",
+    "render_png",
     "FastRedraw",
 ]
 
@@ -187,6 +188,46 @@ def figure_to_png(fig, dpi: float | None = None) -> bytes:
     return buffer.getvalue()
 
 
+def _canvas_png(canvas, compress_level: int) -> bytes:
+    """PNG bytes of what an Agg canvas holds now: RGB when every pixel is opaque (the usual case; a
+    third less to filter and compress than RGBA), else RGBA."""
+    from PIL import Image
+
+    buffer = canvas.buffer_rgba()
+    height, width = buffer.shape[:2]
+    image = Image.frombuffer("RGBA", (width, height), buffer, "raw", "RGBA", 0, 1)
+    if np.asarray(buffer)[..., 3].min() == 255:
+        image = image.convert("RGB")
+    out = io.BytesIO()
+    image.save(out, format="png", compress_level=compress_level)
+    return out.getvalue()
+
+
+def render_png(fig, compress_level: int = 1) -> bytes:
+    """Draw a figure at its own dpi and return PNG bytes, faster than :func:`figure_to_png`.
+
+    What an app's picture needs: one draw on the figure's Agg canvas and a fast zlib level (1),
+    instead of ``savefig``'s level 6; about 20% less time per picture on the course's CPU. A
+    figure whose canvas is not Agg (another backend) goes through :func:`figure_to_png`.
+
+    Args:
+        fig: a matplotlib ``Figure`` (an ``Axes`` is also accepted: its figure is used).
+        compress_level: zlib level of the PNG, an integer 0..9.
+    """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    if isinstance(fig, Axes):
+        fig = fig.figure
+    if not isinstance(fig, Figure):
+        raise TypeError(f"fig must be a matplotlib Figure, got {type(fig).__name__}")
+    if isinstance(compress_level, bool) or not isinstance(compress_level, int) or not 0 <= compress_level <= 9:
+        raise ValueError(f"compress_level must be an integer 0..9, got {compress_level!r}")
+    if not isinstance(fig.canvas, FigureCanvasAgg):
+        return figure_to_png(fig)
+    fig.canvas.draw()
+    return _canvas_png(fig.canvas, compress_level)
+
+
 class FastRedraw:
     """Re-render one persistent figure quickly when only a few of its artists change.
 
@@ -201,8 +242,12 @@ class FastRedraw:
             ``Figure(...)`` rather than ``plt.figure`` so that closing pyplot figures never
             destroys it). An Agg canvas is attached if it has none.
         moving: the artists that change from frame to frame (lines, markers, a title's
-            ``Text``...). They are drawn last, in the given order, on top of everything else.
+            ``Text``, even a whole ``ax.xaxis`` whose limits change...). They are drawn last, in
+            the given order, on top of everything else.
         compress_level: zlib level of the PNG (0-9); 1 is fast and about 1.5x larger than 6.
+        backgrounds: how many backgrounds (one per ``static_key``) to keep, most recent first.
+            With a few static states (say, one per drop-down option) each is drawn in full once
+            and every later visit is blitted; :meth:`prepare` draws them ahead of time.
 
     Usage::
 
@@ -211,12 +256,12 @@ class FastRedraw:
             cursor_line.set_data(...)            # change only the moving artists ...
             return redraw.png(static_key=values["n"])   # ... unless static_key changes
 
-    ``png(static_key)`` redraws in full whenever ``static_key`` differs from the previous call's
-    (change it whenever anything that is not in ``moving`` changed: data of other lines, axis
-    limits, labels) or when the figure's size or dpi changed.
+    ``png(static_key)`` redraws in full when no kept background has this ``static_key`` (change
+    it whenever anything that is not in ``moving`` changed: data of other lines, axis limits,
+    labels) or when the figure's size or dpi changed.
     """
 
-    def __init__(self, fig, moving, compress_level: int = 1):
+    def __init__(self, fig, moving, compress_level: int = 1, backgrounds: int = 1):
         from matplotlib.artist import Artist
         from matplotlib.backends.backend_agg import FigureCanvasAgg
 
@@ -232,45 +277,64 @@ class FastRedraw:
                 raise ValueError(f"moving artist {artist!r} does not belong to this figure")
         if isinstance(compress_level, bool) or not isinstance(compress_level, int) or not 0 <= compress_level <= 9:
             raise ValueError(f"compress_level must be an integer 0..9, got {compress_level!r}")
+        if isinstance(backgrounds, bool) or not isinstance(backgrounds, int) or backgrounds < 1:
+            raise ValueError(f"backgrounds must be a positive integer, got {backgrounds!r}")
         if not isinstance(fig.canvas, FigureCanvasAgg):
             FigureCanvasAgg(fig)
         self.fig = fig
         self.moving = moving
         self.compress_level = compress_level
-        self._background = None
-        self._key = None
+        self.max_backgrounds = backgrounds
+        self._backgrounds: dict = {}  # (static_key, size) -> saved pixels, most recently used last
         self.n_full = 0  #: how many frames were drawn in full (the others were blitted)
         for artist in moving:
             artist.set_animated(True)  # a full draw leaves them out
+
+    def _restore(self, static_key) -> None:
+        """Put the background for ``static_key`` on the canvas, drawing it in full if not kept."""
+        canvas = self.fig.canvas
+        key = (static_key, (self.fig.bbox.width, self.fig.bbox.height))
+        try:
+            background = self._backgrounds.pop(key)
+        except (KeyError, TypeError):  # not kept (or an unhashable key: then never kept)
+            background = None
+        if background is None:
+            canvas.draw()
+            background = canvas.copy_from_bbox(self.fig.bbox)
+            self.n_full += 1
+        else:
+            canvas.restore_region(background)
+        try:
+            self._backgrounds[key] = background
+        except TypeError:
+            return
+        while len(self._backgrounds) > self.max_backgrounds:
+            self._backgrounds.pop(next(iter(self._backgrounds)))
+
+    def has_background(self, static_key) -> bool:
+        """Whether a background for ``static_key`` (at the figure's current size) is kept."""
+        try:
+            return (static_key, (self.fig.bbox.width, self.fig.bbox.height)) in self._backgrounds
+        except TypeError:
+            return False
+
+    def prepare(self, static_key) -> None:
+        """Draw and keep the background for ``static_key`` now (set the static artists for it first)."""
+        self._restore(static_key)
 
     def png(self, static_key=None) -> bytes:
         """PNG bytes of the figure as it is now.
 
         Args:
-            static_key: any value comparable with ``==``; a full redraw happens when it differs
-                from the previous call's.
+            static_key: any value comparable with ``==`` (hashable to be kept among several
+                backgrounds); a full redraw happens when no kept background has this key.
         """
-        from PIL import Image
-
-        canvas = self.fig.canvas
-        size = (self.fig.bbox.width, self.fig.bbox.height)
-        if self._background is None or static_key != self._key or size != self._size:
-            canvas.draw()
-            self._background = canvas.copy_from_bbox(self.fig.bbox)
-            self._key, self._size = static_key, size
-            self.n_full += 1
-        else:
-            canvas.restore_region(self._background)
-        renderer = canvas.get_renderer()
+        self._restore(static_key)
+        renderer = self.fig.canvas.get_renderer()
         for artist in self.moving:
             if artist.get_visible():
                 artist.draw(renderer)
-        buffer = canvas.buffer_rgba()
-        height, width = buffer.shape[:2]
-        image = Image.frombuffer("RGBA", (width, height), buffer, "raw", "RGBA", 0, 1)
-        out = io.BytesIO()
-        image.save(out, format="png", compress_level=self.compress_level)
-        return out.getvalue()
+        return _canvas_png(self.fig.canvas, self.compress_level)
 
 
 # --------------------------------------------------------------------------------------------

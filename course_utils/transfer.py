@@ -37,7 +37,7 @@ from torch import nn
 from .augment import add_noise, augment as augment_batch
 from .pretrained import FEATURE_DIM, GlyphNet, load_pretrained
 
-__all__ = ["STRATEGIES", "LABELS_PER_CLASS", "TARGETS", "RESULTS", "make_textures", "target_data",
+__all__ = ["STRATEGIES", "LABELS_PER_CLASS", "TARGETS", "RESULTS", "results_lookup", "results_explorer", "make_textures", "target_data",
            "few_shot", "transfer_model", "train_eval", "run_grid", "summarise", "load_results",
            "plot_curve"]
 
@@ -253,3 +253,85 @@ def plot_curve(summary: dict, target: str = "digits", augment: bool = False, str
            title=title or f"{target}{' + augmentation' if augment else ''}")
     ax.legend(loc="lower right", fontsize=8)
     return ax
+
+
+def results_lookup(summary: dict, target: str, labels: int, strategy: str, augmented: bool) -> dict:
+    """Mean and std accuracy over seeds from the shipped results (augmentation was run on digits only).
+
+    Args:
+        summary: :func:`summarise`'s dict ``(target, strategy, labels, augmented) -> (mean, std, n)``.
+        target, labels, strategy: a target in :data:`TARGETS`, labels per class in
+            :data:`LABELS_PER_CLASS` and a strategy in :data:`STRATEGIES`.
+        augmented: with augmentation; ignored for the textures (never augmented).
+    Returns:
+        dict with ``mean``, ``std``, ``n`` (seeds), ``aug`` (augmentation actually used) and ``scratch``
+        (the from-scratch mean in the same setting).
+    """
+    aug = bool(augmented) and target == "digits"
+    mean, std, n = summary[(target, strategy, labels, aug)]
+    return {"mean": mean, "std": std, "n": n, "aug": aug, "scratch": summary[(target, "scratch", labels, aug)][0]}
+
+
+def results_explorer(summary: dict):
+    """Lesson 07's app: browse the shipped results by target, labels per class, strategy, augmentation.
+
+    The chosen strategy's curve is highlighted (:func:`plot_curve`) and its accuracy starred. The figure
+    is persistent: each (target, augmentation, strategy) picture is drawn once -- all of them when the
+    app is made, outside fast mode -- and an update only restores it and draws the star and the title
+    (:class:`course_utils.plots.FastRedraw`).
+
+    Returns:
+        An :class:`course_utils.widgets.App` whose ``state.data`` is :func:`results_lookup`'s dict.
+    """
+    from matplotlib.figure import Figure
+
+    from .plots import FastRedraw
+    from .reproducibility import fast_mode
+    from .widgets import App, dropdown, toggle
+
+    fig = Figure(figsize=(8, 4.2), dpi=80, layout="none")
+    ax = fig.add_subplot()
+    fig.subplots_adjust(left=0.09, right=0.97, bottom=0.13, top=0.9)
+    star, = ax.plot([], [], "k*", markersize=16, zorder=5)
+    backgrounds = [(t, a, st) for t in TARGETS for a in ((False, True) if t == "digits" else (False,)) for st in STRATEGIES]
+    redraw = FastRedraw(fig, moving=[star, ax.title], backgrounds=len(backgrounds))
+    drawn: list = []  # the curves of the current (target, augmentation, strategy)
+
+    def set_curves(key):
+        target, aug, strategy = key
+        for artist in drawn:
+            artist.remove()
+        containers = list(ax.containers)
+        plot_curve(summary, target, augment=aug, ax=ax, highlight=strategy)
+        # plot_curve adds one error-bar container per strategy (removing it removes its lines and the
+        # legend entry), a new legend (replacing the old one) and the title
+        drawn[:] = [c for c in ax.containers if c not in containers]
+
+    def compute(target, labels, strategy, augmented):
+        return results_lookup(summary, target, labels, strategy, augmented)
+
+    def draw(data, values):
+        key = (values["target"], data["aug"], values["strategy"])
+        if key != redraw_key[0] and not redraw.has_background(key):  # the curves are drawn only in full draws
+            set_curves(key)
+            redraw_key[0] = key
+        ax.set_title(f"{values['target']}{' + augmentation' if data['aug'] else ''}: {STRATEGIES[values['strategy']]}, "
+                     f"{values['labels']}/class -> {data['mean']:.1%} ± {data['std']:.1%} (scratch {data['scratch']:.1%})")
+        star.set_data([values["labels"]], [data["mean"]])
+        return redraw.png(static_key=key)
+
+    redraw_key = [None]
+    if not fast_mode():
+        for key in backgrounds:  # every static picture once, so no update waits for a full draw
+            set_curves(key)
+            redraw_key[0] = key
+            redraw.prepare(key)
+    return App(
+        controls={
+            "target": dropdown(list(TARGETS), "digits", "target"),
+            "labels": dropdown(list(LABELS_PER_CLASS), 1, "labels per class"),
+            "strategy": dropdown({name: key for key, name in STRATEGIES.items()}, "linear", "strategy"),
+            "augmented": toggle("augmentation (digits)", False),
+        },
+        compute=compute, draw=draw, title="Transfer learning: accuracy from the shipped results", cache=True,
+    )

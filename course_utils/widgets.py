@@ -56,7 +56,7 @@ import matplotlib.pyplot as plt
 from IPython.display import Image, display
 from matplotlib.figure import Figure
 
-from course_utils.plots import figure_to_png
+from course_utils.plots import render_png
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -520,7 +520,7 @@ class App:
                 return bytes(fig)
             if not isinstance(fig, Figure):
                 raise TypeError(f"draw() must return a matplotlib Figure (or PNG bytes), got {type(fig).__name__}")
-            return figure_to_png(fig)
+            return render_png(fig)
         finally:
             for number in set(plt.get_fignums()) - before:
                 plt.close(number)

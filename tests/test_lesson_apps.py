@@ -120,3 +120,84 @@ def test_sweep_browser_app_on_the_shipped_sweep():
     assert (time.process_time() - start) / 3 < 0.5
     with pytest.raises(ValueError, match="missing"):
         sweep_browser_app({"widths": full["widths"]})
+
+
+# ---- speed-critical structure (the timings themselves live in benchmarks/widgets.py) ----------------
+@pytest.fixture
+def full_draws(monkeypatch):
+    """Counts full figure draws on Agg canvases (an app's update should blit, not redraw everything)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    count = [0]
+    draw = FigureCanvasAgg.draw
+
+    def counting(self, *args, **kwargs):
+        count[0] += 1
+        return draw(self, *args, **kwargs)
+
+    monkeypatch.setattr(FigureCanvasAgg, "draw", counting)
+    return count
+
+
+def test_activation_explorer_updates_without_a_full_draw(full_draws):
+    from course_utils.activation_app import activation_data, activation_explorer
+
+    app = activation_explorer()
+    before = full_draws[0]
+    for change in (dict(z_max=4.0), dict(activation="leaky ReLU"), dict(slope=0.3), dict(activation="tanh")):
+        state = app.update(**change)
+        assert state.error is None and state.png.startswith(PNG)
+    assert full_draws[0] == before  # the axes are moving artists: only blitting
+    data = state.data
+    assert data["max_grad"] == pytest.approx(1.0, abs=1e-3)  # tanh
+    assert activation_data("sigmoid", 0.1, 8.0)["small_fraction"] == pytest.approx(0.43, abs=0.01)
+    with pytest.raises(ValueError, match="activation"):
+        activation_data("gelu", 0.1, 8.0)
+
+
+def test_init_scale_app_matches_propagation_stats_and_reuses_sweeps(monkeypatch, full_draws):
+    from course_utils.init_scale_app import UnitNetworks, init_scale_app
+    from course_utils.initialization import variance_sweep
+
+    got = UnitNetworks(20).stats([0.05, 0.3, 1.0], "tanh", 5)
+    ref = variance_sweep([0.05, 0.3, 1.0], depth=5, width=20, activation="tanh", batch=64, loss="sum")
+    np.testing.assert_allclose(got["act_std"], ref["act_std"], rtol=1e-9)
+    np.testing.assert_allclose(got["grad_std"], ref["grad_std"], rtol=1e-9)
+
+    grid_passes = []
+    stats = UnitNetworks.stats
+    monkeypatch.setattr(UnitNetworks, "stats", lambda self, sigmas, *a: grid_passes.append(len(sigmas)) or stats(self, sigmas, *a))
+    app = init_scale_app([0.05, 0.3, 1.0], width=20, depth=5, precompute=False)
+    before, passes = full_draws[0], len(grid_passes)
+    for sigma in (0.2, 0.5, 0.7):  # not the start value 0.1 (cached)
+        assert app.update(sigma=sigma).error is None
+    assert grid_passes[passes:] == [1, 1, 1]  # a σ move runs one single-σ pass, never the sweep again
+    assert full_draws[0] == before
+    state = app.update(activation="sigmoid")
+    assert state.error is None and state.data["critical"] is None and state.data["act_last"].shape == (3,)
+
+
+def test_results_explorer_blits_every_update(full_draws):
+    from course_utils import transfer
+
+    summary = transfer.summarise(transfer.load_results()["rows"])
+    app = transfer.results_explorer(summary)  # COURSE_FAST=0 in the tests: every picture is drawn now
+    before = full_draws[0]
+    for change in (dict(target="textures"), dict(strategy="all"), dict(labels=50), dict(target="digits"),
+                   dict(augmented=True), dict(strategy="scratch")):
+        state = app.update(**change)
+        assert state.error is None
+    assert full_draws[0] == before
+    assert state.data == transfer.results_lookup(summary, "digits", 50, "scratch", True)
+
+
+def test_conv_explorer_steps_the_kernel_without_a_full_draw(full_draws):
+    from course_utils.conv import conv_explorer
+
+    app = conv_explorer(W1=7, F=3, P=1, S=2)
+    before = full_draws[0]
+    for step in (1, 2, 3):
+        assert app.update(step=step).error is None
+    assert full_draws[0] == before
+    app.update(P=0)
+    assert full_draws[0] == before + 1  # a new size: one full draw

@@ -317,3 +317,30 @@ def test_runs_against_the_expected_ipywidgets_major_version():
     EXPECT_IPYWIDGETS_MAJOR=7; the main run uses ipywidgets 8."""
     expected = int(os.environ.get("EXPECT_IPYWIDGETS_MAJOR", "8"))
     assert W.IPYWIDGETS_MAJOR == expected == int(ipywidgets.__version__.split(".")[0])
+
+
+def test_fast_redraw_keeps_several_backgrounds_and_render_png_is_a_png():
+    import io
+
+    from matplotlib.figure import Figure
+    from PIL import Image
+
+    from course_utils.plots import FastRedraw, render_png
+
+    fig = Figure(figsize=(3, 2), dpi=50, layout="none")
+    ax = fig.subplots()
+    still, = ax.plot([0, 1], [0, 1])
+    dot, = ax.plot([0.5], [0.5], "o")
+    redraw = FastRedraw(fig, moving=[dot], backgrounds=2)
+    for key in ("a", "b", "a", "b"):  # two static states, each drawn in full once
+        still.set_ydata([0, 1] if key == "a" else [1, 0])
+        png = redraw.png(static_key=key)
+    assert redraw.n_full == 2 and redraw.has_background("a") and not redraw.has_background("c")
+    redraw.png(static_key="c")  # a third key pushes out the least recently used ("a")
+    assert redraw.n_full == 3 and not redraw.has_background("a")
+    assert Image.open(io.BytesIO(png)).mode == "RGB"  # opaque picture: no alpha channel to encode
+    assert render_png(fig).startswith(b"\x89PNG")
+    with pytest.raises(ValueError, match="backgrounds"):
+        FastRedraw(fig, moving=[dot], backgrounds=0)
+    with pytest.raises(ValueError, match="compress_level"):
+        render_png(fig, compress_level=10)

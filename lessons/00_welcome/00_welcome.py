@@ -250,45 +250,9 @@ for name, fn in ACTIVATIONS.items():
 # slider and read the shaded region.
 
 # %%
-from course_utils.widgets import App, dropdown, slider
+from course_utils.activation_app import activation_data, activation_explorer  # the widget's code
 
-
-def activation_data(activation, slope, z_max):
-    """Values and derivatives of one activation on [-z_max, z_max] (501 points)."""
-    fns = {
-        "ReLU": torch.relu,
-        "leaky ReLU": lambda z: torch.nn.functional.leaky_relu(z, slope),
-        "sigmoid": torch.sigmoid,
-        "tanh": torch.tanh,
-    }
-    z = torch.linspace(-z_max, z_max, 501)
-    f, d = value_and_derivative(fns[activation], z)
-    small = d.abs() < 0.01  # where almost no gradient gets through
-    return {"z": z, "f": f, "d": d, "max_grad": float(d.max()), "small_fraction": float(small.float().mean())}
-
-
-def draw_activation(data, values):
-    fig, (ax_f, ax_d) = plt.subplots(1, 2, figsize=(10, 3.4))
-    ax_f.plot(data["z"], data["f"])
-    ax_f.set(title=f"{values['activation']}", xlabel="z", ylabel="g(z)")
-    ax_d.plot(data["z"], data["d"], color="C1")
-    ax_d.fill_between(data["z"], 0, 1, where=(data["d"].abs() < 0.01).numpy(), color="C3", alpha=0.15,
-                      transform=ax_d.get_xaxis_transform())
-    ax_d.set(title=f"derivative (max {data['max_grad']:.3g}); shaded: |g'(z)| < 0.01 on {data['small_fraction']:.0%}",
-             xlabel="z", ylabel="g'(z)")
-    return fig
-
-
-app = App(
-    controls={
-        "activation": dropdown(["ReLU", "leaky ReLU", "sigmoid", "tanh"], "sigmoid", "activation"),
-        "slope": slider(0.01, 0.5, 0.01, 0.1, "leaky slope α"),
-        "z_max": slider(1.0, 20.0, 0.5, 8.0, "range ±z", expensive=False),
-    },
-    compute=activation_data,
-    draw=draw_activation,
-    title="Activation explorer",
-)
+app = activation_explorer(activation="sigmoid", slope=0.1, z_max=8.0)
 app
 
 # %% [markdown]

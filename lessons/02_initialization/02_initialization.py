@@ -696,60 +696,11 @@ for kwargs, n in ((dict(width=64, depth=7, activation="tanh"), 200), (dict(width
 # at $0.141$? What about the sigmoid: is there a $\sigma$ that keeps both its activations and its gradients steady?
 
 # %%
-from course_utils.widgets import App, dropdown, slider
+from course_utils.init_scale_app import init_scale_app  # the widget's code
 
 WIDGET_WIDTH = 100
-CRITICAL_GAIN = {"relu": math.sqrt(2), "leaky_relu": math.sqrt(2 / (1 + 0.1 ** 2)), "tanh": 1.0, "sigmoid": None}
 SIGMA_GRID = np.logspace(-2, 0, pick(full=13, fast=4))
-SWEEPS = {}
-
-
-def sigma_sweep(activation, depth):
-    """Std of the last layer's activations and of the first layer's gradient, for each σ in SIGMA_GRID (cached)."""
-    if (activation, depth) not in SWEEPS:
-        runs = variance_sweep(SIGMA_GRID, depth=depth, width=WIDGET_WIDTH, activation=activation, batch=64, loss="sum")
-        SWEEPS[activation, depth] = (runs["act_std"][:, -1], runs["grad_std"][:, 0])
-    return SWEEPS[activation, depth]
-
-
-def init_scale_data(sigma, activation, depth):
-    stats = propagation_stats(sigma, depth=depth, width=WIDGET_WIDTH, activation=activation, batch=64, loss="sum")
-    act_last, grad_first = sigma_sweep(activation, depth)
-    gain = CRITICAL_GAIN[activation]
-    return {"act_std": stats["act_std"], "grad_std": stats["grad_std"], "act_last": act_last, "grad_first": grad_first,
-            "critical": None if gain is None else gain / math.sqrt(WIDGET_WIDTH)}
-
-
-def draw_init_scale(data, values):
-    fig, axes = plt.subplots(1, 3, figsize=(13, 3.8))
-    k = np.arange(1, values["depth"] + 1)
-    axes[0].plot(k, data["act_std"], marker=".", color="C0")
-    axes[0].set(yscale="log", xlabel="hidden layer", ylabel="std of activations", title="forward")
-    axes[1].plot(k, data["grad_std"], marker=".", color="C1")
-    axes[1].set(yscale="log", xlabel="hidden layer", ylabel="std of ∂out/∂activations", title="backward")
-    ax = axes[2]
-    ax.plot(SIGMA_GRID, data["act_last"], marker="o", label=f"activations, layer {values['depth']}")
-    ax.plot(SIGMA_GRID, data["grad_first"], marker="s", label="gradient, layer 1")
-    ax.axhline(1.0, color="grey", lw=1, ls=":")
-    ax.axvline(values["sigma"], color="k", lw=1, label=f"your σ = {values['sigma']:.3g}")
-    if data["critical"] is not None:
-        ax.axvline(data["critical"], color="C2", ls="--", label=f"critical σ* = {data['critical']:.3g}")
-    else:
-        ax.set_title("sigmoid: no σ* (outputs are not centred)", fontsize=9)
-    ax.set(xscale="log", yscale="log", xlabel="weight std σ", ylabel="std", title=ax.get_title() or "sweep over σ")
-    ax.legend(fontsize=7)
-    fig.suptitle(f"{values['activation']}, depth {values['depth']}, D_h = {WIDGET_WIDTH}, σ = {values['sigma']:.3g}")
-    return fig
-
-
-app = App(
-    controls={
-        "sigma": slider(0.01, 1.0, 0.05, 0.1, "weight std σ", log=True),
-        "activation": dropdown(["relu", "leaky_relu", "tanh", "sigmoid"], "relu", "activation"),
-        "depth": slider(5, 50, 5, 30, "depth"),
-    },
-    compute=init_scale_data, draw=draw_init_scale, title="How large should the initial weights be?", cache=True,
-)
+app = init_scale_app(SIGMA_GRID, width=WIDGET_WIDTH, sigma=0.1, activation="relu", depth=30)
 app
 
 # %% [markdown]
@@ -762,10 +713,10 @@ app
 
 # %%
 # NBVAL_CHECK_OUTPUT
-# The app's numbers (its compute function; app.update(sigma=...) would also redraw) at the critical σ and 3x
+# The app's numbers (its left panels: propagation_stats with a unit gradient at the output) at the critical σ and 3x
 # away from it (ReLU, depth 30): ratio of the activation std at the last and the first layer
 for sigma in (math.sqrt(2 / WIDGET_WIDTH) / 3, math.sqrt(2 / WIDGET_WIDTH), 3 * math.sqrt(2 / WIDGET_WIDTH)):
-    data = init_scale_data(sigma, activation="relu", depth=30)
+    data = propagation_stats(sigma, depth=30, width=WIDGET_WIDTH, activation="relu", batch=64, loss="sum")
     ratio = data["act_std"][-1] / data["act_std"][0]
     print(f"σ = {sigma:.3f}: activation std, layer 30 / layer 1 ≈ 10^{round(math.log10(ratio)):+d}")
 

@@ -748,33 +748,7 @@ for st, name in STRATEGIES.items():
 # add to the frozen base?
 
 # %%
-from course_utils.widgets import App, dropdown, toggle
-
-
-def lookup(target, labels, strategy, augmented):
-    '''Mean and std accuracy over seeds from the shipped results (augmentation was run on digits only).'''
-    aug = augmented and target == "digits"
-    mean, std, n = summary[(target, strategy, labels, aug)]
-    return {"mean": mean, "std": std, "n": n, "aug": aug,
-            "scratch": summary[(target, "scratch", labels, aug)][0]}
-
-def draw_lookup(data, values):
-    fig, ax = plt.subplots(figsize=(7, 4.2))
-    transfer.plot_curve(summary, values["target"], augment=data["aug"], ax=ax, highlight=values["strategy"],
-                        title=f"{values['target']}{' + augmentation' if data['aug'] else ''}: {STRATEGIES[values['strategy']]}, "
-                              f"{values['labels']}/class -> {data['mean']:.1%} ± {data['std']:.1%} (scratch {data['scratch']:.1%})")
-    ax.plot([values["labels"]], [data["mean"]], "k*", markersize=16, zorder=5)
-    return fig
-
-app = App(
-    controls={
-        "target": dropdown(["digits", "textures"], "digits", "target"),
-        "labels": dropdown(list(LABELS_PER_CLASS), 1, "labels per class"),
-        "strategy": dropdown({name: key for key, name in STRATEGIES.items()}, "linear", "strategy"),
-        "augmented": toggle("augmentation (digits)", False),
-    },
-    compute=lookup, draw=draw_lookup, title="Transfer learning: accuracy from the shipped results", cache=True,
-)
+app = transfer.results_explorer(summary)  # the widget's code: course_utils.transfer
 app
 
 # %%
@@ -785,7 +759,7 @@ print(f"widget: digits, 1 label/class, frozen base + augmentation: {state.data['
 # %%
 # NBVAL_CHECK_OUTPUT
 for augmented in (False, True):
-    data = lookup("digits", 1, "linear", augmented)
+    data = transfer.results_lookup(summary, "digits", 1, "linear", augmented)
     print(f"digits, 1 label/class, frozen base, augmentation {augmented}: {data['mean']:.2f} (scratch {data['scratch']:.2f})")
 
 # %% [markdown]
