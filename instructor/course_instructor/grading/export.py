@@ -17,6 +17,7 @@ current score, so a penalty covers the manual points too.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import sys
 import warnings
@@ -52,6 +53,23 @@ class Manual:
     pending: dict[str, float]  # student -> points still waiting for a person
 
 
+@contextlib.contextmanager
+def _gradebook(root: Path):
+    """The course's gradebook, open, with nbgrader's own SQLAlchemy warnings silenced (harmless noise)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with Gradebook(nbgrader_io.db_url(root)) as gb:
+            yield gb
+
+
+def _submissions(gb, assignment: str) -> list:
+    """The gradebook's submissions of ``assignment``; none when it was never graded."""
+    try:
+        return gb.find_assignment(assignment).submissions
+    except MissingEntry:
+        return []
+
+
 def _is_manual(grade) -> bool:
     """A cell only a person scores (a written answer): nbgrader gave it no automatic score."""
     return grade.auto_score is None
@@ -60,21 +78,15 @@ def _is_manual(grade) -> bool:
 def manual_status(root: Path, assignment: str) -> Manual:
     """How many points of ``assignment`` are graded by hand, and which students still wait for them."""
     points, cells, pending = 0.0, 0, {}
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        with Gradebook(nbgrader_io.db_url(root)) as gb:
-            try:
-                subs = gb.find_assignment(assignment).submissions
-            except MissingEntry:
-                return Manual(0.0, 0, {})
-            for sub in subs:
-                grades = [g for nb in sub.notebooks for g in nb.grades]
-                manual = [g for g in grades if _is_manual(g)]
-                if len(manual) >= cells:
-                    points, cells = sum(g.max_score for g in manual), len(manual)
-                waiting = sum(g.max_score for g in grades if g.needs_manual_grade)
-                if waiting:
-                    pending[sub.student.id] = waiting
+    with _gradebook(root) as gb:
+        for sub in _submissions(gb, assignment):
+            grades = [g for nb in sub.notebooks for g in nb.grades]
+            manual = [g for g in grades if _is_manual(g)]
+            if len(manual) >= cells:
+                points, cells = sum(g.max_score for g in manual), len(manual)
+            waiting = sum(g.max_score for g in grades if g.needs_manual_grade)
+            if waiting:
+                pending[sub.student.id] = waiting
     return Manual(points, cells, pending)
 
 
@@ -85,23 +97,17 @@ def apply_late_penalties(root: Path, assignment: str) -> None:
 
     assigner = AssignLatePenalties(config=_config(root))
     assigner.init_plugin()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        with Gradebook(nbgrader_io.db_url(root)) as gb:
-            try:
-                subs = gb.find_assignment(assignment).submissions
-            except MissingEntry:
-                return
-            for sub in subs:
-                late = sub.total_seconds_late
-                for nb in sub.notebooks:
-                    penalty = None
-                    if late > 0:
-                        penalty = assigner.plugin_inst.late_submission_penalty(sub.student.id, nb.score, late)
-                        if penalty is not None:
-                            penalty = min(max(penalty, 0.0), nb.score)
-                    nb.late_submission_penalty = penalty
-            gb.db.commit()
+    with _gradebook(root) as gb:
+        for sub in _submissions(gb, assignment):
+            late = sub.total_seconds_late
+            for nb in sub.notebooks:
+                penalty = None
+                if late > 0:
+                    penalty = assigner.plugin_inst.late_submission_penalty(sub.student.id, nb.score, late)
+                    if penalty is not None:
+                        penalty = min(max(penalty, 0.0), nb.score)
+                nb.late_submission_penalty = penalty
+        gb.db.commit()
 
 
 def _config(root: Path):
@@ -142,29 +148,27 @@ def feedback(root: Path, assignment: str, *, quiet: bool = False) -> int:
 def rows(root: Path, assignment: str) -> list[dict]:
     """One row per student of the gradebook: submission time, late seconds, autograded, manual and total points."""
     out = []
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        with Gradebook(nbgrader_io.db_url(root)) as gb:
-            a = gb.find_assignment(assignment)
-            max_score = a.max_score
-            for student in sorted(gb.students, key=lambda s: s.id):
-                try:
-                    sub = gb.find_submission(assignment, student.id)
-                except MissingEntry:
-                    out.append({"student": student.id, "assignment": assignment, "timestamp": "", "seconds_late": 0,
-                                "autograded": 0.0, "manual": 0.0, "late_penalty": 0.0, "total": 0.0,
-                                "max_score": max_score, "pending_manual": 0.0})
-                    continue
-                grades = [g for nb in sub.notebooks for g in nb.grades]
-                manual = sum(g.score for g in grades if _is_manual(g))
-                penalty = float(sub.late_submission_penalty or 0.0)
-                out.append({
-                    "student": student.id, "assignment": assignment,
-                    "timestamp": sub.timestamp.isoformat() + "Z" if sub.timestamp else "",
-                    "seconds_late": round(sub.total_seconds_late), "autograded": round(sub.score - manual, 4),
-                    "manual": round(manual, 4), "late_penalty": round(penalty, 4),
-                    "total": round(sub.score - penalty, 4), "max_score": max_score,
-                    "pending_manual": sum(g.max_score for g in grades if g.needs_manual_grade)})
+    with _gradebook(root) as gb:
+        a = gb.find_assignment(assignment)
+        max_score = a.max_score
+        for student in sorted(gb.students, key=lambda s: s.id):
+            try:
+                sub = gb.find_submission(assignment, student.id)
+            except MissingEntry:
+                out.append({"student": student.id, "assignment": assignment, "timestamp": "", "seconds_late": 0,
+                            "autograded": 0.0, "manual": 0.0, "late_penalty": 0.0, "total": 0.0,
+                            "max_score": max_score, "pending_manual": 0.0})
+                continue
+            grades = [g for nb in sub.notebooks for g in nb.grades]
+            manual = sum(g.score for g in grades if _is_manual(g))
+            penalty = float(sub.late_submission_penalty or 0.0)
+            out.append({
+                "student": student.id, "assignment": assignment,
+                "timestamp": sub.timestamp.isoformat() + "Z" if sub.timestamp else "",
+                "seconds_late": round(sub.total_seconds_late), "autograded": round(sub.score - manual, 4),
+                "manual": round(manual, 4), "late_penalty": round(penalty, 4),
+                "total": round(sub.score - penalty, 4), "max_score": max_score,
+                "pending_manual": sum(g.max_score for g in grades if g.needs_manual_grade)})
     return out
 
 
