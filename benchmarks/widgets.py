@@ -276,7 +276,7 @@ def measure_browser(lesson: str, app_name: str | None, slider_name: str | None, 
     record = {"lesson": lesson, "mode": "fast" if fast else "full", "drags": []}
     with tempfile.TemporaryDirectory() as tmp, lab(_Factory(tmp)) as (base, token, _root):
         with harness.playwright_sync.sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=str(harness.CHROMIUM), args=["--no-sandbox", "--disable-gpu"])
+            browser = harness.launch(p)
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
             harness._open(page, base, token, f"solutions/{lesson}/{lesson}.ipynb")
             if not fast:  # the fixture starts JupyterLab in fast mode; the kernel reads the flag at run time

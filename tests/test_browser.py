@@ -28,11 +28,11 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from chromium_helpers import CHROMIUM, launch
 
 from course_instructor.release import assignments
 
 REPO = Path(__file__).resolve().parent.parent
-CHROMIUM = Path(os.environ.get("COURSE_CHROMIUM", "/usr/bin/chromium"))
 ARTIFACTS = REPO / "test-artifacts" / "browser"
 RUN_ALL_TIMEOUT_S = 420
 
@@ -106,7 +106,7 @@ def lab(tmp_path_factory):
 @pytest.fixture(scope="module")
 def browser():
     with playwright_sync.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox", "--disable-gpu"])
+        b = launch(p)
         yield b
         b.close()
 

@@ -6,19 +6,18 @@ with a screenshot in test-artifacts/class-report/."""
 from __future__ import annotations
 
 import html
-import os
 import re
 from pathlib import Path
 
 import nbformat
 import pytest
+from chromium_helpers import CHROMIUM, launch
 
 from course_instructor.grading import class_report
 from roundtrip_cases import CASES
 
 REPO = Path(__file__).resolve().parent.parent
 ARTIFACTS = REPO / "test-artifacts" / "class-report"
-CHROMIUM = Path(os.environ.get("COURSE_CHROMIUM", "/usr/bin/chromium"))
 
 
 def _nb(*cells):
@@ -135,7 +134,7 @@ def test_report_opens_offline_in_chromium(round_trip_report):
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     requested = []
     with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox", "--disable-gpu"])
+        browser = launch(p)
         try:
             page = browser.new_page(viewport={"width": 1200, "height": 900})
             page.on("request", lambda r: requested.append(r.url))

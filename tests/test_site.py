@@ -23,6 +23,7 @@ import time
 from pathlib import Path
 
 import pytest
+from chromium_helpers import CHROMIUM, launch
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "tools"))
@@ -30,7 +31,6 @@ import leak_scan  # noqa: E402
 import site_build  # noqa: E402
 
 ARTIFACTS = REPO / "test-artifacts" / "site"
-CHROMIUM = Path(os.environ.get("COURSE_CHROMIUM", "/usr/bin/chromium"))
 #: A term only one lesson's text has, and that lesson's page: what the search must find.
 SEARCH_TERM, SEARCH_PAGE = "Zaslavsky", "08_linear_regions/08_linear_regions.html"
 
@@ -192,8 +192,7 @@ def test_site_in_chromium(built):
     try:
         with sync_api.sync_playwright() as p:
             # no host but the local server resolves: whatever the site would load from elsewhere fails, and is recorded
-            browser = p.chromium.launch(executable_path=str(CHROMIUM), args=[
-                "--no-sandbox", "--disable-gpu", "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1"])
+            browser = launch(p, "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1")
             page = browser.new_page(viewport={"width": 1280, "height": 900})
             page.on("request", lambda r: r.url.startswith((base, "data:")) or remote.append(r.url))
             page.on("requestfailed", lambda r: failed.append(f"{r.url} ({r.failure})"))
