@@ -14,6 +14,7 @@ import textwrap
 import pytest
 
 PRELUDE = """
+import sys
 import numpy as np, torch, types
 from course_utils import checks
 from course_instructor.grading import guard
@@ -62,12 +63,39 @@ def test_caches_python_writes_are_no_change():
     """)
 
 
+def test_torch_loading_its_compiler_after_the_snapshot_is_no_change():
+    """An optimizer's first step imports torch._dynamo (seed_everything no longer does), which adds
+    op namespaces to torch.ops, wraps torch.manual_seed and fills a hook slot: torch's own changes."""
+    run("""
+        assert "torch._dynamo" not in sys.modules
+        guard.restore()
+        model = torch.nn.Linear(3, 1)
+        optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+        model(torch.ones(2, 3)).sum().backward()
+        optimizer.step()
+        assert "torch._dynamo" in sys.modules and torch.manual_seed is not torch.random.manual_seed
+        assert guard.verify().startswith(guard.OK)
+        report = guard.restore()
+        assert "| " not in report, report
+        assert torch.manual_seed is not torch.random.manual_seed   # left as torch made it
+        torch.manual_seed(0)
+    """)
+
+
 @pytest.mark.parametrize("patch, word", [
     ("vars(checks)['bool'] = lambda v: True", "course_utils.checks.bool (added)"),
     ("import numpy._core.fromnumeric as f; f._wrapreduction_any_all = lambda *a, **k: np.True_",
      "numpy._core.fromnumeric._wrapreduction_any_all"),
     ("checks.check_close.__code__ = (lambda *a, **k: None).__code__", "check_close (code)"),
     ("torch.Tensor.tolist = lambda self: []", "torch.Tensor.tolist"),
+    # the shapes of torch's own lazy changes (test below), made by a student: still patches
+    ("torch.manual_seed = torch._disable_dynamo(lambda *a, **k: None)", "torch.manual_seed"),
+    ("torch.ops.my_ops = types.ModuleType('torch.ops.my_ops')", "torch.ops.my_ops (added)"),
+    ("torch.ops.aten = torch._ops._OpNamespace('aten')", "torch.ops.aten"),
+    ("torch.ops.mine = torch._ops._OpNamespace('aten')", "torch.ops.mine (added)"),
+    ("torch.ops.sub = type('NS', (torch._ops._OpNamespace,), {})('sub')", "torch.ops.sub (added)"),
+    ("vars(sys.modules['torch._higher_order_ops.invoke_leaf_function'])['_leaf_function_module_retriever'] = print",
+     "_leaf_function_module_retriever"),
 ])
 def test_patches_are_undone_before_and_void_the_test_during(patch, word):
     run(f"""

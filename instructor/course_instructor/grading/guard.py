@@ -69,6 +69,9 @@ CLASSES = ("torch.Tensor", "torch.nn.Module", "torch.nn.Parameter", "torch.nn.pa
 _WATCHED = ("sys.settrace", "sys.setprofile", "sys._current_frames", "gc.get_objects", "gc.get_referrers",
             "gc.get_referents", "ctypes.", "sys.addaudithook", "code.__new__", "function.__new__")
 _CODE_ATTRS = ("__code__", "__defaults__", "__kwdefaults__", "__globals__", "__closure__")
+# Hook slots of private torch modules that torch's compiler fills when it loads (after the snapshot
+# if honest lesson code loads it there: an optimizer's first step does); only compiled graphs read them.
+_COMPILER_HOOKS = {("torch._higher_order_ops.invoke_leaf_function", "_leaf_function_module_retriever")}
 _MISSING = object()
 
 # The interpreter's hooks, as they were when the guard was imported (before any student code):
@@ -233,7 +236,8 @@ def snapshot(namespace: dict) -> str:
     _state.clear()
     _state.update(ns=namespace, modules=saved_modules, classes=classes, functions=functions, bindings=bindings,
                   ipy=_ipython(shell), instances=_instances(shell), trace=sys.gettrace(), profile=sys.getprofile(),
-                  stacks=_torch_stacks(), threads=set(threading.enumerate()), canary=None, test=None)
+                  stacks=_torch_stacks(), threads=set(threading.enumerate()), canary=None, test=None,
+                  torch=_torch_internals())
     _state["digest"] = _digest()
     return f"{OK} {_state['digest']}"
 
@@ -266,6 +270,52 @@ def _data(value) -> bool:
     return value is _MISSING or not callable(value)
 
 
+def _torch_internals() -> dict:
+    """What :func:`_compiler_loaded` compares with, read from torch at the snapshot (torch's
+    namespace class for ``torch.ops.<name>`` and the code of its ``_disable_dynamo`` wrapper)."""
+    torch = _SYS["modules"].get("torch")
+    out = {"namespace": None, "disable_code": None}
+    if torch is None:
+        return out
+    out["namespace"] = getattr(getattr(torch, "_ops", None), "_OpNamespace", None)
+    disable = getattr(torch, "_disable_dynamo", None)
+    if callable(disable):
+        try:
+            out["disable_code"] = disable(_digest).__code__  # wraps without calling: no import
+        except Exception:  # noqa: BLE001 - another torch: the wrapping is simply not recognised
+            pass
+    return out
+
+
+def _compiler_loaded(name: str, key: str, was, now) -> bool:
+    """Whether ``<name>.<key>`` went from ``was`` to ``now`` the way torch changes it when its
+    compiler (``torch._dynamo``) loads after the snapshot -- honest lesson code does that on an
+    optimizer's first step -- so that it is neither flagged nor undone:
+
+    - ``torch.ops.<ns>`` added, an op namespace of torch's own class named ``<ns>``: torch creates
+      these on first use (``torch.ops.__getattr__``). The namespaces that existed at the snapshot
+      (``aten``, ``prims`` ...) stay compared, so a check's operators cannot be redirected this way;
+      a planted namespace reaches only code that names a namespace absent at the snapshot.
+    - a function replaced by torch's ``_disable_dynamo`` wrapper (the very code object torch
+      uses) around the saved function itself (``torch.manual_seed``): calls go to the same function.
+    - a hook slot in :data:`_COMPILER_HOOKS` (``None`` at the snapshot) set to a function of a
+      torch module loaded after the snapshot: only compiled graphs read these slots.
+    """
+    internals = _state.get("torch") or {}
+    if was is _MISSING:
+        return (name == "torch.ops" and internals.get("namespace") is not None
+                and type(now) is internals["namespace"] and getattr(now, "name", None) == key)
+    if type(now) is not types.FunctionType:
+        return False
+    if internals.get("disable_code") is not None and now.__code__ is internals["disable_code"]:
+        return dict(zip(now.__code__.co_freevars, _cells(now))).get("fn") is was
+    if (name, key) in _COMPILER_HOOKS and was is None:
+        module = now.__module__
+        return (isinstance(module, str) and module.startswith("torch.") and module not in _state["modules"]
+                and vars(_SYS["modules"].get(module, types)).get(now.__name__) is now)
+    return False
+
+
 def _module_changes(fix: bool) -> list[str]:
     changed = []
     for name, (module, saved) in _state["modules"].items():
@@ -279,7 +329,8 @@ def _module_changes(fix: bool) -> list[str]:
             if key in _VOLATILE or key in _CACHES:
                 continue
             now = current.get(key, _MISSING)
-            if now is not value and (strict or not (_data(now) and _data(value))):
+            if now is not value and (strict or not (_data(now) and _data(value))) and not _compiler_loaded(
+                    name, key, value, now):
                 changed.append(f"{name}.{key}")
                 if fix:
                     current[key] = value
@@ -289,7 +340,7 @@ def _module_changes(fix: bool) -> list[str]:
             value = current[key]
             if issubclass(type(value), types.ModuleType) and _SYS["modules"].get(f"{name}.{key}") is value:
                 continue  # ``import numpy.polynomial`` binds the submodule: not a patch
-            if not strict and _data(value):
+            if not strict and _data(value) or _compiler_loaded(name, key, _MISSING, value):
                 continue
             changed.append(f"{name}.{key} (added)")
             if fix:
