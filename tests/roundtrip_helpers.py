@@ -433,6 +433,9 @@ def graded_class(assignment: str, tmp_path_factory) -> GradedClass:
           f"mistakes packed into {len(members)}, {len(hostile)} hostile cases) in {seconds:.1f} s; kernels' CPU "
           f"{cpu:.1f} s ({cpu / len(results):.1f} s per submission); median {each[len(each) // 2]:.1f} s per "
           "submission in its kernel")
+    slow = sorted(results.values(), key=lambda r: -r.get("seconds", 0.0))[:8]
+    print("slowest: " + ", ".join(f"{r['student']} {r.get('seconds', 0.0):.1f} s ({r.get('cpu_s', 0.0):.1f} CPU-s, "
+                                  f"{r.get('status', '?')})" for r in slow))
     _GRADED[assignment] = GradedClass(assignment, root, expected, members, results, seconds, hostile)
     return _GRADED[assignment]
 
