@@ -40,7 +40,11 @@ hostile submission):
   the kernel's message handlers. Classes are compared by *effective* attribute (restoring an
   inherited method with ``setattr`` is no change) and caches Python writes itself
   (``__slotnames__`` from ``torch.save``/pickle, ``__annotations__``, ``__warningregistry__``,
-  submodules bound on import) are ignored, so honest answers keep their points;
+  submodules bound on import) are ignored, so honest answers keep their points; so are the changes
+  torch makes itself when its compiler loads after the snapshot (an optimizer's first step):
+  ``torch.ops`` namespaces of torch's own class, ``torch.manual_seed`` wrapped by torch's
+  ``_disable_dynamo`` code around the very function saved, one compiled-graph hook slot
+  (``guard._compiler_loaded``; the same shapes with other values are patches);
 - the test does not count, and the submission is flagged "for review", if during the test any of
   these changed, or a watched operation ran (seen by a :pep:`578` audit hook, which cannot be
   removed: ``sys.settrace``/``setprofile`` -- also through a saved reference --, ``gc``
@@ -59,7 +63,11 @@ compute the right digest, replacing the kernel's message handlers between two gr
 threads that patch and un-patch around a check, methods of a student's own tensor subclass called
 directly by a test cell) can still fake a pass; what such code needs is flagged "for review" (the
 audit hook, new threads running student code, the static scan of answer cells), not prevented.
-No seccomp filter; the memory limit is per process (RLIMIT_AS), so ``nproc`` forked processes
+Modules first imported after the snapshot (torch's compiler, when honest lesson code loads it
+between two exercises; ``seed_everything`` no longer does) are not compared, as any module
+imported late: code the checks reach only through them (``torch.manual_seed``'s and an
+optimizer's dynamo wrapper) could be patched unseen; an answer's code already runs inside the
+checks that call it. No seccomp filter; the memory limit is per process (RLIMIT_AS), so ``nproc`` forked processes
 could each use that much; a sandbox's tmpfs counts against RAM. Without root the process limit is
 relative to the instructor's own processes. Cells a student adds outside answer cells are not run,
 and cells after the last test cell are not run either (their outputs are not in the feedback).
