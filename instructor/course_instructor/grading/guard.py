@@ -299,20 +299,28 @@ def _compiler_loaded(name: str, key: str, was, now) -> bool:
     - a function replaced by torch's ``_disable_dynamo`` wrapper (the very code object torch
       uses) around the saved function itself (``torch.manual_seed``): calls go to the same function.
     - a hook slot in :data:`_COMPILER_HOOKS` (``None`` at the snapshot) set to a function of a
-      torch module loaded after the snapshot: only compiled graphs read these slots.
+      torch module loaded after the snapshot. That provenance is only plausible (a student can make
+      such a module); the slot is accepted because only compiled graphs read it, never eager code.
     """
+    # Runs no code of the values it looks at: exact types only, instance dicts read with vars(),
+    # no getattr that a class's descriptor or a str subclass's __eq__ could answer.
     internals = _state.get("torch") or {}
     if was is _MISSING:
-        return (name == "torch.ops" and internals.get("namespace") is not None
-                and type(now) is internals["namespace"] and getattr(now, "name", None) == key)
+        if name != "torch.ops" or internals.get("namespace") is None or type(now) is not internals["namespace"]:
+            return False
+        own = vars(now).get("name")
+        return type(own) is str and type(key) is str and own == key
     if type(now) is not types.FunctionType:
         return False
     if internals.get("disable_code") is not None and now.__code__ is internals["disable_code"]:
         return dict(zip(now.__code__.co_freevars, _cells(now))).get("fn") is was
     if (name, key) in _COMPILER_HOOKS and was is None:
-        module = now.__module__
-        return (isinstance(module, str) and module.startswith("torch.") and module not in _state["modules"]
-                and vars(_SYS["modules"].get(module, types)).get(now.__name__) is now)
+        module, fname = now.__module__, now.__name__
+        if type(module) is not str or type(fname) is not str or not module.startswith("torch."):
+            return False
+        loaded = _SYS["modules"].get(module)
+        return (module not in _state["modules"] and type(loaded) is types.ModuleType
+                and vars(loaded).get(fname) is now)
     return False
 
 
