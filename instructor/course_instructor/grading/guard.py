@@ -25,7 +25,8 @@ Attribute comparison is by *effective* value: a class key added whose value is w
 inherits anyway (``setattr(torch.Tensor, "sigmoid", torch.Tensor.sigmoid)``) is no change, and
 caches that Python writes itself (``__slotnames__`` from ``copyreg``/pickle/``torch.save``,
 lazily created ``__annotations__``, ``__warningregistry__``, submodules bound on import) are not
-changes either.
+changes either, nor are the three changes torch makes itself when its compiler loads after the
+snapshot (an optimizer's first step; :func:`_compiler_loaded`).
 
 The watched operations are seen by an audit hook (:pep:`578`), which Python cannot remove once
 added and which refuses changes to the guard's own functions; each restore leaves a canary in
