@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 from fresh_checkout import REPO, load_tool
 
+
 def _python_range(*args: str, python: str = sys.executable) -> subprocess.CompletedProcess:
     return subprocess.run([python, str(REPO / "tools" / "python_range.py"), *args], capture_output=True, text=True)
 
