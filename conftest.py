@@ -135,4 +135,16 @@ def pytest_xdist_make_scheduler(config, log):
             self.workqueue.move_to_end(costliest, last=False)
             super()._assign_work_unit(node)
 
+        def _reschedule(self, node) -> None:
+            # xdist gives a worker its next unit once <= 2 of its tests are left. A worker needs one test queued
+            # behind the one it runs (xdist.remote.run_one_test waits for it), so give it when 1 is left: a unit
+            # is then tied to a busy worker for its last test only, and an idle worker can take it meanwhile.
+            if node.shutting_down:
+                return
+            if not self.workqueue:
+                node.shutdown()
+                return
+            if self._pending_of(self.assigned_work[node]) <= 1:
+                self._assign_work_unit(node)
+
     return CourseScheduling(config, log)
