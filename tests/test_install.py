@@ -5,7 +5,8 @@
   check: metadata from PyPI only, no CUDA wheels downloaded), and the check fails on a lock that does not.
 - The real install with Debian's own /usr/bin/python3 is tests/test_student_repo.py's: the student repository
   set up, `make lab` and `make test-fast` run there with it, and the instructor's extra packages resolved by its
-  pip (one install for both; a second, instructor-side install of a fresh copy here cost ~150 s of `make test`).
+  pip (one install for both; the second, instructor-side install of a fresh copy that was here took 152 s of
+  idle CI and 89 CPU-s).
   (The default python3 is what the rest of `make test` runs on.)
 """
 from __future__ import annotations
