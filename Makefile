@@ -22,7 +22,7 @@ W7_VENV  := .venv-widgets7
 W7_STAMP := $(W7_VENV)/.installed
 
 # Debian packages some tests need (command=package): Chromium for the browser test, bubblewrap
-# (and setpriv) for the grading sandbox, python3-venv for the install test with Debian's own python3.
+# (and setpriv) for the grading sandbox, python3-venv for the student repository's install test with Debian's own python3.
 # `make test` installs them when root on Debian.
 SYSTEM_PACKAGES := chromium=chromium bwrap=bubblewrap setpriv=util-linux py:ensurepip=python3-venv
 
@@ -37,7 +37,7 @@ EXTRAS := lab,test$(if $(INSTRUCTOR),$(COMMA)instructor$(COMMA)site,)
 LESSONS ?=
 FORCE ?=
 
-.PHONY: help setup lab author lessons lint test test-fast test-widgets7 release grade formgrade feedback export lock benchmark clean system-packages student-repo site
+.PHONY: help setup lab author lessons lint test test-setup test-fast test-widgets7 release grade formgrade feedback export lock benchmark clean system-packages student-repo site
 
 help:
 	@echo "make lab      set up .venv (first time) and open JupyterLab on notebooks/"
@@ -97,9 +97,13 @@ LINT_PATHS := $(wildcard lessons course_utils instructor tests tools)
 lint: $(STAMP)
 	$(BIN)/ruff check $(LINT_PATHS)
 
-test: $(STAMP) $(W7_STAMP) $(if $(INSTRUCTOR),system-packages,) lint
+# The installs run side by side (pip is mostly one core; apt mostly waits on the network). The ipywidgets-7
+# run is one of pytest's tests (tests/test_widgets7.py runs `make test-widgets7`), scheduled with the others.
+test-setup:
+	@$(MAKE) --no-print-directory -j3 $(STAMP) $(W7_STAMP) $(if $(INSTRUCTOR),system-packages,)
+
+test: test-setup lint
 	$(BIN)/python -m pytest -n $(JOBS) --dist loadfile --durations=10 $(PYTEST_ARGS)
-	$(MAKE) --no-print-directory test-widgets7
 
 $(W7_STAMP): tests/widgets7-requirements.txt
 	test -x $(W7_VENV)/bin/python || $(PYTHON) -m venv $(W7_VENV)

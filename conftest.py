@@ -93,9 +93,10 @@ CLASS_READERS = {"tests/test_forgery.py::test_instructor_solution_of_01_activati
 # Files that read another file's once-per-process grading run (the class report reads the Dask tests' pool run).
 SAME_UNIT = {"tests/test_class_report.py": "tests/test_distributed_grading.py"}
 COST_S = {f"{CLASS_UNIT}00_welcome": 330, CLASS_UNIT: 150, "tests/test_nbgrader_roundtrip.py": 60, "tests/test_grading.py": 40,
-          "tests/test_student_repo.py": 130, "tests/test_install.py": 130, "tests/test_forgery.py": 120,
+          "tests/test_student_repo.py": 170, "tests/test_install.py": 40, "tests/test_forgery.py": 120,
           "tests/test_browser.py": 60, "tests/test_distributed_grading.py": 150, "tests/test_site.py": 60,
-          "tests/test_grading_cycle.py": 60, "tests/test_student_package.py": 60, "tests/test_make_lab.py": 40}
+          "tests/test_grading_cycle.py": 60, "tests/test_student_package.py": 60, "tests/test_make_lab.py": 40,
+          "tests/test_widgets7.py": 50, "tests/test_release_sync.py": 60, "tests/test_platforms.py": 30}
 
 
 def _cost(scope: str, tests: int) -> float:
@@ -134,5 +135,17 @@ def pytest_xdist_make_scheduler(config, log):
             costliest = max(self.workqueue, key=lambda scope: _cost(scope, len(self.workqueue[scope])))
             self.workqueue.move_to_end(costliest, last=False)
             super()._assign_work_unit(node)
+
+        def _reschedule(self, node) -> None:
+            # xdist gives a worker its next unit once <= 2 of its tests are left. A worker needs one test queued
+            # behind the one it runs (xdist.remote.run_one_test waits for it), so give it when 1 is left: a unit
+            # is then tied to a busy worker for its last test only, and an idle worker can take it meanwhile.
+            if node.shutting_down:
+                return
+            if not self.workqueue:
+                node.shutdown()
+                return
+            if self._pending_of(self.assigned_work[node]) <= 1:
+                self._assign_work_unit(node)
 
     return CourseScheduling(config, log)

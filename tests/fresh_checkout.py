@@ -1,8 +1,8 @@
 """A fresh copy of this checkout, and `make lab` in a checkout checked through JupyterLab's HTTP API.
 
-Used for this repository (test_make_lab.py), for a fresh copy installed with Debian's Python
-(test_install.py), for building the student package (test_student_package.py) and for the student-only
-repository that `make student-repo` writes (test_student_repo.py).
+Used for this repository (test_make_lab.py), for building the student package (test_student_package.py) and
+for the student-only repository that `make student-repo` writes, installed with Debian's Python
+(test_student_repo.py).
 """
 from __future__ import annotations
 

@@ -2,12 +2,12 @@
 
     python tools/student_repo.py DEST
 
-It holds what a student needs and nothing else, taken from the last commit (HEAD): the released notebooks,
-the student package, the setup (Makefile, pyproject.toml, the lock, Binder and conda files), and the unit tests
-of the student package plus the `make lab` test, so that `make lab` and `make test` work there. Everything else
-stays behind: instructor notebooks (solutions/), lesson sources and notebook builders, answer cases, the
-hostile corpus, the instructor's tools and their tests, the benchmarks and the history. The list below is what
-is *kept*, so a file added to the instructor repository later stays behind unless it is added here.
+It holds what a student needs and nothing else, taken from the last commit (HEAD): the released notebooks, the
+student package, the setup (Makefile, pyproject.toml, the lock, Binder and conda files), and the unit tests of
+the student package plus the `make lab` and ipywidgets-7 tests, so that `make lab` and `make test` work there.
+Everything else stays behind: instructor notebooks (solutions/), lesson sources and notebook builders, answer
+cases, the hostile corpus, the instructor's tools and their tests, the benchmarks and the history. The list below
+is what is *kept*, so a file added to the instructor repository later stays behind unless it is added here.
 
 Then every file of DEST, whatever its type, is scanned for solution, hidden-test and mark-scheme content
 (tools/leak_scan.py); on any finding DEST is left for inspection, not committed, and the command fails.
@@ -34,7 +34,7 @@ KEEP = [
     "tools/python_range.py", "tools/system_packages.sh", "tools/double_descent_sweep.py", "tools/pretrain_base.py",
     "tools/transfer_curve.py",
     "tests/fresh_checkout.py", "tests/kernel_helpers.py", "tests/nbval_sanitize.cfg", "tests/widgets7-requirements.txt",
-    "tests/test_make_lab.py",
+    "tests/test_make_lab.py", "tests/test_widgets7.py",
 ]
 
 
