@@ -34,6 +34,7 @@ __all__ = [
     "configure_threads",
     "device",
     "fast_mode",
+    "grading",
     "pick",
     "quiet_warnings",
 ]
@@ -45,6 +46,12 @@ def _env_flag(name: str) -> bool:
     return os.environ.get(name, "").strip().lower() not in _FALSEY
 
 
+def grading() -> bool:
+    """True while nbgrader runs the notebook (``nbgrader validate`` or ``autograde``, also through
+    ``course-grade``): nbgrader sets ``NBGRADER_EXECUTION`` in the kernel's environment."""
+    return _env_flag("NBGRADER_EXECUTION")
+
+
 def fast_mode() -> bool:
     """Whether heavy demos should shrink their work.
 
@@ -53,7 +60,7 @@ def fast_mode() -> bool:
     set (``1``/``0``), and failing that, whether we run in CI (``CI`` set). The notebook tests
     set ``COURSE_FAST=0`` so CI executes the full lessons and checks their saved numbers.
     """
-    if _env_flag("NBGRADER_EXECUTION"):
+    if grading():
         return True
     if os.environ.get("COURSE_FAST", "").strip():
         return _env_flag("COURSE_FAST")
@@ -71,7 +78,7 @@ def pick(full, fast):
 def _shared_cpu() -> bool:
     """True where several kernels are likely to share the CPU (grading, CI, parallel tests)."""
     return (
-        _env_flag("NBGRADER_EXECUTION")
+        grading()
         or _env_flag("CI")
         or "PYTEST_XDIST_WORKER" in os.environ
     )

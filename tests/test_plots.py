@@ -337,24 +337,41 @@ def test_single_pass_rendering_needs_an_inline_ipython():
     assert plots._single_pass_inline_figures() is False  # plain Python: nothing to configure
 
 
+def test_figures_not_drawn_needs_an_ipython():
+    assert plots._figures_not_drawn() is False  # plain Python: no display formatters to change
+
+
 @pytest.mark.slow
-def test_use_style_renders_inline_figures_in_one_pass_only_in_fast_mode(monkeypatch):
-    """Under nbgrader, a figure's PNG is not cropped to a tight bounding box (one render pass)."""
+def test_use_style_draws_no_figure_while_grading_and_one_pass_figures_in_fast_mode(monkeypatch):
+    """Under nbgrader a figure is shown as a one-line note (nothing rendered); in fast mode its PNG
+    is not cropped to a tight bounding box (one render pass); in full mode it is cropped."""
     import nbformat
     from nbclient import NotebookClient
 
     setup = "%matplotlib inline\nimport matplotlib.pyplot as plt\nfrom course_utils.plots import use_style\nuse_style()"
     # lots of white space around a small axes: a tight bounding box crops it
     figure = 'fig = plt.figure(figsize=(4, 4), layout="none"); fig.add_axes([0.4, 0.4, 0.2, 0.2]); plt.show()'
-    widths = {}
-    for mode in ("autograde", "full"):
-        monkeypatch.delenv("NBGRADER_EXECUTION", raising=False)
-        monkeypatch.setenv("COURSE_FAST", "0")
-        if mode == "autograde":
-            monkeypatch.setenv("NBGRADER_EXECUTION", "autograde")
-        nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(setup), nbformat.v4.new_code_cell(figure)])
+    # a figure never shown explicitly: the inline backend shows it at the end of the cell
+    implicit = "fig, ax = plt.subplots()\n_ = ax.plot([0, 1])"
+    outputs = {}
+    for mode in ("autograde", "validate", "fast", "full"):
+        for name in ("NBGRADER_EXECUTION", "COURSE_FAST"):
+            monkeypatch.delenv(name, raising=False)
+        if mode in ("autograde", "validate"):
+            monkeypatch.setenv("NBGRADER_EXECUTION", mode)
+        monkeypatch.setenv("COURSE_FAST", "1" if mode == "fast" else "0")
+        nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in (setup, figure, implicit)])
         NotebookClient(nb, kernel_name="python3", timeout=120).execute()
-        png = base64.b64decode(nb.cells[1].outputs[0]["data"]["image/png"])
+        outputs[mode] = [cell.outputs for cell in nb.cells[1:]]
+    for mode in ("autograde", "validate"):
+        for cell_outputs in outputs[mode]:
+            assert [o["output_type"] for o in cell_outputs] == ["display_data"]
+            assert cell_outputs[0]["data"] == {"text/plain": plots.NOT_DRAWN}
+    widths = {}
+    for mode in ("fast", "full"):
+        for cell_outputs in outputs[mode]:
+            assert "image/png" in cell_outputs[0]["data"]
+        png = base64.b64decode(outputs[mode][0][0]["data"]["image/png"])
         widths[mode] = struct.unpack(">I", png[16:20])[0]
-    assert widths["autograde"] == 400  # 4 in x 100 dpi, uncropped
-    assert widths["full"] < 300        # cropped to the small axes and its labels
+    assert widths["fast"] == 400  # 4 in x 100 dpi, uncropped
+    assert widths["full"] < 300   # cropped to the small axes and its labels
