@@ -92,7 +92,7 @@ CLASS_UNIT = "grading class::"
 CLASS_READERS = {"tests/test_forgery.py::test_instructor_solution_of_01_activations_scores_full_marks": "01_activations"}
 # Files that read another file's once-per-process grading run (the class report reads the Dask tests' pool run).
 SAME_UNIT = {"tests/test_class_report.py": "tests/test_distributed_grading.py"}
-COST_S = {f"{CLASS_UNIT}00_welcome": 330, CLASS_UNIT: 150, "tests/test_nbgrader_roundtrip.py": 60, "tests/test_grading.py": 40,
+COST_S = {f"{CLASS_UNIT}00_welcome": 280, CLASS_UNIT: 150, "tests/test_nbgrader_roundtrip.py": 60, "tests/test_grading.py": 40,
           "tests/test_student_repo.py": 170, "tests/test_install.py": 40, "tests/test_forgery.py": 120,
           "tests/test_browser.py": 60, "tests/test_distributed_grading.py": 150, "tests/test_site.py": 60,
           "tests/test_grading_cycle.py": 60, "tests/test_student_package.py": 60, "tests/test_make_lab.py": 40,
