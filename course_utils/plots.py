@@ -24,8 +24,8 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg, RendererAgg
 from matplotlib.figure import Figure
-from matplotlib.transforms import Bbox
 from matplotlib.ticker import MaxNLocator
+from matplotlib.transforms import Bbox
 
 __all__ = [
     "STYLE_PATH",
@@ -318,6 +318,11 @@ class FastRedraw:
         on_top: static artists that must stay above the moving ones (a legend with a frame): they
             are drawn with the background, and after the moving artists their boxes are copied
             back from it (opaque: what a moving artist draws under such a box is hidden).
+        regions: for panels whose static parts change independently: rectangles
+            ``(x0, y0, x1, y1)`` in figure fractions that tile the figure. ``static_key`` is then a
+            tuple of one key per region, and each region keeps its own ``backgrounds`` pictures, so
+            one panel's new state reuses the other panels' kept pixels; a full draw happens only
+            when some region's key is not kept. (Not with ``on_top``.)
 
     Usage::
 
@@ -331,7 +336,7 @@ class FastRedraw:
     labels) or when the figure's size or dpi changed.
     """
 
-    def __init__(self, fig, moving, compress_level: int = 1, backgrounds: int = 1, on_top=()):
+    def __init__(self, fig, moving, compress_level: int = 1, backgrounds: int = 1, on_top=(), regions=None):
         from matplotlib.artist import Artist
 
         if not isinstance(fig, Figure):
@@ -356,6 +361,12 @@ class FastRedraw:
         for artist in self.on_top:
             if not isinstance(artist, Artist) or artist.figure is not fig or artist in moving:
                 raise ValueError(f"on_top artists must be static artists of this figure, got {artist!r}")
+        self.regions = None if regions is None else [tuple(float(v) for v in r) for r in regions]
+        if self.regions is not None and (not self.regions or self.on_top
+                                         or any(len(r) != 4 or not (0 <= r[0] < r[2] <= 1 and 0 <= r[1] < r[3] <= 1)
+                                                for r in self.regions)):
+            raise ValueError(f"regions must be non-empty (x0, y0, x1, y1) figure fractions, without on_top; got {regions!r}")
+        self._region_backgrounds: list[dict] = [{} for _ in self.regions or ()]
         self.compress_level = compress_level
         self.max_backgrounds = backgrounds
         self._backgrounds: dict = {}  # (static_key, size) -> (saved pixels, on_top boxes), most recently used last
@@ -363,8 +374,36 @@ class FastRedraw:
         for artist in moving:
             artist.set_animated(True)  # a full draw leaves them out
 
+    def _region_keys(self, static_key) -> list:
+        if not isinstance(static_key, tuple) or len(static_key) != len(self.regions):
+            raise ValueError(f"with regions, static_key must be a tuple of {len(self.regions)} keys, got {static_key!r}")
+        size = (self.fig.bbox.width, self.fig.bbox.height)
+        return [(key, size) for key in static_key]
+
+    def _restore_regions(self, static_key) -> None:
+        """Put each region's background for its key on the canvas; draw in full if one is not kept."""
+        canvas, keys = self.fig.canvas, self._region_keys(static_key)
+        kept = [kept_pixels.get(key) for kept_pixels, key in zip(self._region_backgrounds, keys)]
+        if any(pixels is None for pixels in kept):
+            canvas.draw()
+            w, h = self.fig.bbox.width, self.fig.bbox.height
+            kept = [canvas.copy_from_bbox(Bbox.from_extents(x0 * w, y0 * h, x1 * w, y1 * h))
+                    for x0, y0, x1, y1 in self.regions]
+            self.n_full += 1
+        else:
+            for pixels in kept:
+                canvas.restore_region(pixels)
+        for kept_pixels, key, pixels in zip(self._region_backgrounds, keys, kept):
+            kept_pixels.pop(key, None)
+            kept_pixels[key] = pixels
+            while len(kept_pixels) > self.max_backgrounds:
+                kept_pixels.pop(next(iter(kept_pixels)))
+        self._on_top = (None, [])
+
     def _restore(self, static_key) -> None:
         """Put the background for ``static_key`` on the canvas, drawing it in full if not kept."""
+        if self.regions is not None:
+            return self._restore_regions(static_key)
         canvas = self.fig.canvas
         key = (static_key, (self.fig.bbox.width, self.fig.bbox.height))
         try:
@@ -391,6 +430,8 @@ class FastRedraw:
 
     def has_background(self, static_key) -> bool:
         """Whether a background for ``static_key`` (at the figure's current size) is kept."""
+        if self.regions is not None:
+            return all(key in kept for kept, key in zip(self._region_backgrounds, self._region_keys(static_key)))
         try:
             return (static_key, (self.fig.bbox.width, self.fig.bbox.height)) in self._backgrounds
         except TypeError:
