@@ -302,7 +302,9 @@ class FastRedraw:
     legends: the figure is drawn in full once without the *moving* artists, that background is
     kept, and each later frame restores it and draws only the moving artists on top (blitting,
     done off-screen with the Agg renderer). On the course's 2-core CPU a two-panel figure with a
-    log axis takes about 160 ms to render in full and 10-20 ms this way.
+    log axis takes about 160 ms to render in full and 10-20 ms this way. The figure's canvas also
+    rasterises each distinct text (a tick label, a title) once and blends it from a cache afterwards,
+    at the nearest whole pixel: moving axes redraw their labels about twice as fast.
 
     Args:
         fig: a ``matplotlib.figure.Figure`` that lives as long as the app (create it with
