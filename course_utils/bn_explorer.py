@@ -23,6 +23,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from course_utils.plots import FastRedraw
+from course_utils.reproducibility import fast_mode
 from course_utils.widgets import App, slider, toggle
 
 __all__ = ["smooth", "nearest", "bn_explorer"]
@@ -123,6 +124,17 @@ def bn_explorer(runs: Mapping, lrs: Sequence[float], depths: Sequence[int], hist
         png = redraw.png(static_key=tuple(text.get_text() for text in legend.get_texts()))
         fig.set_layout_engine("none")  # the layout of the first picture stays: every kept background matches it
         return png
+
+    if not fast_mode():  # every legend state's background now (a few full draws), so that no update waits for one
+        seen = set()
+        for bn_on in (True, False):
+            for lr in lrs:
+                for depth in depths:
+                    data = lookup(bn_on, lr, depth)
+                    key = (bn_on, data["this"]["history"].diverged, data["other"]["history"].diverged)
+                    if key not in seen:
+                        seen.add(key)
+                        draw(data, {"batch_norm": bn_on, "lr": lr, "depth": depth})
 
     step = depths[1] - depths[0]
     return App(

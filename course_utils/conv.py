@@ -36,7 +36,8 @@ import numpy as np
 import torch
 from matplotlib.collections import LineCollection, PatchCollection
 from matplotlib.colors import to_rgb
-from matplotlib.patches import Rectangle
+from matplotlib.patches import PathPatch, Rectangle
+from matplotlib.path import Path
 from torch import nn
 
 from course_utils.plots import COLOR
@@ -219,8 +220,9 @@ class ExplorerPicture:
             ax.yaxis.set_label_coords(-0.07, 0.5)
         ax_in = self.ax_in
         self.cells = ax_in.imshow(np.ones((1, 1, 3)), interpolation="nearest", zorder=0)
-        self.unread = ax_in.add_collection(PatchCollection([], facecolor="none", hatch="xx",
-                                                           edgecolor=COLOR["vermillion"], linewidth=0))
+        # one compound path for all unread cells: Agg sets a hatch up per path, so one path hatches fastest
+        self.unread = ax_in.add_patch(PathPatch(Path(np.zeros((1, 2))), facecolor="none", hatch="xx",
+                                                edgecolor=COLOR["vermillion"], linewidth=0))
         self.in_grid = ax_in.add_collection(LineCollection([], colors="white", linewidths=1))
         self.padding = ax_in.add_patch(Rectangle((0, 0), 1, 1, fill=False, edgecolor=COLOR["blue"], linewidth=1.5,
                                                  linestyle="--"))
@@ -265,7 +267,12 @@ class ExplorerPicture:
         rgb[P:P + W1, P:P + W1] = np.array(to_rgb(COLOR["sky_blue"])) * 0.45 + 0.55
         self.cells.set_data(rgb)
         self.cells.set_extent((-0.5, Wp - 0.5, Wp - 0.5, -0.5))
-        self.unread.set_paths([Rectangle((c - 0.5, r - 0.5), 1, 1) for r, c in zip(*np.nonzero(~data["used"]))])
+        unread = np.argwhere(~data["used"])  # (k, 2) rows and columns
+        self.unread.set_visible(bool(len(unread)))
+        if len(unread):
+            corners = np.array([(-0.5, -0.5), (0.5, -0.5), (0.5, 0.5), (-0.5, 0.5), (-0.5, -0.5)])
+            codes = [Path.MOVETO, Path.LINETO, Path.LINETO, Path.LINETO, Path.CLOSEPOLY] * len(unread)
+            self.unread.set_path(Path((unread[:, None, ::-1] + corners).reshape(-1, 2), codes))
         self.in_grid.set_segments(_grid_segments(Wp))
         self.padding.set_visible(bool(P))
         self.padding.set_bounds(P - 0.5, P - 0.5, W1, W1)

@@ -21,6 +21,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
 from course_utils.plots import COLOR, FastRedraw
+from course_utils.reproducibility import fast_mode
 from course_utils.widgets import App
 
 __all__ = ["regularization_explorer"]
@@ -112,6 +113,13 @@ def regularization_explorer(grid: Mapping, dropouts: Sequence[float], weight_dec
         png = redraw.png(static_key=key)
         fig.set_layout_engine("none")  # the layout of the first picture stays: every kept background matches it
         return png
+
+    if not fast_mode():  # every legend state's background now (three full draws), so that no update waits for one
+        seen = set()
+        for p, wd in ((p, wd) for p in dropouts for wd in weight_decays):
+            if (p > 0, (p, wd) != (0.0, 0.0)) not in seen:
+                seen.add((p > 0, (p, wd) != (0.0, 0.0)))
+                draw(lookup(p, wd), {"dropout": p, "weight_decay": wd})
 
     return App(
         controls={
