@@ -249,6 +249,8 @@ _WATCH_JS = """(app) => {
 
 def _harness():
     """tests/test_browser.py as a module (its JupyterLab fixture and helpers)."""
+    if str(REPO / "tests") not in sys.path:  # its helpers (chromium_helpers) sit next to it
+        sys.path.insert(0, str(REPO / "tests"))
     spec = importlib.util.spec_from_file_location("course_browser_harness", REPO / "tests" / "test_browser.py")
     module = importlib.util.module_from_spec(spec)
     try:

@@ -91,13 +91,16 @@ def activation_explorer(activation: str = "sigmoid", slope: float = 0.1, z_max: 
     activation_data(activation, slope, z_max)  # bad start values fail here
     fig = Figure(figsize=(10, 3.4), dpi=80, layout="none")
     ax_f, ax_d = fig.subplots(1, 2)
-    fig.subplots_adjust(left=0.07, right=0.98, bottom=0.15, top=0.9, wspace=0.22)
+    fig.subplots_adjust(left=0.08, right=0.98, bottom=0.15, top=0.9, wspace=0.22)
     line_f, = ax_f.plot([], [])
     line_d, = ax_d.plot([], [], color="C1")
     shade = PolyCollection([], facecolor="C3", alpha=0.15, edgecolor="none", transform=ax_d.get_xaxis_transform())
     ax_d.add_collection(shade, autolim=False)
     ax_f.set(xlabel="z", ylabel="g(z)")
     ax_d.set(xlabel="z", ylabel="g'(z)")
+    for ax in (ax_f, ax_d):  # fixed places, clear of the widest tick labels: matplotlib would otherwise
+        ax.xaxis.set_label_coords(0.5, -0.115)  # measure every tick label of both panels on each update
+        ax.yaxis.set_label_coords(-0.14, 0.5)  # (a quarter of an update's time)
     # The axes (ticks, grid, labels) move with the range and the activation, so they are redrawn on
     # every update; the frame around them is drawn once.
     redraw = FastRedraw(fig, moving=[ax_f.xaxis, ax_f.yaxis, ax_d.xaxis, ax_d.yaxis, shade, line_f, line_d,

@@ -23,6 +23,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from course_utils.plots import FastRedraw
+from course_utils.reproducibility import fast_mode
 from course_utils.widgets import App, slider, toggle
 
 __all__ = ["smooth", "nearest", "bn_explorer"]
@@ -85,7 +86,7 @@ def bn_explorer(runs: Mapping, lrs: Sequence[float], depths: Sequence[int], hist
     # (FastRedraw). The layer axis spans the deepest network, so a shallower one fills only the top rows.
     max_depth = max(depths)
     max_steps = max(len(smooth(run["history"].step_loss)) for run in runs.values())
-    fig = Figure(figsize=(14, 3.9), layout="constrained")
+    fig = Figure(figsize=(14, 3.9), dpi=80, layout="constrained")  # dpi 80 like the other apps: a smaller PNG
     ax_loss, ax_init, ax_final = fig.subplots(1, 3, gridspec_kw={"width_ratios": [1.2, 1, 1]})
     this_line, = ax_loss.plot([], [], color="C0")
     other_line, = ax_loss.plot([], [], ls="--", color="C1")
@@ -99,8 +100,10 @@ def bn_explorer(runs: Mapping, lrs: Sequence[float], depths: Sequence[int], hist
         ax.grid(False)
         ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     suptitle = fig.suptitle(" ")
+    # The legend's two entries take a few states only (which run is solid, which diverged): each state's
+    # legend belongs to its background, drawn once and kept; an update blits curves, maps and titles over it.
     redraw = FastRedraw(fig, moving=[this_line, other_line, *images.values(), ax_loss.title, ax_init.title,
-                                     ax_final.title, suptitle, legend])
+                                     ax_final.title, suptitle], backgrounds=8)
 
     def draw(data, values):
         bn_on = values["batch_norm"]
@@ -118,7 +121,20 @@ def bn_explorer(runs: Mapping, lrs: Sequence[float], depths: Sequence[int], hist
             ax.set_title(f"activations {when} ({np.mean(zeros):.0%} zeros)")
         acc = "diverged" if data["diverged"] else f"val. accuracy {data['val_acc']:.0%}"
         suptitle.set_text(f"{'with' if bn_on else 'without'} batch norm: {acc}")
-        return redraw.png()
+        png = redraw.png(static_key=tuple(text.get_text() for text in legend.get_texts()))
+        fig.set_layout_engine("none")  # the layout of the first picture stays: every kept background matches it
+        return png
+
+    if not fast_mode():  # every legend state's background now (a few full draws), so that no update waits for one
+        seen = set()
+        for bn_on in (True, False):
+            for lr in lrs:
+                for depth in depths:
+                    data = lookup(bn_on, lr, depth)
+                    key = (bn_on, data["this"]["history"].diverged, data["other"]["history"].diverged)
+                    if key not in seen:
+                        seen.add(key)
+                        draw(data, {"batch_norm": bn_on, "lr": lr, "depth": depth})
 
     step = depths[1] - depths[0]
     return App(

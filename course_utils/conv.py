@@ -36,10 +36,12 @@ import numpy as np
 import torch
 from matplotlib.collections import LineCollection, PatchCollection
 from matplotlib.colors import to_rgb
-from matplotlib.patches import Rectangle
+from matplotlib.patches import PathPatch, Rectangle
+from matplotlib.path import Path
 from torch import nn
 
 from course_utils.plots import COLOR
+from course_utils.reproducibility import fast_mode
 from course_utils.widgets import IPYWIDGETS_MAJOR, App, slider
 
 __all__ = [
@@ -188,11 +190,15 @@ class ExplorerPicture:
     """The explorer's picture, drawn into one persistent figure (the padded input with the kernel's
     footprint, and the output grid) for :func:`explorer_data`'s dicts.
 
-    Everything that depends only on the sizes (W1, F, P, S, D) -- cells, grid lines, ticks, hatching,
-    the sentence on top -- is drawn once per setting; stepping the kernel (the play control) only
-    moves the footprint and recolours the output grid (:class:`course_utils.plots.FastRedraw`).
-    No layout engine: fixed margins keep every label inside the figure.
+    Each panel's frame -- axes, ticks, labels -- depends on one size only (the padded input on ``Wp``,
+    the output on ``W2``), so the two halves of the figure keep their frames apart
+    (:class:`course_utils.plots.FastRedraw` with two regions, ``prepare`` draws every size ahead); the
+    cells, grid lines, hatching, footprint, titles and the sentence on top are drawn on them at every
+    update. No layout engine: fixed margins keep every label inside the figure.
     """
+
+    #: Where the figure is split between the panels (a figure fraction in the gap between them).
+    SPLIT = 0.54
 
     def __init__(self):
         from matplotlib.figure import Figure
@@ -209,64 +215,72 @@ class ExplorerPicture:
             ax.set(xlabel="column", ylabel="row")
             # fixed places for the titles and axis labels: matplotlib otherwise measures every tick
             # label on each draw to place them (a tenth of the drawing time)
-            ax.title.set_y(1.02)
+            ax.set_title(" ", y=1.02)
             ax.xaxis.set_label_coords(0.5, -0.09)
             ax.yaxis.set_label_coords(-0.07, 0.5)
+        ax_in = self.ax_in
+        self.cells = ax_in.imshow(np.ones((1, 1, 3)), interpolation="nearest", zorder=0)
+        # one compound path for all unread cells: Agg sets a hatch up per path, so one path hatches fastest
+        self.unread = ax_in.add_patch(PathPatch(Path(np.zeros((1, 2))), facecolor="none", hatch="xx",
+                                                edgecolor=COLOR["vermillion"], linewidth=0))
+        self.in_grid = ax_in.add_collection(LineCollection([], colors="white", linewidths=1))
+        self.padding = ax_in.add_patch(Rectangle((0, 0), 1, 1, fill=False, edgecolor=COLOR["blue"], linewidth=1.5,
+                                                 linestyle="--"))
         self.taps = PatchCollection([], facecolor=COLOR["orange"], alpha=0.85, edgecolor="none")
-        self.ax_in.add_collection(self.taps)
+        ax_in.add_collection(self.taps)
         self.footprint = Rectangle((0, 0), 1, 1, fill=False, edgecolor=COLOR["black"], linewidth=2.5)
-        self.ax_in.add_patch(self.footprint)
+        ax_in.add_patch(self.footprint)
         self.out_image = self.ax_out.imshow(np.ones((1, 1, 3)), interpolation="nearest")
         self.out_grid = LineCollection([], colors="0.6", linewidths=1)  # on top of the output cells
         self.ax_out.add_collection(self.out_grid)
-        self.redraw = FastRedraw(self.fig, moving=[self.taps, self.footprint, self.out_image, self.out_grid,
-                                                   self.ax_out.title])
-        self._static: list = []
-        self._key = None
+        self.no_fit = self.ax_out.text(0, 0, "no position fits", ha="center", va="center", color=COLOR["vermillion"])
+        self.suptitle = self.fig.suptitle(" ", fontsize=11)
+        self.redraw = FastRedraw(
+            self.fig, moving=[self.cells, self.unread, self.in_grid, self.padding, self.taps, self.footprint,
+                              self.out_image, self.out_grid, ax_in.title, self.ax_out.title, self.suptitle],
+            backgrounds=32, regions=[(0, 0, self.SPLIT, 1), (self.SPLIT, 0, 1, 1)])
 
-    def _draw_static(self, data: dict) -> None:
-        """(Re)draw what depends on the sizes only."""
-        for artist in self._static:
-            artist.remove()
-        self._static = []
-        arith, Wp, W1, W2 = data["arith"], data["Wp"], data["W1"], data["W2"]
-        P = (Wp - W1) // 2
-        ax_in, ax_out = self.ax_in, self.ax_out
-        # Padded input: padding grey, input light blue, cells no position reads hatched.
-        rgb = np.full((Wp, Wp, 3), 0.85)
-        rgb[P:P + W1, P:P + W1] = np.array(to_rgb(COLOR["sky_blue"])) * 0.45 + 0.55
-        self._static.append(ax_in.imshow(rgb, extent=(-0.5, Wp - 0.5, Wp - 0.5, -0.5), interpolation="nearest",
-                                         zorder=0))
-        unread = [Rectangle((c - 0.5, r - 0.5), 1, 1) for r, c in zip(*np.nonzero(~data["used"]))]
-        if unread:
-            self._static.append(ax_in.add_collection(PatchCollection(
-                unread, facecolor="none", hatch="xx", edgecolor=COLOR["vermillion"], linewidth=0)))
-        self._static.append(ax_in.add_collection(LineCollection(_grid_segments(Wp), colors="white", linewidths=1)))
-        self.out_grid.set_segments(_grid_segments(max(W2, 1)))
-        for ax, n in ((ax_in, Wp), (ax_out, max(W2, 1))):
-            ax.set_xticks(range(n))
-            ax.set_yticks(range(n))
+    def _set_frames(self, Wp: int, W2: int, ticks: bool = True) -> None:
+        """Limits (and ticks) of both panels for these sizes (what their kept frames show)."""
+        for ax, n in ((self.ax_in, Wp), (self.ax_out, max(W2, 1))):
+            if ticks:  # only a full draw shows them
+                ax.set_xticks(range(n))
+                ax.set_yticks(range(n))
             ax.set_xlim(-0.5, n - 0.5)
             ax.set_ylim(n - 0.5, -0.5)
-        if P:
-            self._static.append(ax_in.add_patch(Rectangle((P - 0.5, P - 0.5), W1, W1, fill=False,
-                                                          edgecolor=COLOR["blue"], linewidth=1.5, linestyle="--")))
-        ax_in.set_title(f"padded input {Wp}×{Wp} (input {W1}×{W1} + padding {P} on each side)")
-        if not W2:
-            self._static.append(ax_out.text(0, 0, "no position fits", ha="center", va="center",
-                                            color=COLOR["vermillion"]))
-        colour = "black" if arith.valid else COLOR["vermillion"]
-        status = "valid" if arith.valid else "INVALID ✗  (hatched: cells no position reads)"
-        self._static.append(self.fig.suptitle("\n".join(textwrap.wrap(arith.message, 110) + [status]),
-                                              color=colour, fontsize=11))
+        self.no_fit.set_visible(not W2)
+
+    def prepare(self, max_padded: int) -> None:
+        """Draw and keep the frames of every size up to ``max_padded`` (one full draw per size)."""
+        for n in range(max_padded + 1):
+            self._set_frames(max(n, 1), n)
+            self.redraw.prepare((max(n, 1), n))
 
     def draw(self, data: dict, values: dict | None = None) -> bytes:
         """PNG bytes of the picture for one :func:`explorer_data` dict (an App's ``draw``)."""
-        key = (data["W1"], data["Wp"], data["W2"], data["arith"].message, data["used"].tobytes())
-        if key != self._key:
-            self._draw_static(data)
-            self._key = key
-        W2 = data["W2"]
+        arith, Wp, W1, W2 = data["arith"], data["Wp"], data["W1"], data["W2"]
+        P = (Wp - W1) // 2
+        key = (Wp, W2)
+        self._set_frames(Wp, W2, ticks=not self.redraw.has_background(key))  # the limits place the cells
+        # Padded input: padding grey, input light blue, cells no position reads hatched.
+        rgb = np.full((Wp, Wp, 3), 0.85)
+        rgb[P:P + W1, P:P + W1] = np.array(to_rgb(COLOR["sky_blue"])) * 0.45 + 0.55
+        self.cells.set_data(rgb)
+        self.cells.set_extent((-0.5, Wp - 0.5, Wp - 0.5, -0.5))
+        unread = np.argwhere(~data["used"])  # (k, 2) rows and columns
+        self.unread.set_visible(bool(len(unread)))
+        if len(unread):
+            corners = np.array([(-0.5, -0.5), (0.5, -0.5), (0.5, 0.5), (-0.5, 0.5), (-0.5, -0.5)])
+            codes = [Path.MOVETO, Path.LINETO, Path.LINETO, Path.LINETO, Path.CLOSEPOLY] * len(unread)
+            self.unread.set_path(Path((unread[:, None, ::-1] + corners).reshape(-1, 2), codes))
+        self.in_grid.set_segments(_grid_segments(Wp))
+        self.padding.set_visible(bool(P))
+        self.padding.set_bounds(P - 0.5, P - 0.5, W1, W1)
+        self.ax_in.set_title(f"padded input {Wp}×{Wp} (input {W1}×{W1} + padding {P} on each side)", y=1.02)
+        colour = "black" if arith.valid else COLOR["vermillion"]
+        status = "valid" if arith.valid else "INVALID ✗  (hatched: cells no position reads)"
+        self.suptitle.set_text("\n".join(textwrap.wrap(arith.message, 110) + [status]))
+        self.suptitle.set_color(colour)
         taps = data["taps"]
         self.taps.set_paths([Rectangle((c - 0.5, r - 0.5), 1, 1) for r, c in taps])
         self.footprint.set_visible(bool(taps))
@@ -275,6 +289,7 @@ class ExplorerPicture:
             self.footprint.set_bounds(min(cols) - 0.5, min(rows) - 0.5, max(cols) - min(cols) + 1,
                                       max(rows) - min(rows) + 1)
         # Output: visited cells light, the current one orange.
+        self.out_grid.set_segments(_grid_segments(max(W2, 1)))
         if W2:
             out = np.ones((W2 * W2, 3))
             out[:data["step"]] = np.array(to_rgb(COLOR["green"])) * 0.35 + 0.65
@@ -283,10 +298,10 @@ class ExplorerPicture:
             self.out_image.set_data(out)
             self.out_image.set_extent((-0.5, W2 - 0.5, W2 - 0.5, -0.5))
             self.ax_out.set_title(f"output {W2}×{W2}: cell ({data['row']}, {data['col']}), "
-                                  f"position {data['step'] + 1} of {data['n_steps']}")
+                                  f"position {data['step'] + 1} of {data['n_steps']}", y=1.02)
         else:
             self.out_image.set_data(np.ones((1, 1, 3)))
-            self.ax_out.set_title("output: empty")
+            self.ax_out.set_title("output: empty", y=1.02)
         return self.redraw.png(static_key=key)
 
 
@@ -339,7 +354,10 @@ def conv_explorer(W1: int = 7, F: int = 3, P: int = 1, S: int = 2, D: int = 1, *
     # Registered before the App's own observers, so bounds are right before it redraws.
     for name in ("W1", "F", "P", "S", "D"):
         c[name].observe(fix_bounds, names="value")
-    return App(controls, explorer_data, ExplorerPicture().draw, title="Convolution explorer", cache=True)
+    picture = ExplorerPicture()
+    if not fast_mode():  # every panel size's frame now (a second or two), so that no update redraws in full
+        picture.prepare(max_size + 2 * max_padding)
+    return App(controls, explorer_data, picture.draw, title="Convolution explorer", cache=True)
 
 
 # --------------------------------------------------------------------------------------------

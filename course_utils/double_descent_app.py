@@ -114,8 +114,8 @@ def polynomial_fit_app(n: int = 20, noise: float = 0.3, d_max: int = 120, n_test
         ax.yaxis.set_minor_locator(NullLocator())
     ax_c.set_ylim(*MSE_RANGE)
     ax_c.yaxis.set_major_locator(LogLocator(numticks=5))
-    redraw = FastRedraw(fig, moving=[points, fit_line, train_line, test_line, n_line, cursor,
-                                     ax_f.title, ax_c.title, legend_f, legend_c])  # legends stay on top
+    redraw = FastRedraw(fig, moving=[points, fit_line, train_line, test_line, n_line, cursor, ax_f.title, ax_c.title],
+                        on_top=[legend_f, legend_c])  # the legends stay on top, laid out once
 
     def draw(data, values):
         s, d = data["sweep"], data["d"]

@@ -180,6 +180,8 @@ def init_scale_app(sigma_grid: Sequence[float], width: int = 100, *, sigma: floa
         a.yaxis.set_minor_locator(NullLocator())
         a.yaxis.set_major_formatter(FuncFormatter(_power_of_ten))
     ax.xaxis.set_major_formatter(FuncFormatter(_power_of_ten))
+    for a in axes:  # a fixed place clear of the widest tick labels (10⁻¹⁵): matplotlib would otherwise
+        a.yaxis.set_label_coords(-0.145, 0.5)  # measure the tick labels of all three panels on each update
     legend = ax.legend([sweep_act, sweep_grad, cursor, critical], ["", "", "", ""], fontsize=7)
     suptitle = fig.suptitle("")
     title_size = ax.title.get_fontsize()

@@ -21,6 +21,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
 from course_utils.plots import COLOR, FastRedraw
+from course_utils.reproducibility import fast_mode
 from course_utils.widgets import App
 
 __all__ = ["regularization_explorer"]
@@ -49,7 +50,7 @@ def regularization_explorer(grid: Mapping, dropouts: Sequence[float], weight_dec
     losses = [v for c in curves.values() for k in ("train_loss", "clean_train_loss", "val_loss") for v in c[k]]
     epochs = curves[(0.0, 0.0)]["epoch"]
 
-    fig = Figure(figsize=(14, 3.8), layout="constrained")
+    fig = Figure(figsize=(14, 3.8), dpi=80, layout="constrained")  # dpi 80 like the other apps: a smaller PNG
     ax_loss, ax_acc, ax_tab = fig.subplots(1, 3, gridspec_kw={"width_ratios": [1.2, 1.2, 1]})
     lines = {  # (panel, curve) -> line; "reference" is the unregularised run's validation curve
         "noisy": ax_loss.plot([], [], color=COLOR["green"], label="train, dropout on (what fit reports)")[0],
@@ -77,15 +78,16 @@ def regularization_explorer(grid: Mapping, dropouts: Sequence[float], weight_dec
     square = ax_tab.add_patch(Rectangle((-0.5, -0.5), 1, 1, fill=False, ec="C1", lw=3))
     fig.colorbar(image, ax=ax_tab)
     suptitle = fig.suptitle(" ")
-    redraw = FastRedraw(fig, moving=[*lines.values(), square, suptitle])
-    n_fixed = len(redraw.moving)
+    # The legends' entries take only a few states (dropout on or off, the reference shown or not): each
+    # state's legends belong to its background, drawn once and kept; an update blits the curves over it.
+    redraw = FastRedraw(fig, moving=[*lines.values(), square, suptitle], backgrounds=4)
 
     def legend(ax, loc):
-        """A legend of the panel's visible curves, drawn on top at every update (its entries change)."""
+        """A legend of the panel's visible curves; returns its entries."""
         shown = [line for line in ax.lines if line.get_visible()]
-        leg = ax.legend(handles=shown, labels=[line.get_label() for line in shown], fontsize="small", loc=loc)
-        leg.set_animated(True)
-        return leg
+        labels = [line.get_label() for line in shown]
+        ax.legend(handles=shown, labels=labels, fontsize="small", loc=loc)
+        return tuple(labels)
 
     def lookup(dropout, weight_decay):
         return {"run": grid[(dropout, weight_decay)], "curves": curves[(dropout, weight_decay)]}
@@ -104,8 +106,20 @@ def regularization_explorer(grid: Mapping, dropouts: Sequence[float], weight_dec
         square.set_xy((weight_decays.index(values["weight_decay"]) - 0.5, dropouts.index(values["dropout"]) - 0.5))
         suptitle.set_text(f"p = {values['dropout']:g}, weight decay = {values['weight_decay']:g}: train acc "
                           f"{run.train_acc:.3f}, val acc {run.val_acc:.3f}, val - train loss {run.gap_loss:.3f}")
-        redraw.moving = redraw.moving[:n_fixed] + [legend(ax_loss, "lower left"), legend(ax_acc, "lower right")]
-        return redraw.png()
+        key = tuple((ax, tuple(line.get_label() for line in ax.lines if line.get_visible())) for ax in (ax_loss, ax_acc))
+        if not redraw.has_background(key):
+            legend(ax_loss, "lower left")
+            legend(ax_acc, "lower right")
+        png = redraw.png(static_key=key)
+        fig.set_layout_engine("none")  # the layout of the first picture stays: every kept background matches it
+        return png
+
+    if not fast_mode():  # every legend state's background now (three full draws), so that no update waits for one
+        seen = set()
+        for p, wd in ((p, wd) for p in dropouts for wd in weight_decays):
+            if (p > 0, (p, wd) != (0.0, 0.0)) not in seen:
+                seen.add((p > 0, (p, wd) != (0.0, 0.0)))
+                draw(lookup(p, wd), {"dropout": p, "weight_decay": wd})
 
     return App(
         controls={

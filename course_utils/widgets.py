@@ -53,7 +53,7 @@ from typing import Any
 
 import ipywidgets as widgets
 import matplotlib.pyplot as plt
-from IPython.display import Image, display
+from IPython.display import Image, clear_output, display
 from matplotlib.figure import Figure
 
 from course_utils.plots import render_png
@@ -539,8 +539,8 @@ class App:
         state.values, state.data, state.png = self.values, None, None
         state.error = state.traceback = None
         state.n_updates += 1
-        self.output.clear_output(wait=True)  # outside `with`: safe in ipywidgets 7 and 8
-        with self.output:
+        with self.output:  # entered once: each entry and exit waits twice for the kernel's output thread
+            clear_output(wait=True)  # what Output.clear_output does (in ipywidgets 7 and 8), inside the same `with`
             where = "compute()"
             try:
                 state.data = self._run_compute(state.values)

@@ -191,13 +191,22 @@ def test_results_explorer_blits_every_update(full_draws):
     assert state.data == transfer.results_lookup(summary, "digits", 50, "scratch", True)
 
 
-def test_conv_explorer_steps_the_kernel_without_a_full_draw(full_draws):
+def test_conv_explorer_steps_the_kernel_without_a_full_draw(full_draws, monkeypatch):
     from course_utils.conv import conv_explorer
 
-    app = conv_explorer(W1=7, F=3, P=1, S=2)
+    app = conv_explorer(W1=7, F=3, P=1, S=2)  # COURSE_FAST=0 in the tests: every size's frame is drawn now
     before = full_draws[0]
     for step in (1, 2, 3):
         assert app.update(step=step).error is None
-    assert full_draws[0] == before
+    for change in (dict(P=0), dict(W1=12), dict(S=3), dict(F=7, D=1)):
+        assert app.update(**change).error is None
+    assert full_draws[0] == before  # new sizes too: their frames were kept
+    monkeypatch.setenv("COURSE_FAST", "1")
+    app = conv_explorer(W1=7, F=3, P=1, S=2)  # fast mode: nothing drawn ahead
+    before = full_draws[0]
     app.update(P=0)
-    assert full_draws[0] == before + 1  # a new size: one full draw
+    assert full_draws[0] == before + 1  # a new input size: one full draw
+    app.update(S=1)
+    assert full_draws[0] == before + 2  # and a new output size
+    app.update(P=1, S=2)
+    assert full_draws[0] == before + 2  # both seen before: put together from the kept halves

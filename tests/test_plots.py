@@ -333,6 +333,65 @@ def test_fast_redraw_rejects_bad_arguments():
         plots.FastRedraw(fig, moving=[moving], compress_level=12)
 
 
+def test_fast_redraw_rasterises_each_text_once_and_draws_it_where_matplotlib_would():
+    fig, ax_a, _, moving = _two_panel()
+    redraw = plots.FastRedraw(fig, moving=[moving, ax_a.yaxis, ax_a.title])
+    assert isinstance(fig.canvas.get_renderer(), plots._StampRendererAgg)
+    plots._TEXT_STAMPS.clear()
+    ax_a.set_ylim(0, 1)
+    first = redraw.png()
+    n_stamps = len(plots._TEXT_STAMPS)
+    assert n_stamps > 5  # tick labels and titles were rasterised ...
+    ax_a.set_ylim(-1, 2)
+    redraw.png()
+    ax_a.set_ylim(0, 1)
+    again = redraw.png()
+    assert np.array_equal(_decode(first), _decode(again))  # ... and blending them from the cache gives the same picture
+    assert len(plots._TEXT_STAMPS) > n_stamps  # the new limits' labels were added
+    for artist in redraw.moving:
+        artist.set_animated(False)
+    plain = _decode(plots.figure_to_png(fig))  # matplotlib's own text rendering (subpixel places)
+    assert (np.abs(_decode(again) - plain).sum(axis=-1) > 120).mean() < 0.01
+
+
+def test_fast_redraw_keeps_on_top_artists_above_the_moving_ones():
+    fig, ax_a, _, moving = _two_panel()
+    legend = ax_a.legend([moving], ["a"], loc="center", frameon=True, framealpha=1.0, handlelength=1)
+    redraw = plots.FastRedraw(fig, moving=[moving], on_top=[legend])
+    moving.set_ydata([0, 1])  # diagonally through the legend
+    with_line = _decode(redraw.png())
+    moving.set_visible(False)
+    without = _decode(redraw.png())
+    box = legend.get_window_extent(fig.canvas.get_renderer())
+    height = with_line.shape[0]
+    rows = slice(int(height - box.y1) + 2, int(height - box.y0) - 2)
+    cols = slice(int(box.x0) + 2, int(box.x1) - 2)
+    assert np.array_equal(with_line[rows, cols], without[rows, cols])  # the line is hidden under the legend
+    assert not np.array_equal(with_line, without)  # but drawn elsewhere
+    with pytest.raises(ValueError, match="static artists"):
+        plots.FastRedraw(fig, moving=[moving], on_top=[moving])
+
+
+def test_fast_redraw_regions_keep_each_panels_background_apart():
+    fig, ax_a, ax_b, moving = _two_panel()
+    redraw = plots.FastRedraw(fig, moving=[moving], backgrounds=3, regions=[(0, 0, 0.5, 1), (0.5, 0, 1, 1)])
+    pictures = {}
+    for a_lim, b_lim in ((1, 1e3), (2, 1e3), (2, 1e4), (1, 1e4)):
+        ax_a.set_ylim(0, a_lim)
+        ax_b.set_ylim(1, b_lim)
+        pictures[a_lim, b_lim] = _decode(redraw.png(static_key=(a_lim, b_lim)))
+    assert redraw.n_full == 3  # (1, 1e4) is put together from two kept halves
+    assert redraw.has_background((1, 1e4)) and not redraw.has_background((3, 1e4))
+    for artist in redraw.moving:
+        artist.set_animated(False)
+    full = _decode(plots.figure_to_png(fig))
+    assert (np.abs(pictures[1, 1e4] - full).sum(axis=-1) > 120).mean() < 0.01
+    with pytest.raises(ValueError, match="tuple of 2 keys"):
+        redraw.png(static_key=1)
+    with pytest.raises(ValueError, match="regions must be"):
+        plots.FastRedraw(fig, moving=[moving], regions=[(0, 0, 2, 1)])
+
+
 def test_single_pass_rendering_needs_an_inline_ipython():
     assert plots._single_pass_inline_figures() is False  # plain Python: nothing to configure
 
