@@ -22,6 +22,25 @@ def test_seed_everything_repeats_all_generators():
     assert draw() != first
 
 
+def test_seed_everything_sets_the_deterministic_flags_without_loading_the_compiler():
+    """Both of torch's deterministic switches are on, yet ``torch._inductor`` (~800 modules, 1.5-2.9 CPU-s
+    per kernel) is not imported; the compiler, when something loads it later, reads its switch too."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, torch\n"
+        "from course_utils.reproducibility import seed_everything\n"
+        "seed_everything(0)\n"
+        "print(torch.are_deterministic_algorithms_enabled(), torch.is_deterministic_algorithms_warn_only_enabled(),"
+        " 'torch._inductor' in sys.modules)\n"
+        "import torch._inductor.config as c\n"
+        "print(c.deterministic)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, check=True).stdout
+    assert out.split() == ["True", "True", "False", "True"], out
+
+
 @pytest.mark.parametrize("bad", [-1, 2**32, 1.5, "3", True])
 def test_seed_rejects_bad_values(bad):
     with pytest.raises(ValueError, match="seed"):
