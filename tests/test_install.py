@@ -79,3 +79,14 @@ def test_lock_check_fails_on_a_lock_valid_for_one_python_only(tmp_path, monkeypa
     monkeypatch.setattr(lock, "LOCK", broken)
     reason = lock.check(SUPPORTED[0])
     assert reason is not None and "does not resolve" in reason, reason
+
+
+def test_locked_nbformat_imports_without_a_grammar_build():
+    """tools/lock-policy.txt keeps jsonschema below 4.25: from 4.25 its format-nongpl extra brings
+    rfc3987-syntax, which builds a Lark grammar whenever jsonschema is imported (1.7 CPU-s added to each
+    nbgrader, nbconvert and Jupyter server process). The lock and the installed environment hold neither."""
+    pins = (REPO / "constraints.txt").read_text().lower()
+    assert "rfc3987-syntax" not in pins and "\nlark==" not in pins
+    code = "import sys, nbformat, jsonschema; print(sorted(m for m in ('rfc3987_syntax', 'lark') if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
+    assert out.stdout.strip() == "[]", out.stdout
