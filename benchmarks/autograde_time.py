@@ -10,7 +10,9 @@ every answer filled in from the instructor version) is submitted by one student,
 * ``slowest``: the three slowest cells of that run.
 
 Each figure is the median of ``--repeat`` runs. Not a test: timings depend on the machine and on
-its load (printed); run it on an idle machine for numbers worth quoting.
+its load (printed); run it on an idle machine for wall times worth quoting. Next to each wall time
+the CPU seconds of the processes it ran (``autograde_cpu_s``: nbgrader and its kernel;
+``kernel_cpu_s``: the kernel), which other work on the machine changes far less.
 
     .venv/bin/python benchmarks/autograde_time.py [ASSIGNMENT ...] [--repeat 3]
 
@@ -21,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -55,16 +58,26 @@ def _cell_seconds(cell) -> float | None:
     return (end - start).total_seconds()
 
 
-def kernel_run(path: Path) -> tuple[float, list[tuple[float, int, str]]]:
-    """Execute ``path`` as nbgrader would; (seconds, [(cell seconds, index, first line)] slowest first)."""
+def _children_cpu_s() -> float:
+    """CPU seconds (user + system) of this process's finished and reaped children, and theirs."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def kernel_run(path: Path) -> tuple[float, float, list[tuple[float, int, str]]]:
+    """Execute ``path`` as nbgrader would.
+
+    Returns:
+        (wall seconds, kernel CPU seconds, [(cell wall seconds, index, first line)] slowest first).
+    """
     nb = nbformat.read(path, as_version=4)
     saved = {k: os.environ.get(k) for k in ("NBGRADER_EXECUTION", "COURSE_NUM_THREADS")}
     os.environ.update(NBGRADER_EXECUTION="autograde", COURSE_NUM_THREADS="1")
     try:
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), _children_cpu_s()
         NotebookClient(nb, timeout=600, kernel_name="python3", kernel_manager_class=SlicedPollKernelManager,
                        resources={"metadata": {"path": str(path.parent)}}).execute()
-        seconds = time.perf_counter() - start
+        seconds, cpu = time.perf_counter() - start, _children_cpu_s() - cpu
     finally:
         for k, v in saved.items():
             if v is None:
@@ -73,18 +86,19 @@ def kernel_run(path: Path) -> tuple[float, list[tuple[float, int, str]]]:
                 os.environ[k] = v
     cells = [(s, i, (c.source.splitlines() or [""])[0][:60]) for i, c in enumerate(nb.cells)
              if c.cell_type == "code" and (s := _cell_seconds(c)) is not None]
-    return seconds, sorted(cells, reverse=True)
+    return seconds, cpu, sorted(cells, reverse=True)
 
 
-def autograde_run(root: Path, assignment: str) -> float:
+def autograde_run(root: Path, assignment: str) -> tuple[float, float]:
+    """(wall seconds, CPU seconds of nbgrader and its kernel) of one ``nbgrader autograde``."""
     cmd = [sys.executable, "-m", "nbgrader", "autograde", assignment, "--student=ref", "--force",
            f"--CourseDirectory.root={root}"]
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), _children_cpu_s()
     proc = subprocess.run(cmd, cwd=REPO, env=nbgrader_env(), capture_output=True, text=True, timeout=900)
-    seconds = time.perf_counter() - start
+    seconds, cpu = time.perf_counter() - start, _children_cpu_s() - cpu
     if proc.returncode != 0:
         raise RuntimeError(f"nbgrader autograde {assignment} failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
-    return seconds
+    return seconds, cpu
 
 
 def main(argv=None) -> int:
@@ -99,7 +113,7 @@ def main(argv=None) -> int:
     if a.repeat < 1:
         p.error("--repeat must be at least 1")
     out = {"load_before": os.getloadavg(), "repeat": a.repeat, "budget_s": BUDGET_S, "assignments": {}}
-    print(f"{'assignment':<22} {'autograde':>10} {'kernel':>8}  slowest cells (kernel run)")
+    print(f"{'assignment':<22} {'autograde':>10} {'(CPU)':>7} {'kernel':>8} {'(CPU)':>7}  slowest cells (kernel run)")
     with tempfile.TemporaryDirectory() as tmp:
         for assignment in a.assignments or known:
             root = make_course(Path(tmp) / assignment, assignment)
@@ -107,17 +121,19 @@ def main(argv=None) -> int:
             source = nbformat.read(root / "solutions" / assignment / name, as_version=4)
             release = nbformat.read(root / "notebooks" / assignment / name, as_version=4)
             write_submission(root, "ref", assignment, name, reference_submission(release, source))
-            grade = statistics.median(autograde_run(root, assignment) for _ in range(a.repeat))
+            graded = [autograde_run(root, assignment) for _ in range(a.repeat)]
+            grade, grade_cpu = (statistics.median(r[i] for r in graded) for i in (0, 1))
             got = scores(root, assignment, name[:-len(".ipynb")], "ref")
             runs = [kernel_run(root / "submitted" / "ref" / assignment / name) for _ in range(a.repeat)]
-            kernel = statistics.median(r[0] for r in runs)
-            slowest = runs[-1][1][:3]
+            kernel, kernel_cpu = (statistics.median(r[i] for r in runs) for i in (0, 1))
+            slowest = runs[-1][2][:3]
             full_marks = all(got.get(k) == pts for k, pts in points_of(source).items())
             out["assignments"][assignment] = {"autograde_s": round(grade, 1), "kernel_s": round(kernel, 1),
+                                              "autograde_cpu_s": round(grade_cpu, 1), "kernel_cpu_s": round(kernel_cpu, 1),
                                               "slowest_cells": [[round(s, 2), i, src] for s, i, src in slowest],
                                               "within_budget": grade <= BUDGET_S, "scored": full_marks}
             flag = ("" if grade <= BUDGET_S else "  OVER BUDGET") + ("" if full_marks else "  NOT FULL MARKS")
-            print(f"{assignment:<22} {grade:>9.1f}s {kernel:>7.1f}s  "
+            print(f"{assignment:<22} {grade:>9.1f}s {grade_cpu:>6.1f}s {kernel:>7.1f}s {kernel_cpu:>6.1f}s  "
                   + "; ".join(f"{s:.1f}s #{i}" for s, i, _ in slowest) + flag, flush=True)
     out["load_after"] = os.getloadavg()
     results = REPO / "benchmarks" / "results"
