@@ -37,7 +37,7 @@
 # %% [markdown]
 # Everything runs on a laptop CPU in well under a minute (a GPU is used when there is one). The photo for the neural
 # field ships with matplotlib: nothing is downloaded. While nbgrader grades your work the training demos shrink
-# (`pick(full=..., fast=...)`) and figures are not drawn (`show(fig)` below).
+# (`pick(full=..., fast=...)`) and figures are not drawn (`use_style()` sees to that).
 
 # %%
 # %matplotlib inline
@@ -69,18 +69,12 @@ from course_utils.regions import (
     review_network,
     tent_network,
 )
-from course_utils.reproducibility import device, fast_mode, pick, quiet_warnings, seed_everything
+from course_utils.reproducibility import device, pick, quiet_warnings, seed_everything
 
 quiet_warnings()
 use_style()
 seed_everything(0)
 DEVICE = device()
-
-
-def show(fig):
-    """Show a figure; while autograding, close it undrawn (drawing is the slow part, and nobody sees it)."""
-    plt.close(fig) if fast_mode() else plt.show()
-
 
 # %% [markdown]
 # ## Recap: a shallow network, drawn and written
@@ -105,7 +99,7 @@ def show(fig):
 fig, ax = plt.subplots(figsize=(5.5, 3.2))
 draw_network(ax, (2, 3, 1))
 ax.set_title("$y = \\phi_0 + \\sum_d \\phi_d\\, a[\\theta_{d0} + \\theta_{d1}x_1 + \\theta_{d2}x_2]$")
-show(fig)
+plt.show()
 
 # %% [markdown]
 # ## Experiment 1 · Hinges, patterns and seven regions
@@ -141,7 +135,7 @@ fig, (ax_r, ax_y) = plt.subplots(1, 2, figsize=(11, 4.3))
 plot_regions(ax_r, labels, grid.extent, shape=grid.shape, theta=theta_review,
              title=f"{n_regions} activation patterns = {n_regions} linear regions")
 plot_output(ax_y, y_grid, grid.extent, shape=grid.shape, title="output y: flat pieces that meet at the hinges")
-show(fig)
+plt.show()
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -546,7 +540,7 @@ for L in range(1, 7):
             ax.plot(x_line[:, 0], net(x_line)[:, 0], label=f"L = {L}: {tent_pieces[L]} pieces")
 ax.set(xlabel="x", ylabel="output", title="The tent map composed L times: 2^L pieces from 2L units")
 ax.legend(loc="lower right")
-show(fig)
+plt.show()
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -587,7 +581,7 @@ fig, axes = plt.subplots(1, 2, figsize=(11, 4.3))
 for ax, (name, r) in zip(axes, depth_results.items()):
     plot_regions(ax, r["labels"], region_grid.extent, shape=region_grid.shape,
                  title=f"{name} after training: {r['trained']} regions")
-show(fig)
+plt.show()
 print(f"{'network':16s} {'parameters':>10s} {'regions (random)':>17s} {'regions (trained)':>18s} {'train MSE':>10s}")
 for name, r in depth_results.items():
     print(f"{name:16s} {r['params']:10d} {r['random']:17d} {r['trained']:18d} {r['mse']:10.4f}")
@@ -671,7 +665,7 @@ ax_f.set(xlabel="x", ylabel="y", title="Fits of a step: always a ramp")
 ax_f.legend(fontsize=8)
 ax_e.set(xlabel="x", ylabel="squared error (log scale)", title="Where the error is (on a 20x finer grid)",
          ylim=(1e-8, 2))
-show(fig)
+plt.show()
 for name, r in step_fits.items():
     print(f"{name:22s} MSE {r['mse']:.4f}   share of squared error within |x| < 0.1: {r['near_share']:.0%}   "
           f"steepest slope {r['slope']:.0f}, so the jump takes at least {1 / r['slope']:.3f} in x")
@@ -741,7 +735,7 @@ for ax, (name, r) in zip(axes[1:], field_results.items()):
     ax.set_title(f"{name}\nunseen pixels: {psnr(r['test']):.1f} dB", fontsize=9)
 for ax in axes:
     ax.axis("off")
-show(fig)
+plt.show()
 print(f"{'network':30s} {'train MSE':>10s} {'unseen MSE':>11s} {'PSNR unseen':>12s}")
 for name, r in field_results.items():
     print(f"{name:30s} {r['train']:10.5f} {r['test']:11.5f} {psnr(r['test']):10.1f} dB")
